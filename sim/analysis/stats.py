@@ -1,0 +1,72 @@
+"""Summaries of outcomes over replications: probabilities with Wilson intervals, quantiles."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+
+import numpy as np
+
+from sim.scenario.schema import Outcome
+
+Z95 = 1.959963984540054
+QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
+
+
+def wilson_interval(successes: int, trials: int, z: float = Z95) -> tuple[float, float]:
+    """95% Wilson score interval for a binomial proportion: sensible at p near 0 or 1 and small n."""
+    if trials == 0:
+        return (0.0, 1.0)
+    p = successes / trials
+    denom = 1 + z * z / trials
+    centre = (p + z * z / (2 * trials)) / denom
+    half = z * math.sqrt(p * (1 - p) / trials + z * z / (4 * trials * trials)) / denom
+    return (max(0.0, centre - half), min(1.0, centre + half))
+
+
+def _quantiles(values: np.ndarray) -> dict[str, float]:
+    return {f"q{round(q * 100):02d}": float(v) for q, v in zip(QUANTILES, np.quantile(values, QUANTILES))}
+
+
+def summarise_outcome(outcome: Outcome, values: np.ndarray, dates: tuple[dt.date, ...]) -> dict:
+    """What summary.json says of one outcome."""
+    n = len(values)
+    base = {"kind": outcome.kind, "description": outcome.description, "expr": outcome.expr.text, "n": n}
+    if outcome.is_boolean:
+        k = int(np.count_nonzero(values))
+        low, high = wilson_interval(k, n)
+        return base | {"type": "probability", "probability": k / n if n else float("nan"), "ci95": [low, high]}
+    if outcome.kind == "first":
+        hit = values[~np.isnan(values)]
+        low, high = wilson_interval(len(hit), n)
+        out = base | {"type": "first_hit", "probability": len(hit) / n if n else float("nan"), "ci95": [low, high]}
+        if len(hit):
+            steps = _quantiles(hit)
+            out["step_quantiles"] = steps
+            out["date_quantiles"] = {k: dates[int(round(v))].isoformat() for k, v in steps.items()}
+        return out
+    mean = float(values.mean())
+    sd = float(values.std(ddof=1)) if n > 1 else 0.0
+    half = Z95 * sd / math.sqrt(n) if n > 1 else float("nan")
+    return base | {"type": "value", "mean": mean, "sd": sd, "mean_ci95": [mean - half, mean + half]} | {
+        "quantiles": _quantiles(values)}
+
+
+def outcome_table(summary: dict[str, dict]) -> str:
+    """A short plain-text table of the outcomes for the terminal."""
+    rows = [("outcome", "estimate", "95% interval", "")]
+    for name, s in summary.items():
+        if s["type"] == "probability":
+            rows.append((name, f"P = {s['probability']:.3f}", f"[{s['ci95'][0]:.3f}, {s['ci95'][1]:.3f}]", ""))
+        elif s["type"] == "first_hit":
+            note = (f"median {s['date_quantiles']['q50']} (step {s['step_quantiles']['q50']:g})"
+                    if "date_quantiles" in s else "never happens")
+            rows.append((name, f"P = {s['probability']:.3f}", f"[{s['ci95'][0]:.3f}, {s['ci95'][1]:.3f}]", note))
+        else:
+            q = s["quantiles"]
+            rows.append((name, f"mean {s['mean']:.3f}", f"[{s['mean_ci95'][0]:.3f}, {s['mean_ci95'][1]:.3f}]",
+                         f"90% of runs in [{q['q05']:.3g}, {q['q95']:.3g}]"))
+    widths = [max(len(r[c]) for r in rows) for c in range(4)]
+    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows]
+    lines.insert(1, "  ".join("-" * w for w in widths[:3]))
+    return "\n".join(lines)

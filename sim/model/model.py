@@ -1,0 +1,106 @@
+"""The Mesa model: R independent replications of one scenario advanced in lockstep.
+
+Each step: events fire (scheduled, stochastic, triggered, follow-ups due) and apply their
+effects; gradual presence changes advance; camps are updated when needed; the alignment rule
+moves the relations; the tracked series and outcomes are recorded.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+import mesa
+import numpy as np
+
+from sim.model.agents import ActorAgent
+from sim.model.compile import uses_camps
+from sim.model.events import EventEngine, Firing, advance_presence
+from sim.model.recorder import STATISTICS, OutcomeTracker, Series, summarise_step, tracked_series
+from sim.model.rules import RULES, RuleParameters, influence_weights, landscape_camps
+from sim.model.state import Index, initial_state
+from sim.model.streams import ReplicationStreams
+from sim.scenario.schema import Scenario
+
+
+@dataclass
+class RunResult:
+    scenario: Scenario
+    seed: int
+    replications: np.ndarray             # replication ids, e.g. 0..R-1, or [412] for a replay
+    outcomes: dict[str, np.ndarray]      # outcome id -> (R,)
+    series: tuple[Series, ...]
+    stats: np.ndarray                    # (steps + 1, len(STATISTICS), S)
+    trajectories: np.ndarray | None      # (steps + 1, R, S) when kept
+    firings: list[Firing]
+
+
+class ScenarioModel(mesa.Model):
+    def __init__(self, scenario: Scenario, seed: int, replications: int | Sequence[int] = 1,
+                 keep_trajectories: bool = False):
+        super().__init__(rng=seed)
+        self.spec = scenario  # (mesa.Model.scenario is Mesa's own object)
+        self.seed = seed
+        self.replication_ids = (np.arange(replications) if isinstance(replications, (int, np.integer))
+                                else np.asarray(replications, dtype=np.int64))
+        r, n = len(self.replication_ids), len(scenario.actors)
+        self.index = Index.of(scenario)
+        self.params = RuleParameters.from_scenario(dict(scenario.parameters))
+        self.state = initial_state(scenario, r)
+        self.actor_agents = [ActorAgent(self, spec, i) for i, spec in enumerate(scenario.actors)]
+        self.events = EventEngine(scenario, self.index, self.actor_agents, self.params)
+        self.streams = ReplicationStreams(seed, self.replication_ids, n * n, self.events.uniforms_needed)
+        self.baseline = np.array(scenario.baseline, dtype=np.float64).reshape(n, n)
+        self.rule = RULES[scenario.meta.rule]
+        self.capability = self.index.attributes["capability"]
+        self.needs_camps = (scenario.meta.rule == "landscape" or scenario.tracking.camps
+                            or any(uses_camps(e.condition) for e in scenario.events if e.condition)
+                            or any(uses_camps(o.expr) for o in scenario.outcomes))
+        self.firings: list[Firing] = []
+        steps = scenario.meta.steps
+        self.series, self._series_values = tracked_series(scenario, self.index, self.needs_camps)
+        self.stats = np.empty((steps + 1, len(STATISTICS), len(self.series)))
+        self.trajectories = np.empty((steps + 1, r, len(self.series))) if keep_trajectories else None
+        self.outcome_tracker = OutcomeTracker(scenario, self.index, r)
+        if self.needs_camps:
+            self._update_camps()
+        self._record()
+
+    def _update_camps(self) -> None:
+        state = self.state
+        state.camps = landscape_camps(state.relations, state.attributes[:, :, self.capability], state.camps)
+
+    def _record(self) -> None:
+        values = self._series_values(self.state)
+        self.stats[self.state.step] = summarise_step(values)
+        if self.trajectories is not None:
+            self.trajectories[self.state.step] = values
+        self.outcome_tracker.observe(self.state)
+
+    def step(self) -> None:
+        state = self.state
+        state.step += 1
+        normals, uniforms = self.streams.draws(state.step)
+        self.firings.extend(self.events.step(state, uniforms))
+        advance_presence(state)
+        if self.needs_camps:
+            self._update_camps()
+        weights = influence_weights(state.attributes[:, :, self.capability], self.params.capability_weight)
+        self.rule(state.relations, weights, self.baseline, self.params,
+                  normals.reshape(state.relations.shape), state.camps)
+        self._record()
+
+    def run(self) -> RunResult:
+        for _ in range(self.spec.meta.steps - self.state.step):
+            self.step()
+        return RunResult(self.spec, self.seed, self.replication_ids,
+                         self.outcome_tracker.finish(self.state), self.series, self.stats,
+                         self.trajectories, self.firings)
+
+
+def run_scenario(scenario: Scenario, seed: int | None = None, replications: int | Sequence[int] | None = None,
+                 keep_trajectories: bool = False) -> RunResult:
+    """Run `replications` (a count, or explicit replication ids) of `scenario` under `seed`."""
+    seed = scenario.meta.seed if seed is None else seed
+    replications = scenario.meta.replications if replications is None else replications
+    return ScenarioModel(scenario, seed, replications, keep_trajectories).run()

@@ -1,0 +1,86 @@
+"""The model's state: numpy arrays with a leading replication axis, and name -> index maps."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from sim.scenario.schema import Scenario
+
+NEVER = np.iinfo(np.int64).max
+
+
+@dataclass
+class State:
+    step: int
+    relations: np.ndarray    # (R, N, N) float: r[i, j] in [-1, 1]
+    attributes: np.ndarray   # (R, N, A) float
+    presence: np.ndarray     # (R, P) float personnel per presence slot
+    ramp_target: np.ndarray  # (R, P) where a gradual presence change is heading
+    ramp_left: np.ndarray    # (R, P) int steps left in that change (0 = none)
+    fired_count: np.ndarray  # (R, E) int
+    last_fired: np.ndarray   # (R, E) int step, -1 = never
+    due: np.ndarray          # (R, E) int step at which a follow-up is due, NEVER = none
+    due_parent: np.ndarray   # (R, E) int index of the event that scheduled it
+    camps: np.ndarray        # (R, N) float +1/-1
+
+    @property
+    def replications(self) -> int:
+        return self.relations.shape[0]
+
+
+@dataclass(frozen=True)
+class Index:
+    """Where each named thing of a scenario lives in the state arrays."""
+
+    actors: dict[str, int]
+    attributes: dict[str, int]
+    events: dict[str, int]
+    blocs: dict[str, tuple[int, ...]]
+    slots: dict[tuple[str, str], int]          # (actor, site) -> presence slot
+    site_host: dict[str, str]
+    parameters: dict[str, float]
+
+    @classmethod
+    def of(cls, scenario: Scenario) -> Index:
+        actors = {a.id: i for i, a in enumerate(scenario.actors)}
+        return cls(
+            actors=actors,
+            attributes={name: k for k, name in enumerate(scenario.attribute_names)},
+            events={e.id: i for i, e in enumerate(scenario.events)},
+            blocs={b.id: tuple(actors[m] for m in b.members) for b in scenario.blocs},
+            slots={(p.actor, p.site): k for k, p in enumerate(scenario.presence)},
+            site_host={s.id: s.host for s in scenario.sites},
+            parameters=dict(scenario.parameters),
+        )
+
+    def parties(self, names: tuple[str, ...]) -> tuple[int, ...]:
+        """Actor indexes for actor or bloc ids (blocs expand to their members)."""
+        out: list[int] = []
+        for name in names:
+            for i in self.blocs.get(name, (self.actors.get(name),)):
+                if i is not None and i not in out:
+                    out.append(i)
+        return tuple(out)
+
+    def presence_slots(self, actor: str, place: str | None) -> list[int]:
+        """Slots of `actor` at site `place`, or at every site hosted by actor `place`, or anywhere."""
+        return [k for (a, site), k in self.slots.items()
+                if a == actor and (place is None or site == place or self.site_host.get(site) == place)]
+
+
+def initial_state(scenario: Scenario, replications: int) -> State:
+    r, n, e = replications, len(scenario.actors), len(scenario.events)
+    relations = np.broadcast_to(np.array(scenario.relations, dtype=np.float64), (r, n, n)).copy()
+    attrs = np.array([[a.attribute(name) for name in scenario.attribute_names] for a in scenario.actors],
+                     dtype=np.float64).reshape(n, len(scenario.attribute_names))
+    presence = np.broadcast_to(np.array([p.personnel for p in scenario.presence], dtype=np.float64),
+                               (r, len(scenario.presence))).copy()
+    return State(
+        step=0, relations=relations, attributes=np.broadcast_to(attrs, (r,) + attrs.shape).copy(),
+        presence=presence, ramp_target=presence.copy(), ramp_left=np.zeros(presence.shape, dtype=np.int64),
+        fired_count=np.zeros((r, e), dtype=np.int64), last_fired=np.full((r, e), -1, dtype=np.int64),
+        due=np.full((r, e), NEVER, dtype=np.int64), due_parent=np.full((r, e), -1, dtype=np.int64),
+        camps=np.ones((r, n)),
+    )

@@ -1,0 +1,171 @@
+"""Plots of one run, read from its RunResult: alignment fans, presence by site, camps."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.dates as mdates  # noqa: E402
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+from sim.experiment import atomic  # noqa: E402
+from sim.model.model import RunResult  # noqa: E402
+from sim.model.recorder import STATISTICS  # noqa: E402
+from sim.scenario.schema import Scenario  # noqa: E402
+
+COLOURS = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#F0E442", "#000000"]
+_Q = {name: k for k, name in enumerate(STATISTICS)}
+
+
+def event_marks(scenario: Scenario, result: RunResult) -> list[tuple[dt.date, str]]:
+    """Dates to mark: scheduled events on their date; other marked events at their median firing step."""
+    marks = []
+    steps_by_event: dict[int, list[int]] = {}
+    for firing in result.firings:
+        steps_by_event.setdefault(firing.event, []).extend([firing.step] * len(firing.reps))
+    for e, event in enumerate(scenario.events):
+        if not event.mark or not event.enabled:
+            continue
+        if event.kind == "scheduled" and event.step is not None and event.step <= scenario.meta.steps:
+            marks.append((scenario.dates[event.step], event.name))
+        elif steps_by_event.get(e):
+            share = len(steps_by_event[e]) / len(result.replications)
+            median = int(np.median(steps_by_event[e]))
+            marks.append((scenario.dates[median], f"{event.name} (median; {share:.0%} of runs)"))
+    return sorted(marks)
+
+
+def _fan(ax, dates, stats, c, colour, label):
+    ax.fill_between(dates, stats[:, _Q["q05"], c], stats[:, _Q["q95"], c], color=colour, alpha=0.15, lw=0)
+    ax.fill_between(dates, stats[:, _Q["q25"], c], stats[:, _Q["q75"], c], color=colour, alpha=0.3, lw=0)
+    ax.plot(dates, stats[:, _Q["q50"], c], color=colour, lw=1.8, label=label)
+
+
+def _mark(ax, marks, label: bool):
+    top = ax.get_ylim()[1]
+    for n, (day, name) in enumerate(marks, 1):
+        ax.axvline(day, color="0.45", lw=0.8, ls=":")
+        if label:
+            ax.text(day, top, f" {n}", fontsize=7, color="0.3", va="top", ha="left")
+
+
+def _dates_axis(ax):
+    ax.xaxis.set_major_locator(mdates.AutoDateLocator(minticks=4, maxticks=9))
+    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(ax.xaxis.get_major_locator()))
+    ax.grid(alpha=0.25)
+
+
+def _legend_for_marks(fig, marks):
+    if marks:
+        text = "Marked events: " + "; ".join(f"{n} {day.isoformat()} {name}" for n, (day, name) in enumerate(marks, 1))
+        fig.text(0.01, 0.005, text, fontsize=7, wrap=True, va="bottom", color="0.25")
+
+
+def _save(fig, path: Path) -> None:
+    import io
+
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=110)
+    plt.close(fig)
+    atomic.write_bytes(path, buffer.getvalue())
+
+
+def plot_alignment(path: Path, scenario: Scenario, result: RunResult, marks) -> None:
+    wanted = [c for c, s in enumerate(result.series) if s.quantity in ("relation", "alignment")]
+    if not wanted:
+        return
+    dates = list(scenario.dates)
+    names = {a.id: a.name for a in scenario.actors} | {b.id: b.name for b in scenario.blocs}
+    cols = 2 if len(wanted) > 1 else 1
+    rows = -(-len(wanted) // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(6.2 * cols, 2.9 * rows + 1.2), sharex=True, squeeze=False)
+    for n, c in enumerate(wanted):
+        ax = axes.flat[n]
+        ser = result.series[c]
+        _fan(ax, dates, result.stats, c, COLOURS[0], "median")
+        ax.axhline(0, color="0.6", lw=0.8)
+        ax.set_ylim(-1.05, 1.05)
+        ax.set_title(f"{names[ser.source]} toward {names[ser.target]}", fontsize=10)
+        ax.set_ylabel("alignment (-1 hostile, +1 allied)", fontsize=8)
+        _dates_axis(ax)
+        _mark(ax, marks, label=True)
+    for ax in list(axes.flat)[len(wanted):]:
+        ax.axis("off")
+    handles = [plt.Line2D([], [], color=COLOURS[0], lw=1.8),
+               plt.Rectangle((0, 0), 1, 1, color=COLOURS[0], alpha=0.45),
+               plt.Rectangle((0, 0), 1, 1, color=COLOURS[0], alpha=0.15),
+               plt.Line2D([], [], color="0.45", lw=0.8, ls=":")]
+    fig.legend(handles, ["median", "50% of runs", "90% of runs", "event (numbered below)"],
+               loc="upper right", ncol=4, fontsize=8, frameon=False)
+    fig.suptitle(f"{scenario.meta.name}: tracked alignments over time ({len(result.replications)} runs, "
+                 f"{scenario.meta.step_unit}ly steps)", x=0.01, ha="left", fontsize=11)
+    fig.tight_layout(rect=(0, 0.07, 1, 0.95))
+    _legend_for_marks(fig, marks)
+    _save(fig, path)
+
+
+def plot_presence(path: Path, scenario: Scenario, result: RunResult, marks) -> None:
+    wanted = [c for c, s in enumerate(result.series) if s.quantity == "presence"]
+    if not wanted:
+        return
+    sites = list(dict.fromkeys(result.series[c].target for c in wanted))
+    actor_names = {a.id: a.name for a in scenario.actors}
+    actors = list(dict.fromkeys(result.series[c].source for c in wanted))
+    colour = {a: COLOURS[k % len(COLOURS)] for k, a in enumerate(actors)}
+    dates = list(scenario.dates)
+    cols = 2 if len(sites) > 1 else 1
+    rows = -(-len(sites) // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(6.2 * cols, 2.9 * rows + 1.2), sharex=True, squeeze=False)
+    for n, site in enumerate(sites):
+        ax = axes.flat[n]
+        for c in wanted:
+            ser = result.series[c]
+            if ser.target == site:
+                _fan(ax, dates, result.stats, c, colour[ser.source], actor_names[ser.source])
+        host = scenario.site(site)
+        ax.set_title(f"{host.name} (in {actor_names[host.host]})", fontsize=10)
+        ax.set_ylabel("personnel", fontsize=8)
+        ax.set_ylim(bottom=0)
+        ax.legend(fontsize=8, loc="upper right", title="median, 50% and 90% bands", title_fontsize=7)
+        _dates_axis(ax)
+        _mark(ax, marks, label=True)
+    for ax in list(axes.flat)[len(sites):]:
+        ax.axis("off")
+    fig.suptitle(f"{scenario.meta.name}: personnel by site ({len(result.replications)} runs)",
+                 x=0.01, ha="left", fontsize=11)
+    fig.tight_layout(rect=(0, 0.07, 1, 0.96))
+    _legend_for_marks(fig, marks)
+    _save(fig, path)
+
+
+def plot_camps(path: Path, scenario: Scenario, result: RunResult, marks) -> None:
+    wanted = [c for c, s in enumerate(result.series) if s.quantity == "same_camp"]
+    if not wanted:
+        return
+    names = {a.id: a.name for a in scenario.actors}
+    dates = list(scenario.dates)
+    fig, ax = plt.subplots(figsize=(9, 4.2))
+    for k, c in enumerate(wanted):
+        ser = result.series[c]
+        ax.plot(dates, result.stats[:, _Q["mean"], c] * 100, color=COLOURS[k % len(COLOURS)], lw=1.8,
+                label=f"{names[ser.source]} with {names[ser.target]}")
+    ax.set_ylim(-3, 103)
+    ax.set_ylabel("% of runs in the same camp")
+    ax.set_title(f"{scenario.meta.name}: camp membership (two camps minimising frustration)", fontsize=11)
+    ax.legend(fontsize=8, loc="center right")
+    _dates_axis(ax)
+    _mark(ax, marks, label=True)
+    fig.tight_layout(rect=(0, 0.1, 1, 1))
+    _legend_for_marks(fig, marks)
+    _save(fig, path)
+
+
+def plot_run(folder: Path, scenario: Scenario, result: RunResult) -> None:
+    marks = event_marks(scenario, result)
+    plot_alignment(Path(folder) / "alignment.png", scenario, result, marks)
+    plot_presence(Path(folder) / "presence.png", scenario, result, marks)
+    plot_camps(Path(folder) / "camps.png", scenario, result, marks)

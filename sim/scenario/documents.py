@@ -1,0 +1,176 @@
+"""Raw scenario documents: read TOML, resolve `extends`, apply `--set` overrides.
+
+The result is one merged dict plus, for every key path, the file it came from, so that a
+problem found later can name the file a user has to edit.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sim.errors import KeyPath, Problem, ScenarioError, did_you_mean, format_path
+
+OVERRIDE_ORIGIN = "--set"
+_ACTOR_FIELDS = ("name", "kind", "attributes", "blocs", "baseline")
+
+
+@dataclass
+class Document:
+    data: dict
+    origin: dict[KeyPath, str] = field(default_factory=dict)  # key path -> file (or "--set")
+    root_file: str = ""
+
+    def file_of(self, path: KeyPath) -> str:
+        """The file that set `path` (or its nearest ancestor that was set)."""
+        for cut in range(len(path), -1, -1):
+            origin = self.origin.get(tuple(path[:cut]))
+            if origin is not None:
+                return origin
+        return self.root_file
+
+
+def _syntax_problem(path: Path, error: tomllib.TOMLDecodeError) -> Problem:
+    match = re.search(r"\(at line (\d+), column (\d+)\)", str(error))
+    message = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(error))
+    line, column = (int(match.group(1)), int(match.group(2))) if match else (None, None)
+    if line is None:
+        return Problem(str(path), "", f"TOML syntax error: {message}")
+    return Problem(str(path), "", f"TOML syntax error: {message}", line, column)
+
+
+def _mark(data, path: KeyPath, file: str, origin: dict) -> None:
+    origin[path] = file
+    if isinstance(data, dict):
+        for key, value in data.items():
+            _mark(value, path + (key,), file, origin)
+    elif isinstance(data, list):
+        for i, value in enumerate(data):
+            _mark(value, path + (i,), file, origin)
+
+
+def _merge(base: dict, over: dict) -> dict:
+    """Tables merge key by key; any other value (arrays included) replaces the base's."""
+    merged = dict(base)
+    for key, value in over.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def read_document(path: str | Path, _chain: tuple[Path, ...] = ()) -> Document:
+    """Read a scenario file and everything it extends into one merged document."""
+    path = Path(path)
+    if not path.is_file():
+        raise ScenarioError([Problem(str(path), "", "file not found")])
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as error:
+        raise ScenarioError([_syntax_problem(path, error)]) from None
+    except UnicodeDecodeError as error:
+        raise ScenarioError([Problem(str(path), "", f"not UTF-8 text ({error.reason})")]) from None
+    resolved = path.resolve()
+    if resolved in _chain:
+        cycle = " -> ".join(str(p.name) for p in _chain + (resolved,))
+        raise ScenarioError([Problem(str(path), "extends", f"extends itself in a cycle: {cycle}")])
+    parent_ref = data.pop("extends", None)
+    own = Document({}, root_file=str(path))
+    _mark(data, (), str(path), own.origin)
+    if parent_ref is None:
+        own.data = data
+        return own
+    if not isinstance(parent_ref, str):
+        raise ScenarioError([Problem(str(path), "extends", f"found {parent_ref!r}, expected a file name (a string)")])
+    parent = read_document(path.parent / parent_ref, _chain + (resolved,))
+    origin = dict(parent.origin)
+    origin.update({k: v for k, v in own.origin.items() if k != ()})
+    return Document(_merge(parent.data, data), origin, str(path))
+
+
+# --- --set overrides ------------------------------------------------------------------------
+_SEGMENT = re.compile(r"([A-Za-z0-9_\-]+)((?:\[\d+\])*)")
+
+
+def parse_key_path(text: str) -> KeyPath:
+    """'events.coup.effects[0].delta' -> ('events', 'coup', 'effects', 0, 'delta')."""
+    parts: list[str | int] = []
+    for piece in text.split("."):
+        match = _SEGMENT.fullmatch(piece)
+        if not match:
+            raise ValueError(f"bad key path {text!r}: cannot read segment {piece!r}")
+        parts.append(match.group(1))
+        parts.extend(int(i) for i in re.findall(r"\[(\d+)\]", match.group(2)))
+    return tuple(parts)
+
+
+def parse_override(text: str) -> tuple[KeyPath, object]:
+    """'actors.us.resolve=0.8' -> (path, 0.8); the value is read as a TOML value, else a string."""
+    if "=" not in text:
+        raise ValueError(f"--set {text!r}: expected KEY.PATH=VALUE")
+    key, raw = text.split("=", 1)
+    path = parse_key_path(key.strip())
+    try:
+        value = tomllib.loads(f"v = {raw.strip()}")["v"]
+    except tomllib.TOMLDecodeError:
+        value = raw.strip()
+    return path, value
+
+
+def apply_overrides(doc: Document, overrides: list[str] | tuple[str, ...]) -> Document:
+    """Apply --set overrides to a copy of `doc`; every bad one is reported, not just the first."""
+    import copy
+
+    data = copy.deepcopy(doc.data)
+    origin = dict(doc.origin)
+    problems: list[Problem] = []
+    for text in overrides:
+        try:
+            path, value = parse_override(text)
+            path = _expand_actor_shorthand(data, path)
+            _set_path(data, path, value)
+        except (ValueError, KeyError, IndexError) as error:
+            problems.append(Problem(OVERRIDE_ORIGIN, text.split("=", 1)[0], str(error).strip("\"'")))
+            continue
+        _mark(value, path, OVERRIDE_ORIGIN, origin)
+    if problems:
+        raise ScenarioError(problems)
+    return Document(data, origin, doc.root_file)
+
+
+def _expand_actor_shorthand(data: dict, path: KeyPath) -> KeyPath:
+    """actors.us.resolve means actors.us.attributes.resolve (the documented shorthand)."""
+    if len(path) == 3 and path[0] == "actors" and path[2] not in _ACTOR_FIELDS:
+        return ("actors", path[1], "attributes", path[2])
+    return path
+
+
+def _set_path(data: dict, path: KeyPath, value) -> None:
+    node = data
+    for depth, key in enumerate(path[:-1]):
+        node = _child(node, key, path[: depth + 1])
+    last = path[-1]
+    if isinstance(last, int):
+        if not isinstance(node, list) or last >= len(node):
+            raise IndexError(f"{format_path(path)}: no item [{last}] here")
+        node[last] = value
+    elif isinstance(node, dict):
+        node[last] = value
+    else:
+        raise KeyError(f"{format_path(path[:-1])} is not a table, so it has no key '{last}'")
+
+
+def _child(node, key, path: KeyPath):
+    if isinstance(key, int):
+        if isinstance(node, list) and key < len(node):
+            return node[key]
+        size = len(node) if isinstance(node, list) else 0
+        raise IndexError(f"{format_path(path)}: no item [{key}] here (the list has {size})")
+    if isinstance(node, dict):
+        if key in node:
+            return node[key]
+        raise KeyError(f"unknown key '{key}' at {format_path(path)}" + did_you_mean(str(key), node.keys()))
+    raise KeyError(f"{format_path(path[:-1])} is not a table, so it has no key '{key}'")

@@ -1,0 +1,424 @@
+"""TOML -> validated, frozen Scenario in one step, reporting every problem found."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+from sim.errors import KeyPath, ScenarioError, did_you_mean
+from sim.model.rules import RULE_PARAMETERS
+from sim.scenario import schema as s
+from sim.scenario.checks import Checker, describe
+from sim.scenario.dates import STEP_UNITS, step_dates, step_of_date
+from sim.scenario.distributions import DISTRIBUTIONS, Distribution
+from sim.scenario.documents import Document, apply_overrides, read_document
+from sim.scenario.expressions import ExpressionError, Names, parse_expression
+
+TOP_KEYS = ("meta", "parameters", "attributes", "actors", "blocs", "sites", "presence", "relations",
+            "events", "outcomes", "tracking")
+META_KEYS = ("name", "description", "start", "step", "steps", "seed", "replications", "rule")
+ACTOR_KEYS = ("name", "kind", "attributes", "blocs", "baseline")
+EVENT_KEYS = ("name", "kind", "date", "step", "probability", "condition", "once", "cooldown", "effects",
+              "mark", "enabled")
+EFFECT_KEYS = {
+    "relation": ("type", "source", "target", "mutual", "delta", "set"),
+    "attribute": ("type", "actor", "attribute", "delta", "set"),
+    "presence": ("type", "actor", "site", "delta", "set", "over"),
+    "follow_up": ("type", "event", "delay"),
+}
+DEFAULT_ATTRIBUTES = {"capability": 1.0}
+
+
+def load_scenario(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> s.Scenario:
+    """Load, resolve `extends`, apply `--set` overrides and validate; raises ScenarioError."""
+    doc = read_document(path)
+    if overrides:
+        doc = apply_overrides(doc, overrides)
+    return build_scenario(doc)
+
+
+def content_hash(resolved: dict) -> str:
+    text = json.dumps(resolved, sort_keys=True, default=str, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def build_scenario(doc: Document) -> s.Scenario:
+    check = Checker(doc)
+    raw = doc.data
+    check.table(raw, (), TOP_KEYS, required=("meta", "actors"))
+    meta = _meta(check, raw.get("meta", {}))
+    parameters = _parameters(check, raw.get("parameters"))
+    attribute_names, attribute_defaults = _attribute_names(check, raw.get("attributes"))
+    actors_raw = check.mapping(raw.get("actors"), ("actors",))
+    actor_ids = tuple(actors_raw)
+    blocs_raw = check.mapping(raw.get("blocs"), ("blocs",))
+    sites_raw = check.mapping(raw.get("sites"), ("sites",))
+    events_raw = check.mapping(raw.get("events"), ("events",))
+    _check_unique_names(check, actor_ids, tuple(blocs_raw), tuple(sites_raw))
+    names = Names(actor_ids, tuple(blocs_raw), tuple(sites_raw), tuple(events_raw), attribute_names,
+                  tuple(name for name, _ in parameters))
+
+    actors = tuple(_actor(check, aid, spec, attribute_defaults, tuple(blocs_raw))
+                   for aid, spec in actors_raw.items())
+    blocs = _blocs(check, blocs_raw, actors)
+    sites = tuple(_site(check, sid, spec, actor_ids) for sid, spec in sites_raw.items())
+    presence = _presence(check, raw.get("presence"), actor_ids, tuple(sites_raw))
+    relations, baseline = _relations(check, raw.get("relations"), actors_raw, actor_ids)
+    dates = step_dates(meta.start, meta.step_unit, meta.steps) if meta else ()
+    events = tuple(_event(check, eid, spec, names, dates, meta) for eid, spec in events_raw.items())
+    outcomes = _outcomes(check, raw.get("outcomes"), names)
+    tracking = _tracking(check, raw.get("tracking"), names, presence)
+    if check.problems:
+        raise ScenarioError(check.problems)
+    resolved = dict(raw)
+    resolved["parameters"] = dict(parameters)
+    return s.Scenario(
+        path=doc.root_file, meta=meta, parameters=parameters, attribute_names=attribute_names,
+        actors=actors, blocs=blocs, sites=sites, presence=presence, relations=relations, baseline=baseline,
+        events=tuple(e for e in events if e is not None), outcomes=outcomes, tracking=tracking, dates=dates,
+        resolved=resolved, content_hash=content_hash(resolved), warnings=tuple(check.warnings),
+    )
+
+
+# --- sections ------------------------------------------------------------------------------------
+def _meta(check: Checker, raw) -> s.Meta | None:
+    path = ("meta",)
+    if check.table(raw, path, META_KEYS, required=("name", "start", "steps")) is None:
+        return None
+    values = dict(
+        name=check.string(raw.get("name"), path + ("name",)),
+        description=check.string(raw.get("description"), path + ("description",), default=""),
+        start=check.date(raw.get("start"), path + ("start",)) if "start" in raw else None,
+        step_unit=check.string(raw.get("step"), path + ("step",), default="week", choices=STEP_UNITS),
+        steps=check.number(raw.get("steps"), path + ("steps",), lo=1, hi=100_000, integer=True),
+        seed=check.number(raw.get("seed"), path + ("seed",), lo=0, integer=True, default=0),
+        replications=check.number(raw.get("replications"), path + ("replications",), lo=1, integer=True,
+                                  default=1000),
+        rule=check.string(raw.get("rule"), path + ("rule",), default="balance", choices=s.RULES),
+    )
+    if any(v is None for v in values.values()):
+        return None
+    return s.Meta(**values)
+
+
+def _parameters(check: Checker, raw) -> tuple[tuple[str, float], ...]:
+    values: dict[str, float] = {}
+    for name, value in check.mapping(raw, ("parameters",)).items():
+        number = check.number(value, ("parameters", name))
+        if number is not None:
+            values[name] = number
+        if name not in RULE_PARAMETERS and did_you_mean(name, RULE_PARAMETERS):
+            check.warn(("parameters", name), f"'{name}' is not a model parameter{did_you_mean(name, RULE_PARAMETERS)};"
+                                             " it is kept as a scenario parameter for expressions")
+    for name, (default, lo, hi) in RULE_PARAMETERS.items():
+        if name in values and not lo <= values[name] <= hi:
+            check.problem(("parameters", name), f"found {values[name]:g}, expected a number between {lo:g} and {hi:g}")
+        values.setdefault(name, default)
+    return tuple(values.items())
+
+
+def _attribute_names(check: Checker, raw) -> tuple[tuple[str, ...], dict[str, float]]:
+    defaults = dict(DEFAULT_ATTRIBUTES)
+    for name, value in check.mapping(raw, ("attributes",)).items():
+        number = check.number(value, ("attributes", name))
+        if number is not None:
+            defaults[name] = number
+    return tuple(defaults), defaults
+
+
+def _check_unique_names(check: Checker, actors, blocs, sites) -> None:
+    for bloc in blocs:
+        if bloc in actors:
+            check.problem(("blocs", bloc), f"'{bloc}' is already an actor id; a bloc needs its own id")
+    for site in sites:
+        if site in actors or site in blocs:
+            check.problem(("sites", site), f"'{site}' is already an actor or bloc id; a site needs its own id")
+
+
+def _actor(check: Checker, aid: str, raw, defaults: dict[str, float], bloc_ids) -> s.Actor:
+    path = ("actors", aid)
+    raw = check.table(raw, path, ACTOR_KEYS) or {}
+    attributes = dict(defaults)
+    given = raw.get("attributes", {})
+    if check.table(given, path + ("attributes",), tuple(defaults)) is not None:
+        for name, value in given.items():
+            if name in defaults:
+                number = check.number(value, path + ("attributes", name))
+                attributes[name] = number if number is not None else defaults[name]
+    if attributes.get("capability", 1.0) < 0:
+        check.problem(path + ("attributes", "capability"), "capability must be >= 0")
+    blocs = tuple(b for i, b in enumerate(check.string_list(raw.get("blocs"), path + ("blocs",)))
+                  if check.ref(b, path + ("blocs", i), "bloc", bloc_ids))
+    return s.Actor(
+        id=aid,
+        name=check.string(raw.get("name"), path + ("name",), default=aid) or aid,
+        kind=check.string(raw.get("kind"), path + ("kind",), default="state") or "state",
+        attributes=tuple(attributes.items()), blocs=blocs,
+    )
+
+
+def _blocs(check: Checker, raw: dict, actors: tuple[s.Actor, ...]) -> tuple[s.Bloc, ...]:
+    actor_ids = tuple(a.id for a in actors)
+    blocs = []
+    for bid, spec in raw.items():
+        path = ("blocs", bid)
+        spec = check.table(spec, path, ("name", "members")) or {}
+        members = [m for i, m in enumerate(check.string_list(spec.get("members"), path + ("members",)))
+                   if check.ref(m, path + ("members", i), "actor", actor_ids)]
+        members += [a.id for a in actors if bid in a.blocs and a.id not in members]
+        if not members:
+            check.problem(path, "a bloc needs at least one member (in 'members' or an actor's 'blocs')")
+        blocs.append(s.Bloc(bid, check.string(spec.get("name"), path + ("name",), default=bid) or bid,
+                            tuple(members)))
+    return tuple(blocs)
+
+
+def _site(check: Checker, sid: str, raw, actor_ids) -> s.Site:
+    path = ("sites", sid)
+    raw = check.table(raw, path, ("name", "host"), required=("host",)) or {}
+    host = check.ref(raw.get("host"), path + ("host",), "actor", actor_ids) if "host" in raw else None
+    return s.Site(sid, check.string(raw.get("name"), path + ("name",), default=sid) or sid, host or "")
+
+
+def _presence(check: Checker, raw, actor_ids, site_ids) -> tuple[s.PresenceSlot, ...]:
+    slots = []
+    for actor, per_site in (raw or {}).items() if isinstance(raw, dict) else ():
+        path = ("presence", actor)
+        if not check.ref(actor, path, "actor", actor_ids):
+            continue
+        if not isinstance(per_site, dict):
+            check.problem(path, f"found {describe(per_site)}, expected a table of site = personnel")
+            continue
+        for site, personnel in per_site.items():
+            if check.ref(site, path + (site,), "site", site_ids):
+                number = check.number(personnel, path + (site,), lo=0)
+                if number is not None:
+                    slots.append(s.PresenceSlot(actor, site, number))
+    if raw is not None and not isinstance(raw, dict):
+        check.problem(("presence",), f"found {describe(raw)}, expected a table of actor.site = personnel")
+    return tuple(slots)
+
+
+def _relations(check: Checker, raw, actors_raw: dict, actor_ids):
+    n = len(actor_ids)
+    path = ("relations",)
+    raw = check.table(raw if raw is not None else {}, path, ("default", "mutual", "directed")) or {}
+    default = check.number(raw.get("default"), path + ("default",), lo=-1, hi=1, default=0.0)
+    matrix = [[0.0 if i == j else (default or 0.0) for j in range(n)] for i in range(n)]
+    for section, both in (("mutual", True), ("directed", False)):
+        for source, targets in check.mapping(raw.get(section), path + (section,)).items():
+            here = path + (section, source)
+            if not check.ref(source, here, "actor", actor_ids):
+                continue
+            if not isinstance(targets, dict):
+                check.problem(here, f"found {describe(targets)}, expected a table of target = value")
+                continue
+            for target, value in targets.items():
+                if not check.ref(target, here + (target,), "actor", actor_ids):
+                    continue
+                if target == source:
+                    check.problem(here + (target,), "an actor's relation to itself is not modelled")
+                    continue
+                number = check.number(value, here + (target,), lo=-1, hi=1)
+                if number is None:
+                    continue
+                i, j = actor_ids.index(source), actor_ids.index(target)
+                matrix[i][j] = number
+                if both:
+                    matrix[j][i] = number
+    baseline = [row[:] for row in matrix]
+    for aid, spec in actors_raw.items():
+        if not isinstance(spec, dict):
+            continue
+        for target, value in check.mapping(spec.get("baseline"), ("actors", aid, "baseline")).items():
+            here = ("actors", aid, "baseline", target)
+            if check.ref(target, here, "actor", actor_ids) and target != aid:
+                number = check.number(value, here, lo=-1, hi=1)
+                if number is not None:
+                    baseline[actor_ids.index(aid)][actor_ids.index(target)] = number
+    return tuple(map(tuple, matrix)), tuple(map(tuple, baseline))
+
+
+# --- events ------------------------------------------------------------------------------------
+def _expression(check: Checker, value, path: KeyPath, names: Names, wanted: str):
+    if not isinstance(value, str):
+        check.problem(path, f"found {describe(value)}, expected an expression (a string)")
+        return None
+    try:
+        expr = parse_expression(value, names)
+    except ExpressionError as error:
+        check.problem(path, f"{error} in \"{value}\"")
+        return None
+    if wanted and expr.type != wanted:
+        check.problem(path, f"\"{value}\" is a {expr.type} expression, expected a {wanted} expression")
+        return None
+    return expr
+
+
+def _amount(check: Checker, value, path: KeyPath, lo: float | None = None):
+    if isinstance(value, dict):
+        name = value.get("dist")
+        if check.string(name, path + ("dist",), choices=tuple(DISTRIBUTIONS)) is None:
+            return None
+        keys, validate = DISTRIBUTIONS[name]
+        check.table(value, path, ("dist",) + keys, required=keys)
+        params = {k: check.number(value.get(k), path + (k,)) for k in keys if k in value}
+        if len(params) != len(keys) or None in params.values():
+            return None
+        message = validate(params)
+        if message:
+            check.problem(path, f"{name} distribution: {message}")
+            return None
+        return Distribution(name, tuple(params.items()))
+    return check.number(value, path, lo=lo)
+
+
+def _event(check: Checker, eid: str, raw, names: Names, dates, meta) -> s.Event | None:
+    path = ("events", eid)
+    raw = check.table(raw, path, EVENT_KEYS, required=("kind",))
+    if raw is None:
+        return None
+    kind = check.string(raw.get("kind"), path + ("kind",), choices=s.EVENT_KINDS)
+    step = date = None
+    if kind == "scheduled":
+        if ("date" in raw) == ("step" in raw):
+            check.problem(path, "a scheduled event needs exactly one of 'date' or 'step'")
+        elif "date" in raw:
+            date = check.date(raw["date"], path + ("date",))
+            if date is not None and dates:
+                step = step_of_date(dates, date)
+        else:
+            step = check.number(raw["step"], path + ("step",), lo=1, integer=True)
+        if step is not None and meta is not None and step > meta.steps:
+            check.warn(path, f"scheduled at step {step}, after the last step ({meta.steps}); it never fires")
+    elif "date" in raw or "step" in raw:
+        key = "date" if "date" in raw else "step"
+        check.problem(path + (key,), f"only scheduled events take '{key}'; this one is {kind}")
+    condition = _expression(check, raw["condition"], path + ("condition",), names, "bool") if "condition" in raw else None
+    if kind == "triggered" and "condition" not in raw:
+        check.problem(path, "a triggered event needs a 'condition'")
+    probability = raw.get("probability")
+    if kind == "stochastic" and probability is None:
+        check.problem(path, "a stochastic event needs a 'probability' (per step)")
+    if isinstance(probability, str):
+        probability = _expression(check, probability, path + ("probability",), names, "number")
+    else:
+        probability = check.number(probability, path + ("probability",), lo=0, hi=1, default=1.0)
+    effects_raw = raw.get("effects", [])
+    if not isinstance(effects_raw, list):
+        check.problem(path + ("effects",), f"found {describe(effects_raw)}, expected a list of effect tables")
+        effects_raw = []
+    effects = tuple(_effect(check, spec, path + ("effects", i), names) for i, spec in enumerate(effects_raw))
+    return s.Event(
+        id=eid, name=check.string(raw.get("name"), path + ("name",), default=eid) or eid, kind=kind or "scheduled",
+        step=step, date=date, probability=probability if probability is not None else 1.0, condition=condition,
+        once=check.boolean(raw.get("once"), path + ("once",), kind != "stochastic"),
+        cooldown=check.number(raw.get("cooldown"), path + ("cooldown",), lo=0, integer=True, default=0) or 0,
+        effects=tuple(e for e in effects if e is not None),
+        mark=check.boolean(raw.get("mark"), path + ("mark",), kind == "scheduled"),
+        enabled=check.boolean(raw.get("enabled"), path + ("enabled",), True),
+    )
+
+
+def _effect(check: Checker, raw, path: KeyPath, names: Names):
+    if not isinstance(raw, dict):
+        check.problem(path, f"found {describe(raw)}, expected an effect table")
+        return None
+    kind = check.string(raw.get("type"), path + ("type",), choices=tuple(EFFECT_KEYS))
+    if kind is None:
+        return None
+    check.table(raw, path, EFFECT_KEYS[kind])
+    if kind == "follow_up":
+        event = check.ref(raw.get("event"), path + ("event",), "event", names.events)
+        delay = _amount(check, raw.get("delay", 1), path + ("delay",), lo=1)
+        return s.FollowUpEffect(event, delay) if event and delay is not None else None
+    if ("delta" in raw) == ("set" in raw):
+        check.problem(path, "an effect needs exactly one of 'delta' or 'set'")
+        return None
+    key = "delta" if "delta" in raw else "set"
+    amount = _amount(check, raw[key], path + (key,))
+    delta, setv = (amount, None) if key == "delta" else (None, amount)
+    if kind == "relation":
+        sources = _parties(check, raw.get("source"), path + ("source",), names)
+        targets = _parties(check, raw.get("target"), path + ("target",), names)
+        mutual = check.boolean(raw.get("mutual"), path + ("mutual",), False)
+        arrow = " <-> " if mutual else " -> "
+        label = ",".join(_as_list(raw.get("source"))) + arrow + ",".join(_as_list(raw.get("target")))
+        ok = sources and targets and amount is not None
+        return s.RelationEffect(sources, targets, mutual, delta, setv, label) if ok else None
+    actor = check.ref(raw.get("actor"), path + ("actor",), "actor", names.actors)
+    if kind == "attribute":
+        attribute = check.ref(raw.get("attribute"), path + ("attribute",), "attribute", names.attributes)
+        return s.AttributeEffect(actor, attribute, delta, setv) if actor and attribute and amount is not None else None
+    site = check.ref(raw.get("site"), path + ("site",), "site", names.sites)
+    over = check.number(raw.get("over"), path + ("over",), lo=1, integer=True, default=1)
+    if isinstance(setv, (int, float)) and setv < 0:
+        check.problem(path + ("set",), f"found {setv:g}, expected personnel >= 0")
+    ok = actor and site and over and amount is not None
+    return s.PresenceEffect(actor, site, delta, setv, over) if ok else None
+
+
+def _as_list(value) -> list:
+    return value if isinstance(value, list) else [value]
+
+
+def _parties(check: Checker, value, path: KeyPath, names: Names) -> tuple[str, ...]:
+    """Actor or bloc ids (a string or a list); blocs stay as named and are expanded by the model."""
+    if value is None:
+        check.problem(path, "missing value, expected an actor or bloc id (or a list of them)")
+        return ()
+    items = _as_list(value)
+    out = []
+    for i, item in enumerate(items):
+        here = path + (i,) if isinstance(value, list) else path
+        ref = check.ref(item, here, "actor or bloc", names.actors + names.blocs)
+        if ref:
+            out.append(ref)
+    return tuple(out) if len(out) == len(items) else ()
+
+
+# --- outcomes and tracking -------------------------------------------------------------------------
+def _outcomes(check: Checker, raw, names: Names) -> tuple[s.Outcome, ...]:
+    outcomes = []
+    for oid, spec in check.mapping(raw, ("outcomes",)).items():
+        path = ("outcomes", oid)
+        spec = check.table(spec, path, ("kind", "expr", "description"), required=("expr",))
+        if spec is None or "expr" not in spec:
+            continue
+        kind = check.string(spec.get("kind"), path + ("kind",), default="final", choices=s.OUTCOME_KINDS)
+        wanted = {"first": "bool", "count": "bool", "mean": "number", "max": "number", "min": "number"}.get(kind, "")
+        expr = _expression(check, spec["expr"], path + ("expr",), names, wanted)
+        if kind and expr:
+            outcomes.append(s.Outcome(oid, check.string(spec.get("description"), path + ("description",),
+                                                        default="") or "", kind, expr))
+    return tuple(outcomes)
+
+
+def _tracking(check: Checker, raw, names: Names, presence) -> s.Tracking:
+    path = ("tracking",)
+    raw = check.table(raw if raw is not None else {}, path, ("relations", "attributes", "presence", "camps")) or {}
+    relations, attributes = [], []
+    for i, pair in enumerate(check.string_list(raw.get("relations"), path + ("relations",))):
+        parts = pair.split(":")
+        if len(parts) != 2:
+            check.problem(path + ("relations", i), f"found '{pair}', expected 'actor:actor' or 'actor:bloc'")
+        elif check.ref(parts[0], path + ("relations", i), "actor", names.actors) and check.ref(
+                parts[1], path + ("relations", i), "actor or bloc", names.actors + names.blocs):
+            relations.append((parts[0], parts[1]))
+    for i, item in enumerate(check.string_list(raw.get("attributes"), path + ("attributes",))):
+        parts = item.split(".")
+        if len(parts) != 2:
+            check.problem(path + ("attributes", i), f"found '{item}', expected 'actor.attribute'")
+        elif check.ref(parts[0], path + ("attributes", i), "actor", names.actors) and check.ref(
+                parts[1], path + ("attributes", i), "attribute", names.attributes):
+            attributes.append((parts[0], parts[1]))
+    slots = [f"{p.actor}@{p.site}" for p in presence]
+    chosen = raw.get("presence", "all")
+    if chosen == "all":
+        indexes = tuple(range(len(presence)))
+    else:
+        indexes = tuple(slots.index(x) for i, x in enumerate(check.string_list(chosen, path + ("presence",)))
+                        if check.ref(x, path + ("presence", i), "presence slot (actor@site)", slots))
+    return s.Tracking(tuple(relations), tuple(attributes), indexes,
+                      check.boolean(raw.get("camps"), path + ("camps",), True))
