@@ -74,9 +74,6 @@ def read_document(path: str | Path, _chain: tuple[Path, ...] = ()) -> Document:
     except UnicodeDecodeError as error:
         raise ScenarioError([Problem(str(path), "", f"not UTF-8 text ({error.reason})")]) from None
     resolved = path.resolve()
-    if resolved in _chain:
-        cycle = " -> ".join(str(p.name) for p in _chain + (resolved,))
-        raise ScenarioError([Problem(str(path), "extends", f"extends itself in a cycle: {cycle}")])
     parent_ref = data.pop("extends", None)
     own = Document({}, root_file=str(path))
     _mark(data, (), str(path), own.origin)
@@ -85,7 +82,11 @@ def read_document(path: str | Path, _chain: tuple[Path, ...] = ()) -> Document:
         return own
     if not isinstance(parent_ref, str):
         raise ScenarioError([Problem(str(path), "extends", f"found {parent_ref!r}, expected a file name (a string)")])
-    parent = read_document(path.parent / parent_ref, _chain + (resolved,))
+    chain = _chain + (resolved,)
+    if (path.parent / parent_ref).resolve() in chain:
+        cycle = " -> ".join(p.name for p in chain + ((path.parent / parent_ref).resolve(),))
+        raise ScenarioError([Problem(str(path), "extends", f"extends itself in a cycle: {cycle}")])
+    parent = read_document(path.parent / parent_ref, chain)
     origin = dict(parent.origin)
     origin.update({k: v for k, v in own.origin.items() if k != ()})
     return Document(_merge(parent.data, data), origin, str(path))

@@ -1,0 +1,158 @@
+import datetime as dt
+
+import pytest
+
+from conftest import DATA, SCENARIOS
+from sim.errors import ScenarioError
+from sim.scenario.loader import load_scenario
+from sim.scenario.schema import RelationEffect
+
+BASE = """
+[meta]
+name = "t"
+start = 2024-01-01
+steps = 10
+
+[actors.niger]
+[actors.us]
+
+[sites.airbase_101]
+host = "niger"
+
+[presence]
+us = { airbase_101 = 100 }
+"""
+
+
+def problems(path, overrides=()) -> list[str]:
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(path, overrides)
+    return [str(p) for p in info.value.problems]
+
+
+@pytest.mark.parametrize("path", sorted(SCENARIOS.glob("*.toml")), ids=lambda p: p.name)
+def test_every_shipped_scenario_loads(path):
+    scenario = load_scenario(path)
+    assert scenario.actors and scenario.outcomes and not scenario.warnings
+
+
+def test_tiny_scenario_resolves_dates_and_defaults():
+    scenario = load_scenario(DATA / "tiny.toml")
+    shock = scenario.events[0]
+    assert (shock.step, shock.date) == (2, dt.date(2024, 1, 15))
+    assert scenario.dates[0] == dt.date(2024, 1, 1) and scenario.dates[10] == dt.date(2024, 3, 11)
+    assert scenario.parameter("shock_scale") == 2.0 and scenario.parameter("camp_rate") == 0.05
+    assert scenario.attribute_names == ("capability", "stability")
+    assert scenario.relations[0] == (0.0, 0.5, -0.2) and scenario.relations[2][0] == -0.2
+
+
+def test_typo_in_a_key_gets_did_you_mean(write_toml):
+    path = write_toml(BASE + '\n[events.x]\nkind = "stochastic"\nprobabilty = 0.1\n')
+    assert problems(path) == [
+        f"{path}: events.x.probabilty: unknown key 'probabilty'; expected one of name, kind, date, step, "
+        "probability, condition, once, cooldown, effects, mark, enabled (did you mean 'probability'?)",
+        f"{path}: events.x: a stochastic event needs a 'probability' (per step)",
+    ]
+
+
+def test_unknown_actor_in_an_effect_names_the_key_path(write_toml):
+    path = write_toml(BASE + """
+[events.coup]
+kind = "scheduled"
+step = 1
+effects = [
+  { type = "relation", source = "niger", target = "us", delta = 0.1 },
+  { type = "relation", source = "niger", target = "usa", delta = 0.1 },
+]
+""")
+    assert problems(path) == [
+        f"{path}: events.coup.effects[1].target: unknown actor or bloc 'usa'; expected one of niger, us "
+        "(did you mean 'us'?)"]
+
+
+def test_every_problem_in_a_file_is_reported(write_toml):
+    path = write_toml(BASE.replace("steps = 10", 'steps = "ten"') + """
+[relations.mutual]
+niger = { us = 1.5 }
+
+[events.e]
+kind = "triggered"
+condition = "relation(niger, us) > 0 and fired(nothing)"
+
+[outcomes.o]
+kind = "first"
+expr = "presence(us, niger)"
+""")
+    assert problems(path) == [
+        f"{path}: meta.steps: found 'ten', expected an integer",
+        f"{path}: relations.mutual.niger.us: found 1.5, expected a number between -1 and 1",
+        f"{path}: events.e.condition: unknown event 'nothing' in fired() at column 35 in "
+        "\"relation(niger, us) > 0 and fired(nothing)\"",
+        f"{path}: outcomes.o.expr: \"presence(us, niger)\" is a number expression, expected a bool expression",
+    ]
+
+
+def test_toml_syntax_error_gives_line_and_column(write_toml):
+    path = write_toml('[meta]\nname = "t"\nsteps = = 3\n')
+    assert problems(path) == [f"{path}:3:9: TOML syntax error: Invalid value"]
+
+
+def test_wrong_types_and_ranges(write_toml):
+    path = write_toml(BASE + """
+[events.e]
+kind = "scheduled"
+step = 0
+probability = 2
+once = "yes"
+effects = [{ type = "presence", actor = "us", site = "airbase_101", set = -5, over = 0 }]
+""")
+    assert problems(path) == [
+        f"{path}: events.e.step: found 0, expected an integer >= 1",
+        f"{path}: events.e.probability: found 2, expected a number between 0 and 1",
+        f"{path}: events.e.effects[0].over: found 0, expected an integer >= 1",
+        f"{path}: events.e.effects[0].set: found -5, expected personnel >= 0",
+        f"{path}: events.e.once: found 'yes', expected true or false",
+    ]
+
+
+def test_extends_overrides_only_what_differs_and_blames_the_right_file(write_toml, tmp_path):
+    write_toml(BASE + '\n[parameters]\nnoise = 0.1\n', "base.toml")
+    variant = write_toml('extends = "base.toml"\n[meta]\nname = "v"\n[parameters]\ninertia = 0.2\n'
+                         '[actors.us]\nbaseline = { nigr = 0.1 }\n', "variant.toml")
+    assert problems(variant) == [
+        f"{variant}: actors.us.baseline.nigr: unknown actor 'nigr'; expected one of niger, us (did you mean 'niger'?)"]
+    variant.write_text('extends = "base.toml"\n[meta]\nname = "v"\n[parameters]\ninertia = 0.2\n')
+    scenario = load_scenario(variant)
+    assert scenario.meta.name == "v" and scenario.meta.steps == 10
+    assert scenario.parameter("noise") == 0.1 and scenario.parameter("inertia") == 0.2
+
+
+def test_extends_cycle_is_an_error(write_toml):
+    a = write_toml('extends = "b.toml"\n', "a.toml")
+    write_toml('extends = "a.toml"\n', "b.toml")
+    assert problems(a) == [f"{a.parent / 'b.toml'}: extends: extends itself in a cycle: a.toml -> b.toml -> a.toml"]
+
+
+def test_set_overrides_values_with_the_actor_shorthand():
+    scenario = load_scenario(SCENARIOS / "niger-2024.toml", [
+        "parameters.balance_rate=0.08", "actors.us.resolve=0.8",
+        "events.us_pact_revoked.effects[0].delta.mean=-0.5", "meta.rule=landscape"])
+    assert scenario.parameter("balance_rate") == 0.08
+    assert scenario.actors[1].attribute("resolve") == 0.8
+    effect = next(e for e in scenario.events if e.id == "us_pact_revoked").effects[0]
+    assert isinstance(effect, RelationEffect) and effect.delta.param("mean") == -0.5
+    assert scenario.meta.rule == "landscape"
+    assert scenario.content_hash != load_scenario(SCENARIOS / "niger-2024.toml").content_hash
+
+
+def test_bad_set_paths_are_reported_with_did_you_mean():
+    assert problems(SCENARIOS / "niger-2024.toml", ["parameter.balance_rate=0.1", "events.us_pact_revoked.effects[9]=1"
+                                                    ]) == [
+        "--set: parameter.balance_rate: unknown key 'parameter' at parameter (did you mean 'parameters'?)",
+        "--set: events.us_pact_revoked.effects[9]: events.us_pact_revoked.effects[9]: no item [9] here",
+    ]
+
+
+def test_set_value_of_the_wrong_type_names_set_as_the_source():
+    assert problems(SCENARIOS / "niger-2024.toml", ["actors.us.resolve=high"]) == [
+        "--set: actors.us.attributes.resolve: found 'high', expected a number"]

@@ -1,0 +1,115 @@
+import numpy as np
+import pytest
+
+from conftest import DATA, SCENARIOS
+from sim.experiment.run_folder import event_rows
+from sim.model.model import ScenarioModel, run_scenario
+from sim.model.rules import landscape_camps
+from sim.scenario.loader import load_scenario
+
+
+@pytest.fixture(scope="module")
+def tiny():
+    return load_scenario(DATA / "tiny.toml")
+
+
+@pytest.fixture(scope="module")
+def niger():
+    return load_scenario(SCENARIOS / "niger-2024.toml")
+
+
+def test_a_scheduled_event_applies_its_effects_exactly(tiny):
+    model = ScenarioModel(tiny, seed=1, replications=3)
+    model.step()
+    assert model.state.relations[:, 0, 1].tolist() == [0.5] * 3
+    model.step()  # step 2: the shock (delta -0.1, doubled by shock_scale = 2)
+    assert np.allclose(model.state.relations[:, 0, 1], 0.3) and np.allclose(model.state.relations[:, 1, 0], 0.3)
+    assert model.state.relations[:, 0, 2].tolist() == [-0.2] * 3  # untouched
+    assert model.state.attributes[:, 0, 1].tolist() == [0.9] * 3  # stability set
+    assert model.state.due[:, 1].tolist() == [5] * 3  # follow-up due 3 steps later
+
+
+def test_presence_withdrawal_reaches_zero_on_schedule(tiny):
+    model = ScenarioModel(tiny, seed=1, replications=2, keep_trajectories=True)
+    result = model.run()
+    presence_b = result.trajectories[:, 0, [s.source for s in result.series].index("b")]
+    # the follow-up fires at step 5 and withdraws 1000 personnel in 4 equal steps
+    assert presence_b.tolist() == [1000] * 5 + [750, 500, 250, 0, 0, 0]
+    assert result.outcomes["b_gone_step"].tolist() == [8, 8]
+    assert result.outcomes["b_gone"].tolist() == [True, True]
+    # the triggered arrival sees b gone at the start of step 9; they never share the base
+    presence_c = result.trajectories[:, 0, [s.source for s in result.series].index("c")]
+    assert presence_c.tolist() == [0] * 9 + [60, 60]
+    assert result.outcomes["shared_weeks"].tolist() == [0, 0]
+    assert np.allclose(result.outcomes["a_to_pair"], (0.3 - 0.2) / 2)
+
+
+def test_event_log_trace(tiny):
+    rows = [r for r in event_rows(run_scenario(tiny, replications=1)) if r[0] == 0]
+    assert rows == [
+        (0, 2, "2024-01-15", "shock", "shock", "scheduled for 2024-01-15",
+         "relation a <-> b change -0.2; a.stability set to 0.9; schedules withdraw in 3 steps"),
+        (0, 5, "2024-02-05", "withdraw", "withdraw", "follow-up of shock",
+         "presence b@base set to 0 over 4 steps"),
+        (0, 9, "2024-03-04", "arrive", "arrive", "condition: presence(b, a) == 0",
+         "presence c@base change +60"),
+    ]
+
+
+def test_a_triad_under_balance_dynamics_ends_balanced():
+    scenario = load_scenario(DATA / "triad.toml")
+    result = run_scenario(scenario)
+    assert result.outcomes["balanced"].all()
+    assert np.all(result.outcomes["product"] > 0.9)
+
+
+def test_landscape_camps_minimise_frustration():
+    relations = np.array([[[0, 0.8, -0.7, -0.6], [0.8, 0, -0.5, -0.9], [-0.7, -0.5, 0, 0.6], [-0.6, -0.9, 0.6, 0]]])
+    camps = landscape_camps(relations, np.ones((1, 4)), np.ones((1, 4)))
+    assert camps.tolist() == [[1, 1, -1, -1]]
+
+
+def test_same_seed_same_run_different_seed_different_run(niger):
+    a, b = run_scenario(niger, seed=3, replications=50), run_scenario(niger, seed=3, replications=50)
+    c = run_scenario(niger, seed=4, replications=50)
+    for key in a.outcomes:
+        np.testing.assert_array_equal(a.outcomes[key], b.outcomes[key])
+    np.testing.assert_array_equal(a.stats, b.stats)
+    assert event_rows(a) == event_rows(b) != event_rows(c)
+    assert not np.array_equal(a.outcomes["niger_toward_west"], c.outcomes["niger_toward_west"])
+
+
+def test_replication_alone_equals_the_same_replication_in_a_batch_of_1000(niger):
+    batch = run_scenario(niger, seed=7, replications=1000)
+    batch_rows = event_rows(batch)
+    for k in (0, 412, 999):
+        alone = run_scenario(niger, seed=7, replications=[k])
+        for key, values in alone.outcomes.items():
+            np.testing.assert_array_equal(values, batch.outcomes[key][[k]], err_msg=key)
+        assert event_rows(alone) == [r for r in batch_rows if r[0] == k]
+
+
+def test_a_replication_is_the_same_at_any_batch_offset(niger):
+    whole = run_scenario(niger, seed=5, replications=20)
+    part = run_scenario(niger, seed=5, replications=range(10, 20))
+    for key, values in part.outcomes.items():
+        np.testing.assert_array_equal(values, whole.outcomes[key][10:])
+
+
+def test_base_scenario_shows_the_observed_pattern(niger):
+    result = run_scenario(niger, replications=400)
+    dates = niger.dates
+    france_out = result.outcomes["france_out_step"]
+    assert np.median(france_out) <= 30  # out by early 2024 (step 30 = 2024-02-21)
+    assert dates[int(np.median(france_out))].year in (2023, 2024)
+    us_out = result.outcomes["us_out_step"]
+    assert np.mean(~np.isnan(us_out)) > 0.5
+    assert dates[int(np.nanmedian(us_out))].year == 2024  # the US ordered out in 2024
+    assert result.outcomes["russia_present"].mean() > 0.5  # Russians in
+
+
+def test_variants_change_what_they_say(niger):
+    deal = load_scenario(SCENARIOS / "niger-us-deal.toml")
+    base = run_scenario(niger, replications=300)
+    variant = run_scenario(deal, replications=300)
+    assert variant.outcomes["us_keeps_201"].mean() > base.outcomes["us_keeps_201"].mean() + 0.3
