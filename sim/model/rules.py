@@ -49,12 +49,12 @@ def landscape_camps(relations: np.ndarray, sizes: np.ndarray, camps: np.ndarray)
     move lowers E most, until no move lowers it: a local minimum reached by single-actor moves.
     Labels are normalised so that actor 0 is in camp +1.
     """
-    propensity = 0.5 * (relations + relations.transpose(0, 2, 1))
-    weighted = propensity * sizes[:, None, :]
     camps = camps.astype(np.float64, copy=True)
     rows = np.arange(len(camps))
     for _ in range(camps.shape[1] ** 2):
-        field = np.einsum("rij,rj->ri", weighted, camps)
+        # field_i = sum_j s_j p_ij c_j with p = (X + X^T) / 2, without forming p
+        weighted = (sizes * camps)[:, :, None]
+        field = 0.5 * (np.matmul(relations, weighted) + np.matmul(relations.transpose(0, 2, 1), weighted))[:, :, 0]
         gain = sizes * camps * field  # change in E if that actor switches camp
         best = gain.argmin(axis=1)
         improving = gain[rows, best] < -1e-12
@@ -66,9 +66,13 @@ def landscape_camps(relations: np.ndarray, sizes: np.ndarray, camps: np.ndarray)
 
 
 def _finish(relations, baseline, params: RuleParameters, normals) -> None:
-    relations += params.inertia * (baseline - relations)
+    """Inertia toward the baseline, then noise, then the bounds; in place (this is the hot path)."""
+    if params.inertia:
+        relations *= 1.0 - params.inertia
+        relations += params.inertia * baseline
     if params.noise:
-        relations += params.noise * normals
+        np.multiply(normals, params.noise, out=normals)  # the step's normals are used once
+        relations += normals
     np.clip(relations, -1.0, 1.0, out=relations)
     n = relations.shape[1]
     relations[:, np.arange(n), np.arange(n)] = 0.0
@@ -79,14 +83,21 @@ def balance_update(relations, weights, baseline, params: RuleParameters, normals
     n = relations.shape[1]
     if params.balance_rate:
         pull = np.matmul(relations * weights[:, None, :], relations)
-        relations += params.balance_rate / max(n - 2, 1) * (1.0 - relations * relations) * pull
+        damping = np.multiply(relations, relations)
+        np.subtract(1.0, damping, out=damping)
+        damping *= pull
+        damping *= params.balance_rate / max(n - 2, 1)
+        relations += damping
     _finish(relations, baseline, params, normals)
 
 
 def landscape_update(relations, weights, baseline, params: RuleParameters, normals, camps=None) -> None:
     """Camp-mates drift toward +1 and opponents toward -1, weighted by the other actor's capability."""
-    target = camps[:, :, None] * camps[:, None, :]
-    relations += params.camp_rate * weights[:, None, :] * (target - relations)
+    drift = camps[:, :, None] * camps[:, None, :]
+    drift -= relations
+    drift *= weights[:, None, :]
+    drift *= params.camp_rate
+    relations += drift
     _finish(relations, baseline, params, normals)
 
 
