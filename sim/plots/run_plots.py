@@ -46,11 +46,11 @@ def _fan(ax, dates, stats, c, colour, label):
 
 
 def _mark(ax, marks, label: bool):
-    top = ax.get_ylim()[1]
+    low, top = ax.get_ylim()
     for n, (day, name) in enumerate(marks, 1):
         ax.axvline(day, color="0.45", lw=0.8, ls=":")
-        if label:
-            ax.text(day, top, f" {n}", fontsize=7, color="0.3", va="top", ha="left")
+        if label:  # staggered so that events close in time stay readable
+            ax.text(day, top - (n % 3) * 0.07 * (top - low), f" {n}", fontsize=7, color="0.3", va="top", ha="left")
 
 
 def _dates_axis(ax):
@@ -127,7 +127,7 @@ def plot_presence(path: Path, scenario: Scenario, result: RunResult, marks) -> N
             if ser.target == site:
                 _fan(ax, dates, result.stats, c, colour[ser.source], actor_names[ser.source])
         host = scenario.site(site)
-        ax.set_title(f"{host.name} (in {actor_names[host.host]})", fontsize=10)
+        ax.set_title(f"{host.name}, in {actor_names[host.host]}", fontsize=10)
         ax.set_ylabel("personnel", fontsize=8)
         ax.set_ylim(bottom=0)
         ax.legend(fontsize=8, loc="upper right", title="median, 50% and 90% bands", title_fontsize=7)
