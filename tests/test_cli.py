@@ -117,3 +117,14 @@ def test_tiny_run_end_to_end(tmp_path, capsys):
     assert summary["b_gone_step"]["date_quantiles"]["q50"] == "2024-02-26"
     assert np.isclose(summary["a_to_pair"]["mean"], 0.05)
     assert "results in" in capsys.readouterr().out
+
+
+def test_an_interrupted_run_leaves_nothing_half_written(tmp_path, monkeypatch):
+    import sim.plots.run_plots as run_plots
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(run_plots, "plot_run", interrupted)
+    assert main(["run", str(DATA / "tiny.toml"), "--out", str(tmp_path)]) == 130
+    assert list((tmp_path / "tiny").iterdir()) == []
