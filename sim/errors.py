@@ -39,6 +39,8 @@ class Problem:
     def __str__(self) -> str:
         if self.line is not None:
             return f"{self.file}:{self.line}:{self.column}: {self.message}"
+        if not self.path:
+            return f"{self.file}: {self.message}"
         return f"{self.file}: {self.path}: {self.message}"
 
 

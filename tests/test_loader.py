@@ -149,10 +149,31 @@ def test_bad_set_paths_are_reported_with_did_you_mean():
     assert problems(SCENARIOS / "niger-2024.toml", ["parameter.balance_rate=0.1", "events.us_pact_revoked.effects[9]=1"
                                                     ]) == [
         "--set: parameter.balance_rate: unknown key 'parameter' at parameter (did you mean 'parameters'?)",
-        "--set: events.us_pact_revoked.effects[9]: events.us_pact_revoked.effects[9]: no item [9] here",
+        "--set: events.us_pact_revoked.effects[9]: no item [9] here (the list has 2)",
     ]
 
 
 def test_set_value_of_the_wrong_type_names_set_as_the_source():
     assert problems(SCENARIOS / "niger-2024.toml", ["actors.us.resolve=high"]) == [
         "--set: actors.us.attributes.resolve: found 'high', expected a number"]
+
+
+def test_presence_effect_needs_a_declared_slot(write_toml):
+    path = write_toml(BASE + """
+[events.e]
+kind = "scheduled"
+step = 1
+effects = [{ type = "presence", actor = "niger", site = "airbase_101", set = 5 }]
+""")
+    assert problems(path) == [
+        f"{path}: events.e.effects[0]: niger has no presence slot at airbase_101; declare it in [presence] "
+        "(e.g. niger = { airbase_101 = 0 })"]
+
+
+def test_actor_shorthand_works_without_an_attributes_table():
+    scenario = load_scenario(DATA / "tiny.toml", ["actors.a.stability=0.25"])
+    assert scenario.actors[0].attribute("stability") == 0.25
+
+
+def test_missing_file_message(tmp_path):
+    assert problems(tmp_path / "nope.toml") == [f"{tmp_path / 'nope.toml'}: file not found"]

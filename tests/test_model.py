@@ -113,3 +113,39 @@ def test_variants_change_what_they_say(niger):
     base = run_scenario(niger, replications=300)
     variant = run_scenario(deal, replications=300)
     assert variant.outcomes["us_keeps_201"].mean() > base.outcomes["us_keeps_201"].mean() + 0.3
+
+
+def test_a_bloc_effect_on_itself_applies_once_per_pair_and_follow_ups_can_repeat(write_toml):
+    path = write_toml("""
+[meta]
+name = "loop"
+start = 2024-01-01
+steps = 9
+[parameters]
+balance_rate = 0.0
+inertia = 0.0
+noise = 0.0
+[actors.a]
+[actors.b]
+[blocs.ab]
+members = ["a", "b"]
+[events.start]
+kind = "scheduled"
+step = 1
+effects = [{ type = "follow_up", event = "tick", delay = 2 }]
+[events.tick]
+kind = "follow_up"
+once = false
+effects = [
+  { type = "relation", source = "ab", target = "ab", mutual = true, delta = 0.1 },
+  { type = "follow_up", event = "tick", delay = 2 },
+]
+""")
+    scenario = load_scenario(path)
+    result = run_scenario(scenario, replications=1)
+    ticks = [r[1] for r in event_rows(result) if r[3] == "tick"]
+    assert ticks == [3, 5, 7, 9]
+    model = ScenarioModel(scenario, seed=0, replications=1)
+    for _ in range(3):
+        model.step()
+    assert np.allclose(model.state.relations[0], [[0, 0.1], [0.1, 0]])

@@ -46,6 +46,10 @@ class EventEngine:
     def step(self, state: State, uniforms: np.ndarray) -> list[Firing]:
         t = state.step
         decided = [(e, mask, due) for e, (mask, due) in enumerate(self._masks(state, uniforms, t)) if mask is not None]
+        parents_of = {e: state.due_parent[:, e].copy() for e, _, due in decided if due is not None}
+        for e, _, due in decided:  # follow-ups due now fire or fizzle; effects below may schedule new ones
+            if due is not None:
+                state.due[due, e] = NEVER
         firings = []
         for e, mask, due in decided:
             reps = np.flatnonzero(mask)
@@ -53,12 +57,9 @@ class EventEngine:
                 continue
             state.fired_count[reps, e] += 1
             state.last_fired[reps, e] = t
-            parents = np.where(due[reps], state.due_parent[reps, e], -1) if due is not None else np.full(len(reps), -1)
+            parents = np.where(due[reps], parents_of[e][reps], -1) if due is not None else np.full(len(reps), -1)
             values = self._apply(state, e, reps, uniforms)
             firings.append(Firing(t, e, reps, parents, values))
-        for e, _, due in decided:  # follow-ups due now have fired or fizzled
-            if due is not None:
-                state.due[due, e] = NEVER
         return firings
 
     def _masks(self, state: State, uniforms: np.ndarray, t: int):
@@ -99,13 +100,8 @@ class EventEngine:
             if isinstance(effect, s.RelationEffect):
                 if delta is not None:
                     delta = delta * self.shock_scale
-                for i in self.index.parties(effect.sources):
-                    for j in self.index.parties(effect.targets):
-                        if i == j:
-                            continue
-                        self.agents[i].shift_relation(j, reps, delta, value)
-                        if effect.mutual:
-                            self.agents[j].shift_relation(i, reps, delta, value)
+                for i, j in self._pairs(effect):
+                    self.agents[i].shift_relation(j, reps, delta, value)
                 values.append(delta if delta is not None else value)
             elif isinstance(effect, s.AttributeEffect):
                 self.agents[self.index.actors[effect.actor]].change_attribute(
@@ -117,6 +113,16 @@ class EventEngine:
                     self.agents[self.index.actors[effect.actor]].redeploy(slot, reps, delta, value, effect.over)
                 values.append(amount)
         return tuple(values)
+
+    def _pairs(self, effect: s.RelationEffect) -> list[tuple[int, int]]:
+        """Directed (source, target) pairs of a relation effect, each once (blocs expanded)."""
+        pairs: list[tuple[int, int]] = []
+        for i in self.index.parties(effect.sources):
+            for j in self.index.parties(effect.targets):
+                for pair in ((i, j), (j, i)) if effect.mutual else ((i, j),):
+                    if pair[0] != pair[1] and pair not in pairs:
+                        pairs.append(pair)
+        return pairs
 
     def _follow_up(self, state: State, parent: int, effect: s.FollowUpEffect, reps, u) -> np.ndarray:
         target = self.index.events[effect.event]

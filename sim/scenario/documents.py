@@ -134,7 +134,7 @@ def apply_overrides(doc: Document, overrides: list[str] | tuple[str, ...]) -> Do
             path = _expand_actor_shorthand(data, path)
             _set_path(data, path, value)
         except (ValueError, KeyError, IndexError) as error:
-            problems.append(Problem(OVERRIDE_ORIGIN, text.split("=", 1)[0], str(error).strip("\"'")))
+            problems.append(Problem(OVERRIDE_ORIGIN, text.split("=", 1)[0].strip(), error.args[0]))
             continue
         _mark(value, path, OVERRIDE_ORIGIN, origin)
     if problems:
@@ -145,6 +145,9 @@ def apply_overrides(doc: Document, overrides: list[str] | tuple[str, ...]) -> Do
 def _expand_actor_shorthand(data: dict, path: KeyPath) -> KeyPath:
     """actors.us.resolve means actors.us.attributes.resolve (the documented shorthand)."""
     if len(path) == 3 and path[0] == "actors" and path[2] not in _ACTOR_FIELDS:
+        actor = data.get("actors", {}).get(path[1])
+        if isinstance(actor, dict):
+            actor.setdefault("attributes", {})
         return ("actors", path[1], "attributes", path[2])
     return path
 
@@ -156,7 +159,8 @@ def _set_path(data: dict, path: KeyPath, value) -> None:
     last = path[-1]
     if isinstance(last, int):
         if not isinstance(node, list) or last >= len(node):
-            raise IndexError(f"{format_path(path)}: no item [{last}] here")
+            size = len(node) if isinstance(node, list) else 0
+            raise IndexError(f"no item [{last}] here (the list has {size})")
         node[last] = value
     elif isinstance(node, dict):
         node[last] = value
@@ -169,7 +173,7 @@ def _child(node, key, path: KeyPath):
         if isinstance(node, list) and key < len(node):
             return node[key]
         size = len(node) if isinstance(node, list) else 0
-        raise IndexError(f"{format_path(path)}: no item [{key}] here (the list has {size})")
+        raise IndexError(f"no item [{key}] at {format_path(path)} (the list has {size})")
     if isinstance(node, dict):
         if key in node:
             return node[key]

@@ -67,6 +67,7 @@ def build_scenario(doc: Document) -> s.Scenario:
     relations, baseline = _relations(check, raw.get("relations"), actors_raw, actor_ids)
     dates = step_dates(meta.start, meta.step_unit, meta.steps) if meta else ()
     events = tuple(_event(check, eid, spec, names, dates, meta) for eid, spec in events_raw.items())
+    _check_presence_effects(check, events, presence)
     outcomes = _outcomes(check, raw.get("outcomes"), names)
     tracking = _tracking(check, raw.get("tracking"), names, presence)
     if check.problems:
@@ -288,6 +289,8 @@ def _event(check: Checker, eid: str, raw, names: Names, dates, meta) -> s.Event 
             date = check.date(raw["date"], path + ("date",))
             if date is not None and dates:
                 step = step_of_date(dates, date)
+                if date < dates[0]:
+                    check.warn(path + ("date",), f"{date} is before meta.start ({dates[0]}); it fires in step 1")
         else:
             step = check.number(raw["step"], path + ("step",), lo=1, integer=True)
         if step is not None and meta is not None and step > meta.steps:
@@ -319,6 +322,16 @@ def _event(check: Checker, eid: str, raw, names: Names, dates, meta) -> s.Event 
         mark=check.boolean(raw.get("mark"), path + ("mark",), kind == "scheduled"),
         enabled=check.boolean(raw.get("enabled"), path + ("enabled",), True),
     )
+
+
+def _check_presence_effects(check: Checker, events, presence) -> None:
+    slots = {(p.actor, p.site) for p in presence}
+    for event in events:
+        for k, effect in enumerate(event.effects if event else ()):
+            if isinstance(effect, s.PresenceEffect) and (effect.actor, effect.site) not in slots:
+                check.problem(("events", event.id, "effects", k),
+                              f"{effect.actor} has no presence slot at {effect.site}; declare it in [presence] "
+                              f"(e.g. {effect.actor} = {{ {effect.site} = 0 }})")
 
 
 def _effect(check: Checker, raw, path: KeyPath, names: Names):
