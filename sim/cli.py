@@ -30,6 +30,20 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, default=Path("results"), help="results root (default: results/)")
     p.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
 
+    p = sub.add_parser("batch", help="run scenarios x sweep points x replications in parallel, resumably")
+    p.add_argument("scenarios", type=Path, nargs="*", help="scenario files (not with --resume)")
+    p.add_argument("--sweep", type=Path, help="a sweep file (docs/sweeps.md)")
+    p.add_argument("--reps", type=int, help="replications per scenario and point")
+    p.add_argument("--seed", type=int, help="seed for every scenario (default: each scenario's meta.seed)")
+    p.add_argument("--jobs", type=int, help="worker processes (default: all cores)")
+    p.add_argument("--executor", choices=("process", "dask", "serial"), default="process")
+    p.add_argument("--scheduler", help="address of an existing Dask scheduler, e.g. tcp://10.0.0.5:8786")
+    p.add_argument("--chunk-size", type=int, default=1000, help="replications per chunk (default 1000)")
+    p.add_argument("--keep-trajectories", action="store_true", help="also write every replication's series")
+    p.add_argument("--out", type=Path, default=Path("results"), help="results root (default: results/)")
+    p.add_argument("--resume", type=Path, metavar="BATCH_DIR", help="finish an interrupted batch")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+
     p = sub.add_parser("show", help="print the fully resolved scenario (after extends and --set) as TOML")
     p.add_argument("scenario", type=Path)
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY.PATH=VALUE")
@@ -70,6 +84,8 @@ def cmd_run(args) -> int:
     scenario = load_scenario(args.scenario, args.overrides)
     if args.reps is not None and args.reps < 1:
         raise SimError(f"--reps must be at least 1, found {args.reps}")
+    for warning in scenario.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
     seed = scenario.meta.seed if args.seed is None else args.seed
     reps = scenario.meta.replications if args.reps is None else args.reps
     started = dt.datetime.now().astimezone()
@@ -83,6 +99,12 @@ def cmd_run(args) -> int:
     print(outcome_table(summary))
     print(f"results in {folder}/")
     return EXIT_OK
+
+
+def cmd_batch(args) -> int:
+    from sim.experiment.batch_launch import launch_batch
+
+    return launch_batch(args)
 
 
 def cmd_show(args) -> int:
@@ -115,7 +137,7 @@ def cmd_replay(args) -> int:
     return EXIT_OK if done.matches_batch is not False else EXIT_FAILED
 
 
-COMMANDS = {"validate": cmd_validate, "run": cmd_run, "show": cmd_show, "replay": cmd_replay}
+COMMANDS = {"validate": cmd_validate, "run": cmd_run, "batch": cmd_batch, "show": cmd_show, "replay": cmd_replay}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -142,6 +142,26 @@ def apply_overrides(doc: Document, overrides: list[str] | tuple[str, ...]) -> Do
     return Document(data, origin, doc.root_file)
 
 
+def set_values(doc: Document, values: dict[str, object], origin_label: str) -> Document:
+    """Set already-parsed values by key path (sweeps); problems name `origin_label`."""
+    import copy
+
+    data = copy.deepcopy(doc.data)
+    origin = dict(doc.origin)
+    problems: list[Problem] = []
+    for key, value in values.items():
+        try:
+            path = _expand_actor_shorthand(data, parse_key_path(key))
+            _set_path(data, path, value)
+        except (ValueError, KeyError, IndexError) as error:
+            problems.append(Problem(origin_label, key, error.args[0]))
+            continue
+        _mark(value, path, origin_label, origin)
+    if problems:
+        raise ScenarioError(problems)
+    return Document(data, origin, doc.root_file)
+
+
 def _expand_actor_shorthand(data: dict, path: KeyPath) -> KeyPath:
     """actors.us.resolve means actors.us.attributes.resolve (the documented shorthand)."""
     if len(path) == 3 and path[0] == "actors" and path[2] not in _ACTOR_FIELDS:

@@ -1,0 +1,74 @@
+"""`sim batch`: plan (or reload) a batch, run what is missing with a progress bar, write outputs."""
+
+from __future__ import annotations
+
+import sys
+import time
+
+from sim.analysis.stats import outcome_table
+from sim.errors import SimError
+from sim.experiment.batch import finish_manifest, missing_chunks, run_batch, start_batch
+from sim.experiment.batch_outputs import write_outputs
+from sim.experiment.batch_plan import load_plan, make_plan
+from sim.experiment.executors import make_executor
+from sim.experiment.sweep import load_sweep
+
+EXIT_OK, EXIT_FAILED, EXIT_INTERRUPTED = 0, 1, 130
+
+
+def _progress(total: int, initial: int, quiet: bool):
+    from tqdm import tqdm
+
+    return tqdm(total=total, initial=initial, unit="rep", unit_scale=True, file=sys.stderr, dynamic_ncols=True,
+                disable=quiet or not sys.stderr.isatty(), desc="replications")
+
+
+def launch_batch(args) -> int:
+    if args.resume:
+        if args.scenarios or args.sweep:
+            raise SimError("--resume takes the batch folder only; scenarios and sweep come from its manifest")
+        plan, _ = load_plan(args.resume)
+        folder = args.resume
+    else:
+        if not args.scenarios:
+            raise SimError("give one or more scenario files (or --resume BATCH_DIR)")
+        for name, value in (("--reps", args.reps), ("--jobs", args.jobs), ("--chunk-size", args.chunk_size)):
+            if value is not None and value < 1:
+                raise SimError(f"{name} must be at least 1, found {value}")
+        sweep = load_sweep(args.sweep) if args.sweep else None
+        plan = make_plan(args.scenarios, sweep, args.reps, args.seed, args.chunk_size, args.keep_trajectories)
+        folder = start_batch(plan, args.out, args.executor)
+    todo = missing_chunks(plan, folder)
+    done_reps = plan.total_replications - sum(c.size for c in todo)
+    executor = make_executor(args.executor, args.jobs, args.scheduler)
+    print(f"{folder}: {len(plan.scenarios)} scenario(s) x {len(plan.points)} point(s), "
+          f"{plan.total_replications:,} replications in {len(plan.chunks())} chunks; "
+          f"{len(todo)} chunk(s) to run", file=sys.stderr)
+    clock = time.perf_counter()
+    with _progress(plan.total_replications, done_reps, args.quiet) as bar:
+        report = run_batch(plan, folder, executor, bar)
+    seconds = time.perf_counter() - clock
+    if not report.complete:
+        finish_manifest(folder, report, seconds)
+        why = "interrupted" if report.interrupted else f"stopped: {report.error}"
+        print(f"{why}; {report.chunks_done} of {report.chunks_total} chunks are saved.\n"
+              f"finish it with: sim batch --resume {folder}", file=sys.stderr)
+        return EXIT_INTERRUPTED if report.interrupted else EXIT_FAILED
+    headline, failures = write_outputs(plan, folder)
+    report.failures = failures
+    finish_manifest(folder, report, seconds)
+    ran = sum(c.size for c in todo)
+    if ran:
+        print(f"ran {ran:,} replications in {seconds:.1f} s ({ran / seconds:,.0f}/s) on {executor.workers} worker(s)")
+    if len(plan.points) == 1:
+        for name, summary in headline.items():
+            print(f"\n{name}:\n{outcome_table(summary)}")
+    else:
+        print(f"{len(plan.points)} sweep points per scenario: outcomes per point in {folder}/points.csv")
+    if failures:
+        print(f"\n{len(failures)} replication(s) failed (details in {folder}/failures.csv):", file=sys.stderr)
+        for name, point, rep, seed, tb in failures[:10]:
+            print(f"  {name} point {point} replication {rep} seed {seed}: {tb.strip().splitlines()[-1]}",
+                  file=sys.stderr)
+    print(f"results in {folder}/")
+    return EXIT_FAILED if failures else EXIT_OK

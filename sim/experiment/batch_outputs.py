@@ -1,0 +1,172 @@
+"""Tidy outputs of a batch, built from its chunk files in plan order (bounded memory).
+
+runs.parquet (one row per replication), points.csv (per scenario, point and outcome),
+series.csv (per scenario, point, step and tracked series), failures.csv, and with
+--keep-trajectories trajectories.parquet.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from sim.analysis.stats import QUANTILES, summarise_outcome
+from sim.experiment import atomic
+from sim.experiment.batch_plan import BatchPlan
+from sim.experiment.chunks import load_chunk
+from sim.model.model import ScenarioModel
+from sim.model.recorder import STATISTICS
+
+ROW_GROUP = 200_000
+QCOLS = [f"q{round(q * 100):02d}" for q in QUANTILES]
+
+
+def _outcome_types(plan: BatchPlan) -> dict[str, pa.DataType]:
+    types: dict[str, pa.DataType] = {}
+    for planned in plan.scenarios:
+        for outcome in planned.points[0].outcomes:
+            kind = pa.bool_() if outcome.is_boolean else pa.float64()
+            types[outcome.id] = kind if types.get(outcome.id, kind) == kind else pa.float64()
+    return types
+
+
+def _swept_keys(plan: BatchPlan) -> list[str]:
+    return list(plan.points[0]) if plan.points else []
+
+
+def write_outputs(plan: BatchPlan, folder: Path) -> tuple[dict, list]:
+    """Assemble every output from the chunks; returns the point-0 summaries per scenario and the failures."""
+    chunks = folder / "chunks"
+    swept = _swept_keys(plan)
+    types = _outcome_types(plan)
+    schema = pa.schema([("scenario", pa.string()), ("point", pa.int32())] + [(k, pa.float64()) for k in swept]
+                       + [("replication", pa.int64())] + list(types.items()))
+    traj_writer = None
+    failures = []
+    point_rows, series_rows, headline = [], [], {}
+    runs_tmp = folder / ".runs.parquet.tmp"
+    with pq.ParquetWriter(runs_tmp, schema) as writer:
+        pending: list[pa.Table] = []
+        for s, planned in enumerate(plan.scenarios):
+            for p, scenario in enumerate(planned.points):
+                specs = [c for c in plan.chunks() if c.scenario == s and c.point == p]
+                results = [load_chunk(chunks / f"{c.name}.npz") for c in specs]
+                for spec, result in zip(specs, results):
+                    failures += [(planned.name, p, k, planned.seed, tb) for k, tb in result.failures]
+                    pending.append(_runs_table(schema, planned.name, p, plan.points[p], result, types))
+                    if sum(t.num_rows for t in pending) >= ROW_GROUP:
+                        writer.write_table(pa.concat_tables(pending))
+                        pending = []
+                    if result.trajectories is not None:
+                        traj_writer = _write_trajectories(traj_writer, folder, planned.name, p, scenario, result)
+                summary = _point_summaries(scenario, results)
+                if p == 0:
+                    headline[planned.name] = summary
+                point_rows += _point_rows(planned.name, p, plan.points[p], swept, summary)
+                series_rows += _series_rows(planned.name, p, scenario, results)
+        if pending:
+            writer.write_table(pa.concat_tables(pending))
+    runs_tmp.replace(folder / "runs.parquet")
+    if traj_writer is not None:
+        traj_writer.close()
+        (folder / ".trajectories.parquet.tmp").replace(folder / "trajectories.parquet")
+    atomic.write_csv(folder / "points.csv", ["scenario", "point"] + swept + [
+        "outcome", "kind", "n", "probability", "ci95_low", "ci95_high", "mean", "sd", "mean_ci95_low",
+        "mean_ci95_high"] + QCOLS + ["median_date"], point_rows)
+    atomic.write_csv(folder / "series.csv", ["scenario", "point", "step", "date", "quantity", "source", "target",
+                                             "statistic", "value"], series_rows)
+    failures_path = folder / "failures.csv"
+    if failures:
+        atomic.write_csv(failures_path, ["scenario", "point", "replication", "seed", "traceback"], failures)
+    elif failures_path.exists():
+        failures_path.unlink()
+    return headline, failures
+
+
+def _runs_table(schema, name, point, values, result, types) -> pa.Table:
+    n = len(result.replications)
+    columns = {"scenario": pa.array([name] * n, pa.string()), "point": pa.array(np.full(n, point, np.int32))}
+    for key in values:
+        columns[key] = pa.array(np.full(n, float(values[key])))
+    columns["replication"] = pa.array(result.replications.astype(np.int64))
+    for key, kind in types.items():
+        if key in result.outcomes:
+            data = result.outcomes[key]
+            mask = np.isnan(data) if data.dtype.kind == "f" else None
+            columns[key] = pa.array(data.astype(bool) if kind == pa.bool_() else data.astype(np.float64), kind,
+                                    mask=mask)
+        else:
+            columns[key] = pa.nulls(n, kind)
+    return pa.table(columns, schema=schema)
+
+
+def _point_summaries(scenario, results) -> dict:
+    summary = {}
+    for outcome in scenario.outcomes:
+        values = np.concatenate([r.outcomes[outcome.id] for r in results if outcome.id in r.outcomes] or [[]])
+        if len(values):
+            summary[outcome.id] = summarise_outcome(outcome, values, scenario.dates)
+    return summary
+
+
+def _fmt(x) -> str:
+    return "" if x is None else f"{x:.6g}"
+
+
+def _point_rows(name, point, values, swept, summary):
+    rows = []
+    for outcome, s in summary.items():
+        q = s.get("quantiles") or s.get("step_quantiles") or {}
+        ci = s.get("ci95", [None, None])
+        mci = s.get("mean_ci95", [None, None])
+        rows.append([name, point] + [_fmt(values[k]) for k in swept] + [
+            outcome, s["kind"], s["n"], _fmt(s.get("probability")), _fmt(ci[0]), _fmt(ci[1]), _fmt(s.get("mean")),
+            _fmt(s.get("sd")), _fmt(mci[0]), _fmt(mci[1])] + [_fmt(q.get(c)) for c in QCOLS]
+            + [s.get("date_quantiles", {}).get("q50", "")])
+    return rows
+
+
+def _series_rows(name, point, scenario, results):
+    """Mean over every replication of the point; quantile bands from its first chunk."""
+    done = [r for r in results if r.series_sum is not None]
+    if not done:
+        return []
+    series = ScenarioModel(scenario, seed=0, replications=[0]).series
+    count = sum(len(r.replications) for r in done)
+    mean = sum(r.series_sum for r in done) / count
+    bands = next((r.stats for r in results if r.stats is not None), None)
+    rows = []
+    for t in range(mean.shape[0]):
+        date = scenario.dates[t].isoformat()
+        for c, ser in enumerate(series):
+            rows.append((name, point, t, date, ser.quantity, ser.source, ser.target, "mean", f"{mean[t, c]:.6g}"))
+            if bands is not None:
+                for k, stat in enumerate(STATISTICS[1:], 1):
+                    rows.append((name, point, t, date, ser.quantity, ser.source, ser.target, stat,
+                                 f"{bands[t, k, c]:.6g}"))
+    return rows
+
+
+def _write_trajectories(writer, folder, name, point, scenario, result):
+    series = ScenarioModel(scenario, seed=0, replications=[0]).series
+    traj = result.trajectories  # (steps + 1, R, S)
+    steps, reps, count = traj.shape
+    rep_ids = result.replications
+    table = pa.table({
+        "scenario": pa.array([name] * traj.size, pa.string()),
+        "point": pa.array(np.full(traj.size, point, np.int32)),
+        "replication": pa.array(np.broadcast_to(rep_ids[None, :, None], traj.shape).ravel().astype(np.int64)),
+        "step": pa.array(np.broadcast_to(np.arange(steps)[:, None, None], traj.shape).ravel().astype(np.int32)),
+        "quantity": pa.array(np.broadcast_to(np.array([s.quantity for s in series])[None, None, :], traj.shape).ravel()),
+        "source": pa.array(np.broadcast_to(np.array([s.source for s in series])[None, None, :], traj.shape).ravel()),
+        "target": pa.array(np.broadcast_to(np.array([s.target for s in series])[None, None, :], traj.shape).ravel()),
+        "value": pa.array(traj.ravel()),
+    })
+    if writer is None:
+        writer = pq.ParquetWriter(folder / ".trajectories.parquet.tmp", table.schema)
+    writer.write_table(table)
+    return writer
+

@@ -1,0 +1,117 @@
+"""A batch plan: scenarios x sweep points x chunks of replications, fixed before anything runs.
+
+The chunking is part of the plan (not of the executor), so results do not depend on how many
+workers run it; the plan is saved in the batch folder, which is what makes --resume possible.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import tomli_w
+
+from sim.errors import RunFolderError
+from sim.experiment import atomic
+from sim.experiment.chunks import ChunkSpec
+from sim.experiment.sweep import Sweep, check_sweep_against, sweep_points
+from sim.scenario.documents import Document, read_document, set_values
+from sim.scenario.loader import build_scenario
+from sim.scenario.schema import Scenario
+
+DEFAULT_CHUNK = 1000
+
+
+@dataclass(frozen=True)
+class PlannedScenario:
+    file: str
+    name: str
+    seed: int
+    replications: int
+    base: Document                    # resolved, before sweep values
+    points: tuple[Scenario, ...]      # one built scenario per sweep point
+
+
+@dataclass(frozen=True)
+class BatchPlan:
+    scenarios: tuple[PlannedScenario, ...]
+    points: tuple[dict, ...]          # sweep values per point ([{}] without a sweep)
+    sweep_file: str | None
+    chunk_size: int
+    keep_trajectories: bool
+
+    def chunks(self) -> list[ChunkSpec]:
+        specs = []
+        for s, planned in enumerate(self.scenarios):
+            for p, scenario in enumerate(planned.points):
+                for c, first in enumerate(range(0, planned.replications, self.chunk_size)):
+                    specs.append(ChunkSpec(s, p, c, first, min(first + self.chunk_size, planned.replications),
+                                           planned.seed, self.keep_trajectories, planned.file, scenario.resolved))
+        return specs
+
+    @property
+    def total_replications(self) -> int:
+        return sum(s.replications * len(self.points) for s in self.scenarios)
+
+    def digest(self) -> str:
+        text = json.dumps([[s.name, s.seed, s.replications, [x.content_hash for x in s.points]] for s in self.scenarios]
+                          + [list(self.points), self.chunk_size], sort_keys=True, default=str)
+        return hashlib.sha256(text.encode()).hexdigest()
+
+
+def make_plan(files: list[Path], sweep: Sweep | None, reps: int | None, seed: int | None,
+              chunk_size: int = DEFAULT_CHUNK, keep_trajectories: bool = False) -> BatchPlan:
+    points = tuple(sweep_points(sweep)) if sweep else ({},)
+    scenarios = []
+    for file in files:
+        doc = read_document(file)
+        if sweep:
+            check_sweep_against(sweep, doc)
+        scenarios.append(_planned(doc, str(file), points, sweep.path if sweep else "", reps or (
+            sweep.replications if sweep else None), seed))
+    return BatchPlan(tuple(scenarios), points, sweep.path if sweep else None, chunk_size, keep_trajectories)
+
+
+def _planned(doc: Document, file: str, points, origin: str, reps, seed) -> PlannedScenario:
+    built = tuple(build_scenario(set_values(doc, point, origin) if point else doc) for point in points)
+    meta = built[0].meta
+    return PlannedScenario(file, meta.name, meta.seed if seed is None else seed,
+                           meta.replications if reps is None else reps, doc, built)
+
+
+def save_plan(plan: BatchPlan, folder: Path) -> dict:
+    """Write the resolved scenarios and return the plan's part of the manifest."""
+    (folder / "scenarios").mkdir(exist_ok=True)
+    entries = []
+    for s, planned in enumerate(plan.scenarios):
+        name = f"{s:03d}-{planned.name}.toml"
+        atomic.write_text(folder / "scenarios" / name, tomli_w.dumps(planned.base.data))
+        entries.append({"file": planned.file, "name": planned.name, "resolved": f"scenarios/{name}",
+                        "seed": planned.seed, "replications_per_point": planned.replications,
+                        "hash": planned.points[0].content_hash if len(plan.points) == 1 else None,
+                        "point_hashes": [x.content_hash for x in planned.points]})
+    return {"scenarios": entries, "sweep_file": plan.sweep_file, "points": list(plan.points),
+            "chunk_size": plan.chunk_size, "keep_trajectories": plan.keep_trajectories,
+            "chunks": len(plan.chunks()), "replications": plan.total_replications,
+            "replication_seeds": "numpy SeedSequence(seed, spawn_key=(k,)) for replication k of every point"}
+
+
+def load_plan(folder: Path) -> tuple[BatchPlan, dict]:
+    path = Path(folder) / "manifest.json"
+    if not path.is_file():
+        raise RunFolderError(f"{folder}: not a batch folder (no manifest.json)")
+    manifest = json.loads(path.read_text())
+    points = tuple(manifest["points"])
+    scenarios = []
+    for entry in manifest["scenarios"]:
+        doc = read_document(Path(folder) / entry["resolved"])
+        doc.root_file = entry["file"]
+        planned = _planned(doc, entry["file"], points, manifest["sweep_file"] or "",
+                           entry["replications_per_point"], entry["seed"])
+        if [x.content_hash for x in planned.points] != entry["point_hashes"]:
+            raise RunFolderError(f"{folder}: {entry['resolved']} no longer matches the manifest's hashes")
+        scenarios.append(planned)
+    return BatchPlan(tuple(scenarios), points, manifest["sweep_file"], manifest["chunk_size"],
+                     manifest["keep_trajectories"]), manifest

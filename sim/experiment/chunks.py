@@ -1,0 +1,106 @@
+"""A chunk: a range of replications of one scenario at one sweep point. Running one is a pure
+function of its spec, so any process, executor or resumed batch produces the same bytes."""
+
+from __future__ import annotations
+
+import io
+import time
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from sim.experiment import atomic
+from sim.model.model import run_scenario
+from sim.scenario.documents import Document
+from sim.scenario.loader import build_scenario
+
+
+@dataclass(frozen=True)
+class ChunkSpec:
+    scenario: int          # index of the scenario in the batch
+    point: int             # index of the sweep point (0 without a sweep)
+    chunk: int             # index of the chunk within (scenario, point)
+    first: int             # replication ids first..stop-1
+    stop: int
+    seed: int
+    keep_trajectories: bool
+    file: str = field(compare=False)
+    data: dict = field(compare=False, repr=False)  # the resolved scenario document at this point
+
+    @property
+    def name(self) -> str:
+        return f"s{self.scenario:03d}-p{self.point:05d}-c{self.chunk:05d}"
+
+    @property
+    def size(self) -> int:
+        return self.stop - self.first
+
+
+@dataclass
+class ChunkResult:
+    replications: np.ndarray                 # the ids that succeeded
+    outcomes: dict[str, np.ndarray]
+    failures: list[tuple[int, str]]          # (replication id, traceback)
+    series_sum: np.ndarray | None            # (steps + 1, S): sum over the chunk's replications
+    stats: np.ndarray | None                 # (steps + 1, 6, S) quantile bands, first chunk of a point only
+    trajectories: np.ndarray | None          # (steps + 1, R, S) with --keep-trajectories
+    seconds: float = 0.0
+
+
+def simulate(scenario, seed, replications, keep_trajectories):
+    """Kept separate so that tests can make chosen replications fail."""
+    return run_scenario(scenario, seed=seed, replications=replications, keep_trajectories=keep_trajectories)
+
+
+def run_chunk(spec: ChunkSpec) -> ChunkResult:
+    clock = time.perf_counter()
+    scenario = build_scenario(Document(spec.data, root_file=spec.file))
+    ids = list(range(spec.first, spec.stop))
+    failures: list[tuple[int, str]] = []
+    try:
+        result = simulate(scenario, spec.seed, ids, spec.keep_trajectories)
+    except Exception:  # find the replications that fail alone; the others are unaffected by them
+        good = []
+        for k in ids:
+            try:
+                simulate(scenario, spec.seed, [k], False)
+                good.append(k)
+            except Exception:
+                failures.append((k, traceback.format_exc()))
+        result = simulate(scenario, spec.seed, good, spec.keep_trajectories) if good else None
+    if result is None:
+        return ChunkResult(np.array([], dtype=np.int64), {}, failures, None, None, None,
+                           time.perf_counter() - clock)
+    count = len(result.replications)
+    return ChunkResult(
+        replications=result.replications, outcomes=result.outcomes, failures=failures,
+        series_sum=result.stats[:, 0, :] * count, stats=result.stats if spec.chunk == 0 else None,
+        trajectories=result.trajectories, seconds=time.perf_counter() - clock)
+
+
+def save_chunk(folder: Path, spec: ChunkSpec, result: ChunkResult) -> Path:
+    arrays = {"replications": result.replications,
+              "failed": np.array([k for k, _ in result.failures], dtype=np.int64),
+              "tracebacks": np.array([t for _, t in result.failures], dtype=str),
+              "seconds": np.array(result.seconds)}
+    for key, values in result.outcomes.items():
+        arrays[f"outcome:{key}"] = values
+    for key in ("series_sum", "stats", "trajectories"):
+        if getattr(result, key) is not None:
+            arrays[key] = getattr(result, key)
+    buffer = io.BytesIO()
+    np.savez(buffer, **arrays)
+    path = Path(folder) / f"{spec.name}.npz"
+    atomic.write_bytes(path, buffer.getvalue())
+    return path
+
+
+def load_chunk(path: Path) -> ChunkResult:
+    with np.load(path, allow_pickle=False) as data:
+        outcomes = {key.split(":", 1)[1]: data[key] for key in data.files if key.startswith("outcome:")}
+        get = (lambda key: data[key] if key in data.files else None)
+        return ChunkResult(data["replications"], outcomes,
+                           list(zip(data["failed"].tolist(), data["tracebacks"].tolist())),
+                           get("series_sum"), get("stats"), get("trajectories"), float(data["seconds"]))

@@ -1,0 +1,166 @@
+"""Sweeps: which values of a scenario to vary, and the points (parameter settings) to run.
+
+A sweep names values by the same key paths as `--set`, gives each a list of values or a range,
+and a sampling method: full factorial (grid), Latin hypercube or Sobol (scipy.stats.qmc).
+"""
+
+from __future__ import annotations
+
+import itertools
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from scipy.stats import qmc
+
+from sim.errors import Problem, ScenarioError
+from sim.scenario.checks import Checker
+from sim.scenario.documents import Document, parse_key_path, read_document
+
+METHODS = ("grid", "lhs", "sobol")
+
+
+@dataclass(frozen=True, slots=True)
+class Vary:
+    key: str
+    values: tuple[float, ...] | None  # an explicit list (grid only)
+    low: float | None
+    high: float | None
+    count: int | None  # grid: evenly spaced values between low and high
+    integer: bool      # round sampled values (the key holds an integer)
+
+
+@dataclass(frozen=True, slots=True)
+class Sweep:
+    path: str
+    name: str
+    method: str
+    points: int | None
+    replications: int | None
+    seed: int
+    vary: tuple[Vary, ...]
+
+    @property
+    def keys(self) -> tuple[str, ...]:
+        return tuple(v.key for v in self.vary)
+
+
+def load_sweep(path: str | Path) -> Sweep:
+    """Read and check a sweep file; raises ScenarioError listing every problem with its key."""
+    doc = read_document(path)  # the same TOML reading and syntax errors as scenarios
+    check = Checker(doc)
+    raw = doc.data
+    check.table(raw, (), ("sweep", "vary"), required=("vary",))
+    head = check.table(raw.get("sweep", {}), ("sweep",), ("name", "method", "points", "replications", "seed")) or {}
+    method = check.string(head.get("method"), ("sweep", "method"), default="grid", choices=METHODS)
+    points = check.number(head.get("points"), ("sweep", "points"), lo=1, integer=True, default=0) or None
+    if method in ("lhs", "sobol") and points is None:
+        check.problem(("sweep",), f"method '{method}' needs 'points' (how many settings to sample)")
+    if method == "sobol" and points and points & (points - 1):
+        check.problem(("sweep", "points"), f"found {points}, expected a power of 2 for Sobol sampling")
+    vary_raw = raw.get("vary", [])
+    if not isinstance(vary_raw, list) or not vary_raw:
+        check.problem(("vary",), "expected one or more [[vary]] tables")
+        vary_raw = []
+    vary = tuple(v for i, spec in enumerate(vary_raw) if (v := _vary(check, spec, ("vary", i), method)))
+    keys = [v.key for v in vary]
+    for key in set(keys):
+        if keys.count(key) > 1:
+            check.problem(("vary",), f"key '{key}' is varied more than once")
+    if check.problems:
+        raise ScenarioError(check.problems)
+    return Sweep(str(path), head.get("name", Path(path).stem), method, points,
+                 check.number(head.get("replications"), ("sweep", "replications"), lo=1, integer=True, default=0)
+                 or None, check.number(head.get("seed"), ("sweep", "seed"), lo=0, integer=True, default=0), vary)
+
+
+def _vary(check: Checker, spec, path, method: str) -> Vary | None:
+    spec = check.table(spec, path, ("key", "values", "low", "high", "count", "integer"), required=("key",))
+    if spec is None or "key" not in spec:
+        return None
+    key = check.string(spec["key"], path + ("key",))
+    if key is None:
+        return None
+    try:
+        parse_key_path(key)
+    except ValueError as error:
+        check.problem(path + ("key",), str(error))
+        return None
+    integer = check.boolean(spec.get("integer"), path + ("integer",), False)
+    if "values" in spec:
+        values = spec["values"]
+        if method != "grid":
+            check.problem(path + ("values",), f"method '{method}' samples ranges: give 'low' and 'high'")
+            return None
+        if not isinstance(values, list) or not values:
+            check.problem(path + ("values",), "expected a non-empty list of numbers")
+            return None
+        numbers = tuple(check.number(v, path + ("values", i)) for i, v in enumerate(values))
+        return None if None in numbers else Vary(key, numbers, None, None, None, integer)
+    low = check.number(spec.get("low"), path + ("low",))
+    high = check.number(spec.get("high"), path + ("high",))
+    if low is None or high is None:
+        return None
+    if low >= high:
+        check.problem(path, f"found low = {low:g} and high = {high:g}, expected low < high")
+        return None
+    count = None
+    if method == "grid":
+        count = check.number(spec.get("count"), path + ("count",), lo=2, integer=True)
+        if count is None:
+            return None
+    return Vary(key, None, low, high, count, integer)
+
+
+def sweep_points(sweep: Sweep) -> list[dict[str, float]]:
+    """Every point of the sweep: key path -> value, in a fixed order."""
+    if sweep.method == "grid":
+        axes = [v.values if v.values is not None else tuple(np.linspace(v.low, v.high, v.count)) for v in sweep.vary]
+        combos = list(itertools.product(*axes))
+    else:
+        sampler = (qmc.LatinHypercube(d=len(sweep.vary), rng=np.random.default_rng(sweep.seed))
+                   if sweep.method == "lhs"
+                   else qmc.Sobol(d=len(sweep.vary), scramble=True, rng=np.random.default_rng(sweep.seed)))
+        unit = sampler.random(sweep.points)
+        lows = np.array([v.low for v in sweep.vary])
+        highs = np.array([v.high for v in sweep.vary])
+        combos = [tuple(row) for row in qmc.scale(unit, lows, highs)]
+    points = []
+    for combo in combos:
+        point = {}
+        for v, value in zip(sweep.vary, combo):
+            point[v.key] = int(round(value)) if v.integer else float(value)
+        points.append(point)
+    return points
+
+
+def check_sweep_against(sweep: Sweep, doc: Document) -> None:
+    """Every varied key must name an existing number in the scenario (or a parameter/attribute)."""
+    problems = []
+    for i, v in enumerate(sweep.vary):
+        path = parse_key_path(v.key)
+        node = doc.data
+        if len(path) == 3 and path[0] == "actors" and path[2] not in ("name", "kind", "attributes", "blocs", "baseline"):
+            path = ("actors", path[1], "attributes", path[2])
+        missing_ok = path[0] in ("parameters",) or (len(path) == 4 and path[2] == "attributes")
+        for depth, part in enumerate(path):
+            try:
+                node = node[part]
+            except (KeyError, IndexError, TypeError):
+                if not (missing_ok and depth == len(path) - 1):
+                    problems.append(Problem(sweep.path, f"vary[{i}].key",
+                                            f"'{v.key}' does not name a value in {doc.root_file}"))
+                node = 0.0
+                break
+        if isinstance(node, bool) or not isinstance(node, (int, float)):
+            if not any(p.path == f"vary[{i}].key" for p in problems):
+                problems.append(Problem(sweep.path, f"vary[{i}].key",
+                                        f"'{v.key}' in {doc.root_file} is not a number, so it cannot be swept"))
+    if problems:
+        raise ScenarioError(problems)
+
+
+def sweep_raw(sweep: Sweep) -> dict:
+    with open(sweep.path, "rb") as handle:
+        return tomllib.load(handle)
