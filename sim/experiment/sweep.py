@@ -15,6 +15,7 @@ import numpy as np
 from scipy.stats import qmc
 
 from sim.errors import Problem, ScenarioError
+from sim.model.rules import RULE_PARAMETERS
 from sim.scenario.checks import Checker
 from sim.scenario.documents import Document, parse_key_path, read_document
 
@@ -143,7 +144,9 @@ def check_sweep_against(sweep: Sweep, doc: Document) -> None:
         node = doc.data
         if len(path) == 3 and path[0] == "actors" and path[2] not in ("name", "kind", "attributes", "blocs", "baseline"):
             path = ("actors", path[1], "attributes", path[2])
-        missing_ok = path[0] in ("parameters",) or (len(path) == 4 and path[2] == "attributes")
+        declared = set(doc.data.get("attributes", {})) | {"capability"}
+        missing_ok = (len(path) == 2 and path[0] == "parameters" and path[1] in RULE_PARAMETERS) or (
+            len(path) == 4 and path[2] == "attributes" and path[3] in declared)
         for depth, part in enumerate(path):
             try:
                 node = node[part]

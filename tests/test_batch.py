@@ -1,0 +1,160 @@
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+
+from conftest import DATA, ROOT, SCENARIOS
+from sim.cli import main
+from sim.errors import ScenarioError
+from sim.experiment import chunks as chunk_module
+from sim.experiment.sweep import load_sweep, sweep_points
+
+OUTPUTS = ("runs.parquet", "points.csv", "series.csv")
+
+
+def batch(tmp, *args) -> Path:
+    before = set(tmp.glob("batch-*")) if tmp.exists() else set()
+    code = main(["batch", *map(str, args), "--out", str(tmp), "--quiet"])
+    assert code == 0
+    (folder,) = set(tmp.glob("batch-*")) - before
+    return folder
+
+
+def same_outputs(a: Path, b: Path) -> None:
+    for name in OUTPUTS:
+        assert (a / name).read_bytes() == (b / name).read_bytes(), name
+
+
+@pytest.fixture(scope="module")
+def serial_batch(tmp_path_factory):
+    out = tmp_path_factory.mktemp("serial")
+    return batch(out, SCENARIOS / "niger-2024.toml", SCENARIOS / "niger-us-deal.toml", "--reps", "300",
+                 "--chunk-size", "100", "--executor", "serial")
+
+
+def test_batch_outputs(serial_batch):
+    runs = pq.read_table(serial_batch / "runs.parquet").to_pandas()
+    assert len(runs) == 600 and set(runs["scenario"]) == {"niger-2024", "niger-us-deal"}
+    assert runs["deal_struck"].isna().sum() == 300  # an outcome only the variant has
+    assert runs.groupby("scenario")["replication"].apply(list).to_dict()["niger-2024"] == list(range(300))
+    manifest = json.loads((serial_batch / "manifest.json").read_text())
+    assert manifest["status"] == "complete" and manifest["chunks"] == 6 and manifest["chunk_size"] == 100
+    points = (serial_batch / "points.csv").read_text().splitlines()
+    base = runs[runs.scenario == "niger-2024"]
+    row = next(line for line in points if line.startswith("niger-2024,0,us_withdrawn,"))
+    assert float(row.split(",")[5]) == pytest.approx(base["us_withdrawn"].mean())
+
+
+def test_batch_replications_equal_single_runs(serial_batch, tmp_path):
+    main(["run", str(SCENARIOS / "niger-us-deal.toml"), "--reps", "300", "--out", str(tmp_path), "--no-plots"])
+    (run,) = (tmp_path / "niger-us-deal").iterdir()
+    single = [line.split(",") for line in (run / "outcomes.csv").read_text().splitlines()[1:]]
+    runs = pq.read_table(serial_batch / "runs.parquet").to_pandas()
+    deal = runs[runs.scenario == "niger-us-deal"]
+    assert [int(r[2]) for r in single] == deal["us_withdrawn"].astype(int).tolist()
+
+
+def test_one_or_two_processes_or_dask_give_identical_bytes(serial_batch, tmp_path):
+    args = (SCENARIOS / "niger-2024.toml", SCENARIOS / "niger-us-deal.toml", "--reps", "300", "--chunk-size", "100")
+    same_outputs(serial_batch, batch(tmp_path / "p1", *args, "--jobs", "1"))
+    same_outputs(serial_batch, batch(tmp_path / "p2", *args, "--jobs", "2"))
+    pytest.importorskip("dask.distributed")
+    same_outputs(serial_batch, batch(tmp_path / "dask", *args, "--executor", "dask", "--jobs", "2"))
+
+
+def test_killed_batch_resumes_to_the_same_result(tmp_path):
+    args = [str(SCENARIOS / "niger-2024.toml"), "--reps", "2400", "--chunk-size", "100", "--jobs", "1"]
+    reference = batch(tmp_path / "ref", *args, "--executor", "serial")
+    out = tmp_path / "killed"
+    proc = subprocess.Popen([sys.executable, "-m", "sim", "batch", *args, "--out", str(out), "--quiet"],
+                            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.time() + 120
+    while time.time() < deadline and len(list(out.glob("batch-*/chunks/*.npz"))) < 3:
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    (folder,) = out.glob("batch-*")
+    finished = len(list((folder / "chunks").glob("*.npz")))
+    assert 3 <= finished < 24 and not (folder / "runs.parquet").exists()
+    assert main(["batch", "--resume", str(folder), "--quiet", "--executor", "serial"]) == 0
+    same_outputs(reference, folder)
+    assert json.loads((folder / "manifest.json").read_text())["status"] == "complete"
+
+
+def test_a_failing_replication_is_recorded_and_the_batch_goes_on(tmp_path, monkeypatch, capsys):
+    real = chunk_module.simulate
+
+    def flaky(scenario, seed, replications, keep):
+        if 7 in list(replications):
+            raise RuntimeError("replication 7 exploded")
+        return real(scenario, seed, replications, keep)
+
+    monkeypatch.setattr(chunk_module, "simulate", flaky)
+    code = main(["batch", str(DATA / "tiny.toml"), "--reps", "20", "--chunk-size", "10", "--executor", "serial",
+                 "--out", str(tmp_path), "--quiet"])
+    assert code == 1
+    (folder,) = tmp_path.glob("batch-*")
+    failures = (folder / "failures.csv").read_text()
+    assert failures.startswith("scenario,point,replication,seed,traceback\ntiny,0,7,1,")
+    assert "RuntimeError: replication 7 exploded" in failures
+    runs = pq.read_table(folder / "runs.parquet").to_pandas()
+    assert sorted(runs["replication"]) == [k for k in range(20) if k != 7]
+    assert "tiny point 0 replication 7 seed 1: RuntimeError: replication 7 exploded" in capsys.readouterr().err
+    assert json.loads((folder / "manifest.json").read_text())["status"] == "complete with failures"
+
+
+def test_sweep_points_and_outputs(tmp_path):
+    sweep = load_sweep(ROOT / "sweeps" / "balance-vs-resolve.toml")
+    points = sweep_points(sweep)
+    assert len(points) == 12
+    assert points[0] == {"parameters.balance_rate": 0.0, "parameters.expulsion_threshold": -0.45}
+    assert points[-1]["parameters.expulsion_threshold"] == pytest.approx(-0.15)
+    folder = batch(tmp_path, SCENARIOS / "niger-2024.toml", "--sweep", ROOT / "sweeps" / "balance-vs-resolve.toml",
+                   "--reps", "20", "--jobs", "1")
+    runs = pq.read_table(folder / "runs.parquet").to_pandas()
+    assert len(runs) == 240 and runs["point"].nunique() == 12
+    assert sorted(runs["parameters.balance_rate"].unique()) == [0.0, 0.04, 0.08]
+
+
+@pytest.mark.parametrize("method, points", [("lhs", 8), ("sobol", 8)])
+def test_sampled_sweeps_stay_in_range(write_toml, method, points):
+    path = write_toml(f'[sweep]\nmethod = "{method}"\npoints = {points}\nseed = 3\n'
+                      '[[vary]]\nkey = "parameters.noise"\nlow = 0.0\nhigh = 0.1\n'
+                      '[[vary]]\nkey = "meta.steps"\nlow = 10\nhigh = 20\ninteger = true\n')
+    values = sweep_points(load_sweep(path))
+    assert len(values) == points
+    assert all(0 <= p["parameters.noise"] <= 0.1 and isinstance(p["meta.steps"], int) for p in values)
+    assert values == sweep_points(load_sweep(path))
+
+
+def test_bad_sweeps_name_the_key(write_toml, tmp_path, capsys):
+    path = write_toml('[sweep]\nmethod = "sobol"\npoints = 10\n[[vary]]\nkey = "parameters.noise"\nlow = 0.2\n'
+                      'high = 0.1\n[[vary]]\nkye = "x"\n')
+    with pytest.raises(ScenarioError) as info:
+        load_sweep(path)
+    assert [str(p) for p in info.value.problems] == [
+        f"{path}: sweep.points: found 10, expected a power of 2 for Sobol sampling",
+        f"{path}: vary[0]: found low = 0.2 and high = 0.1, expected low < high",
+        f"{path}: vary[1].kye: unknown key 'kye'; expected one of key, values, low, high, count, integer "
+        "(did you mean 'key'?)",
+        f"{path}: vary[1]: missing required key 'key'",
+    ]
+    bad_key = write_toml('[[vary]]\nkey = "parameters.balance_rat"\nvalues = [0.1]\n'
+                         '[[vary]]\nkey = "meta.name"\nvalues = [1]\n', "bad.toml")
+    code = main(["batch", str(SCENARIOS / "niger-2024.toml"), "--sweep", str(bad_key), "--out", str(tmp_path)])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert f"{bad_key}: vary[0].key: 'parameters.balance_rat' does not name a value in {SCENARIOS / 'niger-2024.toml'}" in err
+    assert f"{bad_key}: vary[1].key: 'meta.name' in {SCENARIOS / 'niger-2024.toml'} is not a number" in err
+    out_of_range = write_toml('[[vary]]\nkey = "parameters.inertia"\nvalues = [0.5, 1.5]\n', "range.toml")
+    with pytest.raises(ScenarioError) as info:
+        from sim.experiment.batch_plan import make_plan
+        make_plan([SCENARIOS / "niger-2024.toml"], load_sweep(out_of_range), 10, None)
+    assert [str(p) for p in info.value.problems] == [
+        f"{out_of_range}: parameters.inertia: found 1.5, expected a number between 0 and 1"]
