@@ -8,7 +8,6 @@ import time
 from sim.analysis.stats import outcome_table
 from sim.errors import SimError
 from sim.experiment.batch import finish_manifest, missing_chunks, run_batch, start_batch
-from sim.experiment.batch_outputs import write_outputs
 from sim.experiment.batch_plan import load_plan, make_plan
 from sim.experiment.executors import make_executor
 from sim.experiment.sweep import load_sweep
@@ -54,6 +53,8 @@ def launch_batch(args) -> int:
         print(f"{why}; {report.chunks_done} of {report.chunks_total} chunks are saved.\n"
               f"finish it with: sim batch --resume {folder}", file=sys.stderr)
         return EXIT_INTERRUPTED if report.interrupted else EXIT_FAILED
+    from sim.experiment.batch_outputs import write_outputs  # pyarrow only once there is something to write
+
     headline, failures = write_outputs(plan, folder)
     report.failures = failures
     finish_manifest(folder, report, seconds)

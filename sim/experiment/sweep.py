@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from scipy.stats import qmc
 
 from sim.errors import Problem, ScenarioError
 from sim.model.rules import RULE_PARAMETERS
@@ -120,6 +119,8 @@ def sweep_points(sweep: Sweep) -> list[dict[str, float]]:
         axes = [v.values if v.values is not None else tuple(np.linspace(v.low, v.high, v.count)) for v in sweep.vary]
         combos = list(itertools.product(*axes))
     else:
+        from scipy.stats import qmc  # imported here: it is slow to import and only sampling needs it
+
         sampler = (qmc.LatinHypercube(d=len(sweep.vary), rng=np.random.default_rng(sweep.seed))
                    if sweep.method == "lhs"
                    else qmc.Sobol(d=len(sweep.vary), scramble=True, rng=np.random.default_rng(sweep.seed)))
