@@ -38,7 +38,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--jobs", type=int, help="worker processes (default: all cores)")
     p.add_argument("--executor", choices=("process", "dask", "serial"), default="process")
     p.add_argument("--scheduler", help="address of an existing Dask scheduler, e.g. tcp://10.0.0.5:8786")
-    p.add_argument("--chunk-size", type=int, default=1000, help="replications per chunk (default 1000)")
+    p.add_argument("--chunk-size", type=int, help="replications per chunk (default 1000)")
     p.add_argument("--keep-trajectories", action="store_true", help="also write every replication's series")
     p.add_argument("--out", type=Path, default=Path("results"), help="results root (default: results/)")
     p.add_argument("--resume", type=Path, metavar="BATCH_DIR", help="finish an interrupted batch")
@@ -84,6 +84,8 @@ def cmd_run(args) -> int:
     scenario = load_scenario(args.scenario, args.overrides)
     if args.reps is not None and args.reps < 1:
         raise SimError(f"--reps must be at least 1, found {args.reps}")
+    if args.seed is not None and args.seed < 0:
+        raise SimError(f"--seed must be >= 0, found {args.seed}")
     for warning in scenario.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     seed = scenario.meta.seed if args.seed is None else args.seed
@@ -145,7 +147,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return COMMANDS[args.command](args)
     except ScenarioError as error:
-        print(f"error: {len(error.problems)} problem(s) in the scenario:", file=sys.stderr)
+        print(f"error: {len(error.problems)} problem(s) in the input:", file=sys.stderr)
         for problem in error.problems:
             print(f"  {problem}", file=sys.stderr)
         return EXIT_BAD_INPUT

@@ -110,12 +110,12 @@ def test_a_failing_replication_is_recorded_and_the_batch_goes_on(tmp_path, monke
 
 
 def test_sweep_points_and_outputs(tmp_path):
-    sweep = load_sweep(ROOT / "sweeps" / "balance-vs-resolve.toml")
+    sweep = load_sweep(ROOT / "sweeps" / "balance-vs-threshold.toml")
     points = sweep_points(sweep)
     assert len(points) == 12
     assert points[0] == {"parameters.balance_rate": 0.0, "parameters.expulsion_threshold": -0.45}
     assert points[-1]["parameters.expulsion_threshold"] == pytest.approx(-0.15)
-    folder = batch(tmp_path, SCENARIOS / "niger-2024.toml", "--sweep", ROOT / "sweeps" / "balance-vs-resolve.toml",
+    folder = batch(tmp_path, SCENARIOS / "niger-2024.toml", "--sweep", ROOT / "sweeps" / "balance-vs-threshold.toml",
                    "--reps", "20", "--jobs", "1")
     runs = pq.read_table(folder / "runs.parquet").to_pandas()
     assert len(runs) == 240 and runs["point"].nunique() == 12
@@ -150,7 +150,7 @@ def test_bad_sweeps_name_the_key(write_toml, tmp_path, capsys):
     code = main(["batch", str(SCENARIOS / "niger-2024.toml"), "--sweep", str(bad_key), "--out", str(tmp_path)])
     assert code == 2
     err = capsys.readouterr().err
-    assert f"{bad_key}: vary[0].key: 'parameters.balance_rat' does not name a value in {SCENARIOS / 'niger-2024.toml'}" in err
+    assert f"{bad_key}: vary[0].key: 'parameters.balance_rat' does not name a value in {SCENARIOS / 'niger-2024.toml'} (did you mean 'balance_rate'?)" in err
     assert f"{bad_key}: vary[1].key: 'meta.name' in {SCENARIOS / 'niger-2024.toml'} is not a number" in err
     out_of_range = write_toml('[[vary]]\nkey = "parameters.inertia"\nvalues = [0.5, 1.5]\n', "range.toml")
     with pytest.raises(ScenarioError) as info:
@@ -158,3 +158,31 @@ def test_bad_sweeps_name_the_key(write_toml, tmp_path, capsys):
         make_plan([SCENARIOS / "niger-2024.toml"], load_sweep(out_of_range), 10, None)
     assert [str(p) for p in info.value.problems] == [
         f"{out_of_range}: parameters.inertia: found 1.5, expected a number between 0 and 1"]
+
+
+def test_sweep_keys_that_would_be_ignored_or_clash_are_errors(write_toml):
+    path = write_toml('[sweep]\npoints = 4\n[[vary]]\nkey = "actors.us.capability"\nvalues = [1, 2]\n'
+                      '[[vary]]\nkey = "actors.us.attributes.capability"\nvalues = [3]\n'
+                      '[[vary]]\nkey = "meta.seed"\nvalues = [1, 2]\n'
+                      '[[vary]]\nkey = "parameters.noise"\nvalues = [0.1]\ncount = 3\n')
+    with pytest.raises(ScenarioError) as info:
+        load_sweep(path)
+    assert [str(p) for p in info.value.problems] == [
+        f"{path}: sweep.points: a grid has one point per combination of values; 'points' is for lhs or sobol",
+        f"{path}: vary[2].key: 'meta.seed' cannot be swept: give it with --seed or --reps instead",
+        f"{path}: vary[3]: 'count' is not used here: give 'values' (grid), 'low' and 'high' with 'count' (grid), "
+        "or 'low' and 'high' (lhs, sobol)",
+        f"{path}: vary[1].key: 'actors.us.attributes.capability' is varied more than once",
+    ]
+
+
+def test_integer_grid_values_stay_integers(write_toml):
+    path = write_toml('[[vary]]\nkey = "meta.steps"\nvalues = [10, 20]\n')
+    assert sweep_points(load_sweep(path)) == [{"meta.steps": 10}, {"meta.steps": 20}]
+
+
+def test_resume_refuses_options_that_would_change_the_plan(serial_batch, capsys):
+    assert main(["batch", "--resume", str(serial_batch), "--reps", "5"]) == 2
+    assert "--resume continues the batch as planned; --reps cannot change" in capsys.readouterr().err
+    assert main(["batch", str(DATA / "tiny.toml"), "--seed", "-1"]) == 2
+    assert "--seed must be >= 0, found -1" in capsys.readouterr().err

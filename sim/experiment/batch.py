@@ -44,11 +44,12 @@ def new_batch_folder(root: Path, plan: BatchPlan, now: dt.datetime) -> Path:
     return folder
 
 
-def start_batch(plan: BatchPlan, root: Path, executor_name: str) -> Path:
+def start_batch(plan: BatchPlan, root: Path, executor_name: str, sweep: dict | None = None) -> Path:
     now = dt.datetime.now().astimezone()
     folder = new_batch_folder(Path(root), plan, now)
     manifest = {"batch_id": folder.name, "status": "running", "command": sys.argv, "versions": package_versions(),
-                "executor": executor_name, "started": now.isoformat(timespec="seconds")} | save_plan(plan, folder)
+                "executor": executor_name, "started": now.isoformat(timespec="seconds"),
+                "sweep": sweep} | save_plan(plan, folder)
     atomic.write_json(folder / "manifest.json", manifest)
     return folder
 
@@ -76,7 +77,7 @@ def run_batch(plan: BatchPlan, folder: Path, executor, progress=None) -> BatchRe
     return report
 
 
-def finish_manifest(folder: Path, report: BatchReport, seconds: float) -> None:
+def finish_manifest(folder: Path, report: BatchReport, seconds: float, workers: int) -> None:
     import json
 
     path = folder / "manifest.json"
@@ -84,7 +85,8 @@ def finish_manifest(folder: Path, report: BatchReport, seconds: float) -> None:
     status = ("complete" if report.complete and not report.failures else
               "complete with failures" if report.complete else "interrupted" if report.interrupted else "incomplete")
     manifest.update({"status": status, "finished": dt.datetime.now().astimezone().isoformat(timespec="seconds"),
-                     "seconds_this_session": round(seconds, 3), "chunks_done": report.chunks_done,
+                     "seconds_this_session": round(seconds, 3), "workers_this_session": workers,
+                     "chunks_done": report.chunks_done,
                      "failures": len(report.failures)})
     if report.error:
         manifest["error"] = report.error

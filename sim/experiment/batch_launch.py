@@ -8,9 +8,9 @@ import time
 from sim.analysis.stats import outcome_table
 from sim.errors import SimError
 from sim.experiment.batch import finish_manifest, missing_chunks, run_batch, start_batch
-from sim.experiment.batch_plan import load_plan, make_plan
+from sim.experiment.batch_plan import DEFAULT_CHUNK, load_plan, make_plan
 from sim.experiment.executors import make_executor
-from sim.experiment.sweep import load_sweep
+from sim.experiment.sweep import load_sweep, sweep_raw
 
 EXIT_OK, EXIT_FAILED, EXIT_INTERRUPTED = 0, 1, 130
 
@@ -23,23 +23,31 @@ def _progress(total: int, initial: int, quiet: bool):
 
 
 def launch_batch(args) -> int:
+    if args.scheduler and args.executor != "dask":
+        raise SimError("--scheduler is the address of a Dask scheduler: use it with --executor dask")
+    for name, value in (("--reps", args.reps), ("--jobs", args.jobs), ("--chunk-size", args.chunk_size)):
+        if value is not None and value < 1:
+            raise SimError(f"{name} must be at least 1, found {value}")
+    if args.seed is not None and args.seed < 0:
+        raise SimError(f"--seed must be >= 0, found {args.seed}")
+    executor = make_executor(args.executor, args.jobs, args.scheduler)
     if args.resume:
-        if args.scenarios or args.sweep:
-            raise SimError("--resume takes the batch folder only; scenarios and sweep come from its manifest")
+        fixed = [name for name, given in (("scenarios", args.scenarios), ("--sweep", args.sweep), ("--reps", args.reps),
+                                          ("--seed", args.seed), ("--keep-trajectories", args.keep_trajectories),
+                                          ("--chunk-size", args.chunk_size)) if given]
+        if fixed:
+            raise SimError(f"--resume continues the batch as planned; {', '.join(fixed)} cannot change")
         plan, _ = load_plan(args.resume)
         folder = args.resume
     else:
         if not args.scenarios:
             raise SimError("give one or more scenario files (or --resume BATCH_DIR)")
-        for name, value in (("--reps", args.reps), ("--jobs", args.jobs), ("--chunk-size", args.chunk_size)):
-            if value is not None and value < 1:
-                raise SimError(f"{name} must be at least 1, found {value}")
         sweep = load_sweep(args.sweep) if args.sweep else None
-        plan = make_plan(args.scenarios, sweep, args.reps, args.seed, args.chunk_size, args.keep_trajectories)
-        folder = start_batch(plan, args.out, args.executor)
+        plan = make_plan(args.scenarios, sweep, args.reps, args.seed, args.chunk_size or DEFAULT_CHUNK,
+                         args.keep_trajectories)
+        folder = start_batch(plan, args.out, args.executor, sweep_raw(sweep) if sweep else None)
     todo = missing_chunks(plan, folder)
     done_reps = plan.total_replications - sum(c.size for c in todo)
-    executor = make_executor(args.executor, args.jobs, args.scheduler)
     print(f"{folder}: {len(plan.scenarios)} scenario(s) x {len(plan.points)} point(s), "
           f"{plan.total_replications:,} replications in {len(plan.chunks())} chunks; "
           f"{len(todo)} chunk(s) to run", file=sys.stderr)
@@ -48,7 +56,7 @@ def launch_batch(args) -> int:
         report = run_batch(plan, folder, executor, bar)
     seconds = time.perf_counter() - clock
     if not report.complete:
-        finish_manifest(folder, report, seconds)
+        finish_manifest(folder, report, seconds, executor.workers)
         why = "interrupted" if report.interrupted else f"stopped: {report.error}"
         print(f"{why}; {report.chunks_done} of {report.chunks_total} chunks are saved.\n"
               f"finish it with: sim batch --resume {folder}", file=sys.stderr)
@@ -57,8 +65,8 @@ def launch_batch(args) -> int:
 
     headline, failures = write_outputs(plan, folder)
     report.failures = failures
-    finish_manifest(folder, report, seconds)
-    ran = sum(c.size for c in todo)
+    finish_manifest(folder, report, seconds, executor.workers)
+    ran = sum(c.size for c in todo) - len(failures)
     if ran:
         print(f"ran {ran:,} replications in {seconds:.1f} s ({ran / seconds:,.0f}/s) on {executor.workers} worker(s)")
     if len(plan.points) == 1:
@@ -71,5 +79,7 @@ def launch_batch(args) -> int:
         for name, point, rep, seed, tb in failures[:10]:
             print(f"  {name} point {point} replication {rep} seed {seed}: {tb.strip().splitlines()[-1]}",
                   file=sys.stderr)
+        if len(failures) > 10:
+            print(f"  ... and {len(failures) - 10} more", file=sys.stderr)
     print(f"results in {folder}/")
     return EXIT_FAILED if failures else EXIT_OK

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import tomli_w
 
-from sim.errors import RunFolderError
+from sim.errors import RunFolderError, ScenarioError
 from sim.experiment import atomic
 from sim.experiment.chunks import ChunkSpec
 from sim.experiment.sweep import Sweep, check_sweep_against, sweep_points
@@ -64,11 +64,18 @@ class BatchPlan:
 def make_plan(files: list[Path], sweep: Sweep | None, reps: int | None, seed: int | None,
               chunk_size: int = DEFAULT_CHUNK, keep_trajectories: bool = False) -> BatchPlan:
     points = tuple(sweep_points(sweep)) if sweep else ({},)
+    docs = [read_document(file) for file in files]
+    if sweep:
+        problems = []
+        for doc in docs:
+            try:
+                check_sweep_against(sweep, doc)
+            except ScenarioError as error:
+                problems += error.problems
+        if problems:
+            raise ScenarioError(problems)
     scenarios = []
-    for file in files:
-        doc = read_document(file)
-        if sweep:
-            check_sweep_against(sweep, doc)
+    for file, doc in zip(files, docs):
         scenarios.append(_planned(doc, str(file), points, sweep.path if sweep else "", reps or (
             sweep.replications if sweep else None), seed))
     return BatchPlan(tuple(scenarios), points, sweep.path if sweep else None, chunk_size, keep_trajectories)

@@ -61,7 +61,9 @@ def run_chunk(spec: ChunkSpec) -> ChunkResult:
     failures: list[tuple[int, str]] = []
     try:
         result = simulate(scenario, spec.seed, ids, spec.keep_trajectories)
-    except Exception:  # find the replications that fail alone; the others are unaffected by them
+    except Exception:
+        result = None
+    if result is None:  # find the replications that fail alone; the others are unaffected by them
         good = []
         for k in ids:
             try:

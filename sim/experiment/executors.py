@@ -62,15 +62,16 @@ class DaskExecutor:
     """A dask.distributed Client: to `scheduler` when given, else to a LocalCluster of `workers`."""
 
     def __init__(self, scheduler: str | None = None, workers: int | None = None):
+        try:
+            import dask.distributed  # noqa: F401
+        except ImportError:
+            raise SimError("--executor dask needs dask.distributed: .venv/bin/pip install -e '.[dask]'") from None
         self.scheduler = scheduler
         self.workers = workers or os.cpu_count() or 1
         self.client = self.cluster = None
 
     def __enter__(self):
-        try:
-            from dask.distributed import Client, LocalCluster
-        except ImportError:
-            raise SimError("--executor dask needs dask.distributed: pip install 'sim-scenarios[dask]'") from None
+        from dask.distributed import Client, LocalCluster
         if self.scheduler:
             self.client = Client(self.scheduler)
             self.workers = max(1, sum(w["nthreads"] for w in self.client.scheduler_info()["workers"].values()))

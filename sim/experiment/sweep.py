@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from sim.errors import Problem, ScenarioError
+from sim.errors import Problem, ScenarioError, did_you_mean
 from sim.model.rules import RULE_PARAMETERS
 from sim.scenario.checks import Checker
 from sim.scenario.documents import Document, parse_key_path, read_document
@@ -55,6 +55,8 @@ def load_sweep(path: str | Path) -> Sweep:
     head = check.table(raw.get("sweep", {}), ("sweep",), ("name", "method", "points", "replications", "seed")) or {}
     method = check.string(head.get("method"), ("sweep", "method"), default="grid", choices=METHODS)
     points = check.number(head.get("points"), ("sweep", "points"), lo=1, integer=True, default=0) or None
+    if method == "grid" and points is not None:
+        check.problem(("sweep", "points"), "a grid has one point per combination of values; 'points' is for lhs or sobol")
     if method in ("lhs", "sobol") and points is None:
         check.problem(("sweep",), f"method '{method}' needs 'points' (how many settings to sample)")
     if method == "sobol" and points and points & (points - 1):
@@ -64,10 +66,10 @@ def load_sweep(path: str | Path) -> Sweep:
         check.problem(("vary",), "expected one or more [[vary]] tables")
         vary_raw = []
     vary = tuple(v for i, spec in enumerate(vary_raw) if (v := _vary(check, spec, ("vary", i), method)))
-    keys = [v.key for v in vary]
-    for key in set(keys):
-        if keys.count(key) > 1:
-            check.problem(("vary",), f"key '{key}' is varied more than once")
+    keys = [canonical_key(v.key) for v in vary]
+    for i, key in enumerate(keys):
+        if key in keys[:i]:
+            check.problem(("vary", i, "key"), f"'{vary[i].key}' is varied more than once")
     if check.problems:
         raise ScenarioError(check.problems)
     return Sweep(str(path), head.get("name", Path(path).stem), method, points,
@@ -87,7 +89,17 @@ def _vary(check: Checker, spec, path, method: str) -> Vary | None:
     except ValueError as error:
         check.problem(path + ("key",), str(error))
         return None
+    if canonical_key(key) in UNSWEEPABLE:
+        check.problem(path + ("key",), f"'{key}' cannot be swept: give it with --seed or --reps instead")
+        return None
     integer = check.boolean(spec.get("integer"), path + ("integer",), False)
+    extra = [k for k in (("low", "high", "count") if "values" in spec else ()) if k in spec]
+    if method != "grid" and "count" in spec:
+        extra.append("count")
+    if extra:
+        check.problem(path, f"'{extra[0]}' is not used here: give 'values' (grid), 'low' and 'high' with 'count' "
+                            "(grid), or 'low' and 'high' (lhs, sobol)")
+        return None
     if "values" in spec:
         values = spec["values"]
         if method != "grid":
@@ -96,7 +108,8 @@ def _vary(check: Checker, spec, path, method: str) -> Vary | None:
         if not isinstance(values, list) or not values:
             check.problem(path + ("values",), "expected a non-empty list of numbers")
             return None
-        numbers = tuple(check.number(v, path + ("values", i)) for i, v in enumerate(values))
+        numbers = tuple(v if isinstance(v, int) and not isinstance(v, bool) else check.number(v, path + ("values", i))
+                        for i, v in enumerate(values))
         return None if None in numbers else Vary(key, numbers, None, None, None, integer)
     low = check.number(spec.get("low"), path + ("low",))
     high = check.number(spec.get("high"), path + ("high",))
@@ -111,6 +124,17 @@ def _vary(check: Checker, spec, path, method: str) -> Vary | None:
         if count is None:
             return None
     return Vary(key, None, low, high, count, integer)
+
+
+UNSWEEPABLE = ("meta.seed", "meta.replications")
+
+
+def canonical_key(key: str) -> str:
+    """The key path a --set or sweep key stands for (expands actors.<id>.<attr>)."""
+    parts = key.split(".")
+    if len(parts) == 3 and parts[0] == "actors" and parts[2] not in ("name", "kind", "attributes", "blocs", "baseline"):
+        return ".".join(parts[:2] + ["attributes", parts[2]])
+    return key
 
 
 def sweep_points(sweep: Sweep) -> list[dict[str, float]]:
@@ -132,7 +156,7 @@ def sweep_points(sweep: Sweep) -> list[dict[str, float]]:
     for combo in combos:
         point = {}
         for v, value in zip(sweep.vary, combo):
-            point[v.key] = int(round(value)) if v.integer else float(value)
+            point[v.key] = int(round(value)) if v.integer else value if isinstance(value, int) else float(value)
         points.append(point)
     return points
 
@@ -149,12 +173,14 @@ def check_sweep_against(sweep: Sweep, doc: Document) -> None:
         missing_ok = (len(path) == 2 and path[0] == "parameters" and path[1] in RULE_PARAMETERS) or (
             len(path) == 4 and path[2] == "attributes" and path[3] in declared)
         for depth, part in enumerate(path):
+            parent = node
             try:
                 node = node[part]
             except (KeyError, IndexError, TypeError):
                 if not (missing_ok and depth == len(path) - 1):
+                    hint = did_you_mean(str(part), parent.keys()) if isinstance(parent, dict) else ""
                     problems.append(Problem(sweep.path, f"vary[{i}].key",
-                                            f"'{v.key}' does not name a value in {doc.root_file}"))
+                                            f"'{v.key}' does not name a value in {doc.root_file}{hint}"))
                 node = 0.0
                 break
         if isinstance(node, bool) or not isinstance(node, (int, float)):
