@@ -44,6 +44,18 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--resume", type=Path, metavar="BATCH_DIR", help="finish an interrupted batch")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
+    p = sub.add_parser("compare", help="compare scenarios across batches: report with plots and differences")
+    p.add_argument("batches", type=Path, nargs="*", help="batch folders (results/batch-<id>/)")
+    p.add_argument("--baseline", help="scenario to compare against (default: the first)")
+    p.add_argument("--outcomes", help="comma-separated outcome ids (default: all of the baseline's)")
+    p.add_argument("--series", help="comma-separated tracked series, e.g. niger:us,niger:russia")
+    p.add_argument("--out", type=Path, help="output folder (default: results/compare-<time>/)")
+    p.add_argument("--format", choices=("png", "svg", "pdf"), default="png", help="plot format (default png)")
+    p.add_argument("--ablate-events", type=Path, metavar="RUN_OR_SCENARIO",
+                   help="rerun a run folder's (or a scenario file's) scenario with each event switched off")
+    p.add_argument("--reps", type=int, help="with --ablate-events: replications (default: the run's)")
+    p.add_argument("--seed", type=int, help="with --ablate-events: seed (default: the run's)")
+
     p = sub.add_parser("show", help="print the fully resolved scenario (after extends and --set) as TOML")
     p.add_argument("scenario", type=Path)
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY.PATH=VALUE")
@@ -109,6 +121,26 @@ def cmd_batch(args) -> int:
     return launch_batch(args)
 
 
+def cmd_compare(args) -> int:
+    from sim.report.comparison import CompareOptions, compare
+
+    split = (lambda text: tuple(x.strip() for x in text.split(",") if x.strip()) if text else ())
+    out = args.out or Path("results") / f"compare-{dt.datetime.now():%Y%m%d-%H%M%S}"
+    options = CompareOptions(args.baseline, split(args.outcomes), split(args.series), args.format)
+    if args.ablate_events:
+        from sim.report.ablation import ablation_report
+
+        if args.batches:
+            raise SimError("--ablate-events takes one run folder or scenario file, not batch folders")
+        folder = ablation_report(args.ablate_events, out, options, args.reps, args.seed)
+    else:
+        if not args.batches:
+            raise SimError("give one or more batch folders (or --ablate-events RUN_OR_SCENARIO)")
+        folder = compare(args.batches, out, options)
+    print(f"report: {folder / 'report.html'} (and report.md)")
+    return EXIT_OK
+
+
 def cmd_show(args) -> int:
     import tomli_w
 
@@ -139,7 +171,7 @@ def cmd_replay(args) -> int:
     return EXIT_OK if done.matches_batch is not False else EXIT_FAILED
 
 
-COMMANDS = {"validate": cmd_validate, "run": cmd_run, "batch": cmd_batch, "show": cmd_show, "replay": cmd_replay}
+COMMANDS = {"validate": cmd_validate, "run": cmd_run, "batch": cmd_batch, "compare": cmd_compare, "show": cmd_show, "replay": cmd_replay}
 
 
 def main(argv: list[str] | None = None) -> int:

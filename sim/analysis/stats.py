@@ -72,3 +72,61 @@ def outcome_table(summary: dict[str, dict]) -> str:
     lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows]
     lines.insert(1, "  ".join("-" * w for w in widths[:3]))
     return "\n".join(lines)
+
+
+def _t_interval(mean: float, se: float, df: float) -> tuple[float, float]:
+    from scipy import stats
+
+    if not np.isfinite(se) or se == 0 or df <= 0:
+        return (mean, mean)
+    half = stats.t.ppf(0.975, df) * se
+    return (mean - half, mean + half)
+
+
+def compare_proportions(base: np.ndarray, other: np.ndarray, paired: bool) -> dict:
+    """Difference other - base of two proportions (boolean arrays) with a 95% interval and p-value.
+
+    Paired (common random numbers, replication k against replication k): the mean of the
+    per-replication differences with a t interval, and McNemar's exact test on discordant pairs.
+    Unpaired: Newcombe's hybrid score interval and a pooled two-proportion z-test.
+    """
+    from scipy import stats
+
+    base, other = base.astype(bool), other.astype(bool)
+    p1, p2 = base.mean(), other.mean()
+    diff = float(p2 - p1)
+    if paired:
+        d = other.astype(float) - base.astype(float)
+        low, high = _t_interval(diff, d.std(ddof=1) / math.sqrt(len(d)) if len(d) > 1 else float("nan"), len(d) - 1)
+        low, high = max(low, -1.0), min(high, 1.0)  # a difference of proportions stays in [-1, 1]
+        up, down = int(np.sum(d > 0)), int(np.sum(d < 0))
+        p = stats.binomtest(up, up + down, 0.5).pvalue if up + down else 1.0
+        return {"difference": diff, "ci95": [low, high], "p_value": float(p), "test": "paired (McNemar exact)"}
+    n1, n2 = len(base), len(other)
+    l1, u1 = wilson_interval(int(base.sum()), n1)
+    l2, u2 = wilson_interval(int(other.sum()), n2)
+    low = diff - math.sqrt((p2 - l2) ** 2 + (u1 - p1) ** 2)
+    high = diff + math.sqrt((u2 - p2) ** 2 + (p1 - l1) ** 2)
+    pooled = (base.sum() + other.sum()) / (n1 + n2)
+    se = math.sqrt(pooled * (1 - pooled) * (1 / n1 + 1 / n2))
+    p = 2 * stats.norm.sf(abs(diff) / se) if se > 0 else 1.0
+    return {"difference": diff, "ci95": [low, high], "p_value": float(p), "test": "unpaired (two-proportion z)"}
+
+
+def compare_means(base: np.ndarray, other: np.ndarray, paired: bool) -> dict:
+    """Difference other - base of two means: paired t (common random numbers) or Welch's t."""
+    from scipy import stats
+
+    diff = float(other.mean() - base.mean())
+    if paired:
+        d = other - base
+        se = d.std(ddof=1) / math.sqrt(len(d)) if len(d) > 1 else float("nan")
+        low, high = _t_interval(diff, se, len(d) - 1)
+        p = float(stats.ttest_rel(other, base).pvalue) if se > 0 else (1.0 if diff == 0 else 0.0)
+        return {"difference": diff, "ci95": [low, high], "p_value": p, "test": "paired t"}
+    v1, v2 = base.var(ddof=1) / len(base), other.var(ddof=1) / len(other)
+    se = math.sqrt(v1 + v2)
+    df = (v1 + v2) ** 2 / (v1 ** 2 / (len(base) - 1) + v2 ** 2 / (len(other) - 1)) if se > 0 else 0
+    low, high = _t_interval(diff, se, df)
+    p = float(stats.ttest_ind(other, base, equal_var=False).pvalue) if se > 0 else (1.0 if diff == 0 else 0.0)
+    return {"difference": diff, "ci95": [low, high], "p_value": p, "test": "Welch t"}

@@ -102,7 +102,8 @@ def save_plan(plan: BatchPlan, folder: Path) -> dict:
     return {"scenarios": entries, "sweep_file": plan.sweep_file, "points": list(plan.points),
             "chunk_size": plan.chunk_size, "keep_trajectories": plan.keep_trajectories,
             "chunks": len(plan.chunks()), "replications": plan.total_replications,
-            "replication_seeds": "numpy SeedSequence(seed, spawn_key=(k,)) for replication k of every point"}
+            "replication_seeds": "replication k of every point: numpy SeedSequence(seed, spawn_key=(k,)), whose "
+                                 "two children drive the relation noise and the event draws"}
 
 
 def load_plan(folder: Path) -> tuple[BatchPlan, dict]:

@@ -95,7 +95,8 @@ def manifest(result: RunResult, info: RunInfo, run_id: str, folder: Path) -> dic
         "overrides": list(info.overrides),
         "seed": result.seed,
         "replications": len(result.replications),
-        "replication_seeds": f"numpy SeedSequence({result.seed}, spawn_key=(k,)) for replication k",
+        "replication_seeds": f"replication k: numpy SeedSequence({result.seed}, spawn_key=(k,)), whose two "
+                             "children drive the relation noise and the event draws (see sim/model/streams.py)",
         "steps": scenario.meta.steps,
         "keep_trajectories": info.keep_trajectories,
         "command": sys.argv,

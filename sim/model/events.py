@@ -39,9 +39,13 @@ class EventEngine:
             else float(e.probability) for e in scenario.events]
         targets = {eff.event for e in scenario.events for eff in e.effects if isinstance(eff, s.FollowUpEffect)}
         self.is_follow_up_target = [e.id in targets for e in scenario.events]
-        offsets = np.cumsum([0] + [len(e.effects) for e in scenario.events])
-        self.effect_slot = [len(scenario.events) + int(o) for o in offsets[:-1]]
-        self.uniforms_needed = len(scenario.events) + int(offsets[-1])
+        # Event e owns a block of uniforms: [fire, effect 0, effect 1, ...]. Blocks follow file order, so a
+        # variant that adds events at the end (or disables one) leaves every other event's draws unchanged:
+        # common random numbers across scenarios that share a seed.
+        offsets = np.cumsum([0] + [1 + len(e.effects) for e in scenario.events])
+        self.fire_slot = [int(o) for o in offsets[:-1]]
+        self.effect_slot = [int(o) + 1 for o in offsets[:-1]]
+        self.uniforms_needed = int(offsets[-1])
 
     def step(self, state: State, uniforms: np.ndarray) -> list[Firing]:
         t = state.step
@@ -84,7 +88,7 @@ class EventEngine:
             if not isinstance(p, float):
                 p = np.broadcast_to(p(state), (r,))
             if not (isinstance(p, float) and p >= 1.0):
-                mask &= uniforms[:, e] < p
+                mask &= uniforms[:, self.fire_slot[e]] < p
             yield mask, due
 
     def _apply(self, state: State, e: int, reps: np.ndarray, uniforms: np.ndarray) -> tuple:

@@ -1,0 +1,107 @@
+"""`sim compare --ablate-events`: what if this event had not happened? For every event of a
+scenario, rerun it with that event switched off and the same seeds (common random numbers: an
+event switched off keeps its random draws, so every other draw is unchanged), and rank the events
+by the paired difference each makes to each outcome."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import numpy as np
+
+from sim.analysis.stats import compare_means, compare_proportions
+from sim.errors import RunFolderError, SimError
+from sim.experiment import atomic
+from sim.model.model import run_scenario
+from sim.report.render import Report
+from sim.scenario.documents import read_document, set_values
+from sim.scenario.loader import build_scenario
+
+
+def _source(path: Path, reps: int | None, seed: int | None):
+    """(document, seed, replications, label) from a run folder or a scenario file."""
+    path = Path(path)
+    if path.is_dir():
+        manifest_path = path / "manifest.json"
+        if not manifest_path.is_file() or not (path / "scenario.toml").is_file():
+            raise RunFolderError(f"{path}: not a run folder of `sim run` (no manifest.json and scenario.toml)")
+        manifest = json.loads(manifest_path.read_text())
+        doc = read_document(path / "scenario.toml")
+        return doc, manifest["seed"] if seed is None else seed, (
+            manifest["replications"] if reps is None else reps), str(path)
+    doc = read_document(path)
+    scenario = build_scenario(doc)
+    return doc, scenario.meta.seed if seed is None else seed, (
+        scenario.meta.replications if reps is None else reps), str(path)
+
+
+def _difference(outcome, base: np.ndarray, other: np.ndarray) -> dict:
+    if outcome.kind == "first":
+        base, other = ~np.isnan(base), ~np.isnan(other)
+    if outcome.is_boolean or outcome.kind == "first":
+        return compare_proportions(base, other, paired=True)
+    return compare_means(base, other, paired=True)
+
+
+def ablate(path: Path, reps: int | None = None, seed: int | None = None, outcomes: tuple[str, ...] = ()):
+    doc, seed, reps, label = _source(path, reps, seed)
+    if reps < 1 or seed < 0:
+        raise SimError(f"--reps must be >= 1 and --seed >= 0, found {reps} and {seed}")
+    scenario = build_scenario(doc)
+    chosen = [o for o in scenario.outcomes if not outcomes or o.id in outcomes]
+    unknown = set(outcomes) - {o.id for o in scenario.outcomes}
+    if unknown:
+        raise SimError(f"--outcomes: not outcomes of {scenario.meta.name}: {', '.join(sorted(unknown))}")
+    base = run_scenario(scenario, seed=seed, replications=reps).outcomes
+    rows = []
+    for event in scenario.events:
+        if not event.enabled:
+            continue
+        variant = build_scenario(set_values(doc, {f"events.{event.id}.enabled": False}, "--ablate-events"))
+        without = run_scenario(variant, seed=seed, replications=reps).outcomes
+        for o in chosen:
+            d = _difference(o, base[o.id], without[o.id])
+            rows.append({"event": event.id, "name": event.name, "outcome": o.id, "difference": d["difference"],
+                         "ci95": d["ci95"], "p_value": d["p_value"], "test": d["test"]})
+    return scenario, seed, reps, label, chosen, rows
+
+
+def ablation_report(path: Path, out: Path, options, reps=None, seed=None) -> Path:
+    from sim.plots.compare_plots import plot_differences
+
+    scenario, seed, reps, label, chosen, rows = ablate(path, reps, seed, options.outcomes)
+    out.mkdir(parents=True, exist_ok=True)
+    atomic.write_json(out / "ablation.json", {"scenario": scenario.meta.name, "source": label, "seed": seed,
+                                              "replications": reps, "rows": rows})
+    atomic.write_csv(out / "ablation.csv", ["outcome", "rank", "event", "difference", "ci95_low", "ci95_high",
+                                            "p_value", "test"],
+                     [[o.id, rank, r["event"], f"{r['difference']:.6g}", f"{r['ci95'][0]:.6g}",
+                       f"{r['ci95'][1]:.6g}", f"{r['p_value']:.4g}", r["test"]]
+                      for o in chosen for rank, r in enumerate(ranked(rows, o.id), 1)])
+    report = Report(f"Which events matter in {scenario.meta.name}",
+                    f"{dt.datetime.now().astimezone():%Y-%m-%d %H:%M}; source {label}; {reps} replications, "
+                    f"seed {seed}")
+    report.text("Each event is switched off in turn (`enabled = false`) and the scenario rerun with the same seed "
+                "and replications. A switched-off event keeps its random draws, so every other draw is the same: "
+                "replication k with the event is compared with replication k without it (**paired** differences: "
+                "paired t interval; McNemar's exact test for probabilities). A difference is the outcome without "
+                "the event minus the outcome with it; events are ranked by its size.")
+    for o in chosen:
+        ordered = ranked(rows, o.id)
+        measure = "probability" if (o.is_boolean or o.kind == "first") else "mean"
+        report.heading(f"{o.id} ({measure}{'; that it happens' if o.kind == 'first' else ''})")
+        report.table(["rank", "event", "without - with", "95% interval", "p-value"],
+                     [[i, f"{r['event']} ({r['name']})", f"{r['difference']:+.3f}",
+                       f"[{r['ci95'][0]:+.3f}, {r['ci95'][1]:+.3f}]", f"{r['p_value']:.3g}"]
+                      for i, r in enumerate(ordered, 1)])
+        figure = plot_differences([r | {"label": r["event"]} for r in ordered], out / f"ablation-{o.id}",
+                                  options.fmt, f"{scenario.meta.name}: {o.id} without each event")
+        report.figure(f"{o.id} without each event", figure)
+    report.write(out)
+    return out
+
+
+def ranked(rows: list[dict], outcome: str) -> list[dict]:
+    return sorted((r for r in rows if r["outcome"] == outcome), key=lambda r: (-abs(r["difference"]), r["event"]))

@@ -1,0 +1,191 @@
+"""`sim compare`: which variant changes which outcome, by how much, beyond Monte Carlo noise.
+
+All numbers come from the batches' runs.parquet (outcomes) and series.csv (bands); the report
+(report.md, and report.html with every image embedded) and comparison.json hold the same numbers.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from sim.analysis.batch_data import ScenarioResults, aligned, is_paired, load_batches, scenario_changes
+from sim.analysis.stats import compare_means, compare_proportions, wilson_interval
+from sim.errors import SimError
+from sim.experiment import atomic
+from sim.report.render import Report
+
+
+@dataclass(frozen=True)
+class CompareOptions:
+    baseline: str | None = None
+    outcomes: tuple[str, ...] = ()
+    series: tuple[str, ...] = ()
+    fmt: str = "png"
+
+
+def outcome_estimate(result: ScenarioResults, outcome: str) -> dict:
+    values = result.outcomes[outcome]
+    kind = result.outcome_kind(outcome)
+    n = len(values)
+    if kind in ("bool", "first"):
+        hits = ~np.isnan(values) if kind == "first" else values
+        k = int(np.sum(hits))
+        low, high = wilson_interval(k, n)
+        out = {"kind": kind, "n": n, "estimate": k / n, "ci95": [low, high], "measure": "probability"}
+        if kind == "first" and k:
+            out["median_date"] = result.scenario.dates[int(np.median(values[hits]))].isoformat()
+        return out
+    sd = values.std(ddof=1) if n > 1 else 0.0
+    half = 1.959963984540054 * sd / np.sqrt(n) if n > 1 else 0.0
+    mean = float(values.mean())
+    return {"kind": kind, "n": n, "estimate": mean, "ci95": [mean - half, mean + half], "measure": "mean"}
+
+
+def outcome_difference(base: ScenarioResults, other: ScenarioResults, outcome: str) -> dict:
+    paired = is_paired(base, other)
+    a, b = aligned(base, other, outcome)
+    kind = base.outcome_kind(outcome)
+    if kind == "first":  # compare whether it happens at all
+        a, b = ~np.isnan(a), ~np.isnan(b)
+    if kind in ("bool", "first"):
+        return compare_proportions(a, b, paired) | {"measure": "probability", "paired": paired}
+    return compare_means(a, b, paired) | {"measure": "mean", "paired": paired}
+
+
+def _choose(results: list[ScenarioResults], options: CompareOptions):
+    if options.baseline:
+        matches = [r for r in results if options.baseline in (r.label, r.name)]
+        if not matches:
+            raise SimError(f"--baseline {options.baseline}: no such scenario; found "
+                           + ", ".join(r.label for r in results))
+        baseline = matches[0]
+    else:
+        baseline = results[0]
+    ordered = [baseline] + [r for r in results if r is not baseline]
+    known = [o.id for o in baseline.scenario.outcomes]
+    outcomes = list(options.outcomes) or known
+    for o in outcomes:
+        if o not in known:
+            from sim.errors import did_you_mean
+
+            raise SimError(f"--outcomes: '{o}' is not an outcome of {baseline.label}{did_you_mean(o, known)}")
+    tracked = [k for k in baseline.series if k[0] in ("relation", "alignment")]
+    if options.series:
+        chosen = []
+        for text in options.series:
+            source, _, target = text.partition(":")
+            match = [k for k in baseline.series if k[1:] == (source, target) and k[0] in ("relation", "alignment")]
+            if not match:
+                names = ", ".join(f"{k[1]}:{k[2]}" for k in tracked)
+                raise SimError(f"--series: '{text}' is not a tracked series of {baseline.label}; tracked: {names}")
+            chosen += match
+        tracked = chosen
+    return baseline, ordered, outcomes, tracked
+
+
+def build_comparison(folders: list[Path], options: CompareOptions) -> dict:
+    """Every number of the report, as plain data."""
+    results = load_batches(folders)
+    baseline, ordered, outcomes, tracked = _choose(results, options)
+    numbers = {"baseline": baseline.label, "scenarios": [], "outcomes": outcomes}
+    for r in ordered:
+        entry = {"label": r.label, "batch": str(r.batch), "seed": r.seed, "replications": len(r.replications),
+                 "estimates": {o: outcome_estimate(r, o) for o in outcomes if o in r.outcomes}}
+        if r is not baseline:
+            entry["paired"] = is_paired(baseline, r)
+            entry["changes"] = [[k, str(a), str(b)] for k, a, b in scenario_changes(baseline.document, r.document)]
+            entry["differences"] = {o: outcome_difference(baseline, r, o) for o in outcomes
+                                    if o in r.outcomes and o in baseline.outcomes}
+        numbers["scenarios"].append(entry)
+    return {"numbers": numbers, "results": ordered, "baseline": baseline, "tracked": tracked}
+
+
+def compare(folders: list[Path], out: Path, options: CompareOptions) -> Path:
+    from sim.plots import compare_plots as plots
+
+    built = build_comparison(folders, options)
+    numbers, results, baseline = built["numbers"], built["results"], built["baseline"]
+    out.mkdir(parents=True, exist_ok=True)
+    colour = plots.colours(results)
+    marks = plots.scheduled_marks(baseline)
+    figures: list[tuple[str, Path]] = []
+    binary = [o for o in numbers["outcomes"] if baseline.outcome_kind(o) in ("bool", "first")]
+    if binary:
+        figures.append(("Outcome probabilities", plots.plot_probabilities(
+            results, binary, colour, out / "probabilities", options.fmt)))
+    names = {a.id: a.name for a in baseline.scenario.actors} | {b.id: b.name for b in baseline.scenario.blocs}
+    for key in built["tracked"]:
+        title = f"{names.get(key[1], key[1])} toward {names.get(key[2], key[2])}"
+        path = plots.plot_fans(results, key, colour, marks, title, "alignment (-1 hostile, +1 allied)",
+                               out / f"fan-{key[1]}-{key[2]}", options.fmt)
+        if path:
+            figures.append((f"Alignment: {title}", path))
+    for o in numbers["outcomes"]:
+        if baseline.outcome_kind(o) == "first":
+            description = next(x.description for x in baseline.scenario.outcomes if x.id == o)
+            figures.append((f"Time to event: {o}", plots.plot_time_to_event(
+                results, o, description, colour, out / f"time-to-{o}", options.fmt)))
+    presence = plots.plot_presence(results, colour, out / "presence", options.fmt)
+    if presence:
+        figures.append(("Presence by actor and site", presence))
+    for r in results:
+        if r.is_sweep:
+            for o in numbers["outcomes"]:
+                path = plots.plot_sweep(r, o, colour, out / f"sweep-{r.name}-{o}", options.fmt)
+                if path:
+                    figures.append((f"Sweep of {r.label}: {o}", path))
+    atomic.write_json(out / "comparison.json", numbers)
+    report = Report(f"Scenario comparison against {baseline.label}",
+                    f"{dt.datetime.now().astimezone():%Y-%m-%d %H:%M}; batches: "
+                    + ", ".join(sorted({str(r.batch) for r in results})))
+    _write_sections(report, numbers)
+    for caption, path in figures:
+        report.figure(caption, path)
+    report.write(out)
+    return out
+
+
+def _fmt_estimate(e: dict) -> str:
+    text = f"{e['estimate']:.3f} [{e['ci95'][0]:.3f}, {e['ci95'][1]:.3f}]"
+    return text + (f", median {e['median_date']}" if e.get("median_date") else "")
+
+
+def _write_sections(report: Report, numbers: dict) -> None:
+    base = numbers["baseline"]
+    others = numbers["scenarios"][1:]
+    report.heading("What each variant changes")
+    if not others:
+        report.text("Only the baseline was given.")
+    for s in others:
+        rows = s["changes"] or [["(nothing)", "", ""]]
+        report.text(f"**{s['label']}** against {base} ({len(s['changes'])} value(s) differ):")
+        report.table(["key path", base, s["label"]], [[f"`{k}`", a, b] for k, a, b in rows[:40]])
+        if len(rows) > 40:
+            report.text(f"... and {len(rows) - 40} more (see comparison.json).")
+    report.heading("Outcomes by scenario")
+    report.text("Probability (booleans; first-hit outcomes: that it happens at all, with the median date when it "
+                "does) or mean (values), each with its 95% interval (Wilson for probabilities).")
+    header = ["outcome"] + [s["label"] for s in numbers["scenarios"]]
+    report.table(header, [[o] + [_fmt_estimate(s["estimates"][o]) if o in s["estimates"] else "-"
+                                 for s in numbers["scenarios"]] for o in numbers["outcomes"]])
+    report.heading(f"Differences from the baseline ({base})")
+    for s in others:
+        if s["paired"]:
+            how = (f"**Paired comparison**: {s['label']} and {base} share seed {s['seed']} and replication ids "
+                   "(common random numbers), so replication k is compared with replication k "
+                   "(paired t interval; McNemar's exact test for probabilities).")
+        else:
+            how = (f"Unpaired comparison: {s['label']} and {base} do not share seeds and replications "
+                   "(Newcombe interval and two-proportion z test for probabilities, Welch t for means).")
+        report.text(how)
+        rows = []
+        for o, d in s["differences"].items():
+            significant = "yes" if d["p_value"] < 0.05 else "no"
+            rows.append([o, d["measure"], f"{d['difference']:+.3f}", f"[{d['ci95'][0]:+.3f}, {d['ci95'][1]:+.3f}]",
+                         f"{d['p_value']:.3g}", significant])
+        report.table(["outcome", "measure", f"{s['label']} - {base}", "95% interval", "p-value",
+                      "beyond MC noise (p < 0.05)"], rows)
