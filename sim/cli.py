@@ -56,6 +56,34 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--reps", type=int, help="with --ablate-events: replications (default: the run's)")
     p.add_argument("--seed", type=int, help="with --ablate-events: seed (default: the run's)")
 
+    def executor_options(p):
+        p.add_argument("--jobs", type=int, help="worker processes (default: all cores)")
+        p.add_argument("--executor", choices=("process", "dask", "serial"), default="process")
+        p.add_argument("--scheduler", help="address of an existing Dask scheduler")
+
+    p = sub.add_parser("sensitivity", help="Sobol or Morris sensitivity of outcomes to the tuning config's values")
+    p.add_argument("scenario", type=Path)
+    p.add_argument("--config", type=Path, required=True, help="tuning config (docs/tuning.md)")
+    p.add_argument("--method", choices=("sobol", "morris"), default="sobol")
+    p.add_argument("--outcomes", help="comma-separated outcome ids (default: the config's, else all)")
+    p.add_argument("--out", type=Path, help="output folder (default: results/sensitivity-<scenario>-<time>/)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    executor_options(p)
+
+    p = sub.add_parser("calibrate", help="fit the tuning config's values to an observed timeline")
+    p.add_argument("scenario", type=Path)
+    p.add_argument("--observed", type=Path, required=True, help="observed.csv (docs/tuning.md)")
+    p.add_argument("--config", type=Path, required=True, help="tuning config (docs/tuning.md)")
+    p.add_argument("--out", type=Path, help="output folder (default: results/calibrate-<scenario>-<time>/)")
+    executor_options(p)
+
+    p = sub.add_parser("backtest", help="score a scenario against an observed timeline")
+    p.add_argument("scenario", type=Path)
+    p.add_argument("--observed", type=Path, required=True)
+    p.add_argument("--reps", type=int, help="replications (default: the scenario's)")
+    p.add_argument("--seed", type=int, help="seed (default: the scenario's)")
+    p.add_argument("--out", type=Path, help="output folder (default: results/backtest-<scenario>-<time>/)")
+
     p = sub.add_parser("show", help="print the fully resolved scenario (after extends and --set) as TOML")
     p.add_argument("scenario", type=Path)
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY.PATH=VALUE")
@@ -141,6 +169,74 @@ def cmd_compare(args) -> int:
     return EXIT_OK
 
 
+def _tuning_executor(args):
+    from sim.experiment.executors import make_executor
+
+    if args.jobs is not None and args.jobs < 1:
+        raise SimError(f"--jobs must be at least 1, found {args.jobs}")
+    if args.scheduler and args.executor != "dask":
+        raise SimError("--scheduler is the address of a Dask scheduler: use it with --executor dask")
+    return make_executor(args.executor, args.jobs, args.scheduler)
+
+
+def _default_out(kind: str, scenario: Path) -> Path:
+    return Path("results") / f"{kind}-{scenario.stem}-{dt.datetime.now():%Y%m%d-%H%M%S}"
+
+
+def cmd_sensitivity(args) -> int:
+    from tqdm import tqdm
+
+    from sim.analysis.sensitivity import run_sensitivity, sample
+    from sim.analysis.tuning_config import load_tuning
+    from sim.report.tuning_reports import sensitivity_report
+
+    config = load_tuning(args.config)
+    executor = _tuning_executor(args)
+    outcomes = tuple(x.strip() for x in args.outcomes.split(",")) if args.outcomes else ()
+    total = 2 * len(sample(config, args.method))
+    print(f"{args.method}: {total // 2} points x {config.replications} replications, twice (seeds {config.seed} "
+          f"and {config.seed + 1})", file=sys.stderr)
+    with tqdm(total=total, unit="point", file=sys.stderr, disable=args.quiet or not sys.stderr.isatty()) as bar:
+        result = run_sensitivity(args.scenario, config, args.method, executor, bar, outcomes)
+    out = sensitivity_report(result, args.out or _default_out("sensitivity", args.scenario))
+    for o, change in result.stability().items():
+        top = next(r for r in result.rows() if r["outcome"] == o and r["rank"] == 1)
+        print(f"{o}: most influential {top['parameter']}; largest change between seeds {change:.3f}")
+    print(f"report: {out / 'report.html'}; table: {out / 'sensitivity.csv'}")
+    return EXIT_OK
+
+
+def cmd_calibrate(args) -> int:
+    from sim.analysis.calibration import calibrate
+    from sim.analysis.tuning_config import load_tuning
+    from sim.report.tuning_reports import calibration_report
+
+    config = load_tuning(args.config)
+    result = calibrate(args.scenario, args.observed, config, _tuning_executor(args),
+                       report=lambda text: print(text, file=sys.stderr, flush=True))
+    out = calibration_report(args.scenario, args.observed, result, args.out or _default_out("calibrate", args.scenario))
+    print(f"loss {result.loss_before:.3f} -> {result.loss_after:.3f}; fitted: "
+          + ", ".join(f"{k}={v:.4g}" for k, v in result.best.items()))
+    print(f"calibrated scenario: {out / 'calibrated.toml'}; report: {out / 'report.html'}")
+    return EXIT_OK
+
+
+def cmd_backtest(args) -> int:
+    from sim.analysis.backtest import backtest
+    from sim.report.tuning_reports import backtest_report
+
+    if (args.reps is not None and args.reps < 1) or (args.seed is not None and args.seed < 0):
+        raise SimError("--reps must be at least 1 and --seed at least 0")
+    result = backtest(args.scenario, args.observed, args.reps, args.seed)
+    out = backtest_report(result, args.observed, args.out or _default_out("backtest", args.scenario))
+    for r in result.rows:
+        print(f"  {r['observed_date']}  P(by then) {r['probability_by_date']:.2f}  median {r['simulated_median_date']:<10}"
+              f"  {r['observation']}")
+    print(f"Brier {result.brier:.3f} (per observation), {result.weekly_brier:.3f} (weekly indicators)")
+    print(f"report: {out / 'report.html'}")
+    return EXIT_OK
+
+
 def cmd_show(args) -> int:
     import tomli_w
 
@@ -171,7 +267,8 @@ def cmd_replay(args) -> int:
     return EXIT_OK if done.matches_batch is not False else EXIT_FAILED
 
 
-COMMANDS = {"validate": cmd_validate, "run": cmd_run, "batch": cmd_batch, "compare": cmd_compare, "show": cmd_show, "replay": cmd_replay}
+COMMANDS = {"validate": cmd_validate, "run": cmd_run, "batch": cmd_batch, "compare": cmd_compare, "sensitivity": cmd_sensitivity,
+            "calibrate": cmd_calibrate, "backtest": cmd_backtest, "show": cmd_show, "replay": cmd_replay}
 
 
 def main(argv: list[str] | None = None) -> int:

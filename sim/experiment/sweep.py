@@ -162,10 +162,15 @@ def sweep_points(sweep: Sweep) -> list[dict[str, float]]:
 
 
 def check_sweep_against(sweep: Sweep, doc: Document) -> None:
-    """Every varied key must name an existing number in the scenario (or a parameter/attribute)."""
+    check_keys(sweep.path, "vary", sweep.keys, doc)
+
+
+def check_keys(source: str, section: str, keys: tuple[str, ...], doc: Document) -> None:
+    """Every varied key must name an existing number in the scenario (or a parameter/attribute);
+    problems name `source` and `section[i].key`."""
     problems = []
-    for i, v in enumerate(sweep.vary):
-        path = parse_key_path(v.key)
+    for i, key in enumerate(keys):
+        path = parse_key_path(key)
         node = doc.data
         if len(path) == 3 and path[0] == "actors" and path[2] not in ("name", "kind", "attributes", "blocs", "baseline"):
             path = ("actors", path[1], "attributes", path[2])
@@ -179,14 +184,14 @@ def check_sweep_against(sweep: Sweep, doc: Document) -> None:
             except (KeyError, IndexError, TypeError):
                 if not (missing_ok and depth == len(path) - 1):
                     hint = did_you_mean(str(part), parent.keys()) if isinstance(parent, dict) else ""
-                    problems.append(Problem(sweep.path, f"vary[{i}].key",
-                                            f"'{v.key}' does not name a value in {doc.root_file}{hint}"))
+                    problems.append(Problem(source, f"{section}[{i}].key",
+                                            f"'{key}' does not name a value in {doc.root_file}{hint}"))
                 node = 0.0
                 break
         if isinstance(node, bool) or not isinstance(node, (int, float)):
-            if not any(p.path == f"vary[{i}].key" for p in problems):
-                problems.append(Problem(sweep.path, f"vary[{i}].key",
-                                        f"'{v.key}' in {doc.root_file} is not a number, so it cannot be swept"))
+            if not any(p.path == f"{section}[{i}].key" for p in problems):
+                problems.append(Problem(source, f"{section}[{i}].key",
+                                        f"'{key}' in {doc.root_file} is not a number, so it cannot be varied"))
     if problems:
         raise ScenarioError(problems)
 

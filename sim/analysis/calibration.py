@@ -1,0 +1,116 @@
+"""Calibration: search the tuning ranges for the values under which the observed timeline is most
+likely (scipy.optimize.differential_evolution, each generation evaluated in parallel through the
+batch executors; every evaluation uses the same seed and replications: common random numbers)."""
+
+from __future__ import annotations
+
+import copy
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from scipy.optimize import differential_evolution
+
+from sim.analysis.observed import Observation, load_observed, loss, observation_outcomes
+from sim.analysis.tuning_config import TuningConfig
+from sim.experiment.evaluate import PointEvaluator
+from sim.model.rules import RULE_PARAMETERS
+from sim.scenario.documents import _expand_actor_shorthand, parse_key_path, read_document, set_values
+from sim.scenario.loader import load_scenario
+from sim.scenario.schema import Scenario
+
+
+@dataclass
+class Calibration:
+    scenario: Scenario
+    observed: tuple[Observation, ...]
+    config: TuningConfig
+    start: dict[str, float]
+    best: dict[str, float]
+    loss_before: float
+    loss_after: float
+    before: dict[str, np.ndarray]   # outcomes (with the observation outcomes) at the start values
+    after: dict[str, np.ndarray]    # ... and at the fitted values
+    history: list[tuple[int, float, dict]]  # (evaluations, best loss so far, best values)
+    evaluations: int
+
+
+def current_value(doc_data: dict, key: str, scenario: Scenario) -> float:
+    """The value a key path has in the scenario (defaults included)."""
+    path = _expand_actor_shorthand(copy.deepcopy(doc_data), parse_key_path(key))
+    node = doc_data
+    for part in path:
+        try:
+            node = node[part]
+        except (KeyError, IndexError, TypeError):
+            if path[0] == "parameters":
+                return RULE_PARAMETERS[path[1]][0]
+            if path[0] == "actors" and path[2] == "attributes":
+                return next(a for a in scenario.actors if a.id == path[1]).attribute(path[3])
+            raise
+    return float(node)
+
+
+def calibrate(scenario_path: Path, observed_path: Path, config: TuningConfig, executor, report=print) -> Calibration:
+    scenario = load_scenario(scenario_path)
+    observed = load_observed(observed_path, scenario)
+    extra = observation_outcomes(observed, scenario)
+    doc = read_document(scenario_path)
+    start = {k: current_value(doc.data, k, scenario) for k in config.keys}
+    bounds = [v.bounds for v in config.values]
+    x0 = np.clip([start[k] for k in config.keys], [b[0] for b in bounds], [b[1] for b in bounds])
+    history: list = []
+    with executor:
+        ev = PointEvaluator(scenario_path, config.keys, config.path, config.replications, config.seed, executor, extra)
+        base = ev.base
+        best = {"loss": np.inf, "values": dict(start)}
+
+        def objective(x: np.ndarray) -> np.ndarray:
+            columns = x.T if x.ndim == 2 else x[None, :]
+            points = [dict(zip(config.keys, map(float, col))) for col in columns]
+            losses = np.array([loss(observed, base, r, config.window) for r in ev.evaluate(points)])
+            i = int(np.argmin(losses))
+            if losses[i] < best["loss"]:
+                best["loss"], best["values"] = float(losses[i]), points[i]
+            history.append((ev.evaluations, best["loss"], dict(best["values"])))
+            return losses if x.ndim == 2 else losses[0]
+
+        before = ev.evaluate([start])[0]
+        loss_before = loss(observed, base, before, config.window)
+        report(f"start: loss {loss_before:.3f} at " + _show(start))
+
+        def progress(xk, convergence=None):
+            report(f"generation {len(history) - 1}: best loss {best['loss']:.3f} after {ev.evaluations} "
+                   f"evaluations at " + _show(best["values"]))
+
+        differential_evolution(objective, bounds, x0=x0, popsize=config.population, maxiter=config.generations,
+                               seed=config.seed, vectorized=True, updating="deferred", polish=False, tol=0,
+                               callback=progress)
+        after = ev.evaluate([best["values"]])[0]
+    return Calibration(base, observed, config, start, best["values"], loss_before,
+                       loss(observed, base, after, config.window), before, after, history, ev.evaluations)
+
+
+def _show(values: dict) -> str:
+    return ", ".join(f"{k}={v:.4g}" for k, v in values.items())
+
+
+def calibrated_document(scenario_path: Path, out_folder: Path, result: Calibration) -> dict:
+    """A variant that extends the scenario with the fitted values (a list on the way is copied whole,
+    since `extends` replaces lists)."""
+    doc = read_document(scenario_path)
+    fitted = set_values(doc, result.best, "calibration").data
+    variant: dict = {"extends": os.path.relpath(Path(scenario_path).resolve(), Path(out_folder).resolve()),
+                     "meta": {"name": f"{result.scenario.meta.name}-calibrated",
+                              "description": f"{result.scenario.meta.name} with values fitted by sim calibrate"}}
+    for key in result.best:
+        path = _expand_actor_shorthand(copy.deepcopy(fitted), parse_key_path(key))
+        cut = next((i for i, part in enumerate(path) if isinstance(part, int)), len(path))
+        source, target = fitted, variant
+        for part in path[: max(cut - 1, 0)] if cut < len(path) else path[:-1]:
+            source = source[part]
+            target = target.setdefault(part, {})
+        last = path[cut - 1] if cut < len(path) else path[-1]
+        target[last] = copy.deepcopy(source[last])
+    return variant
