@@ -201,7 +201,8 @@ def cmd_sensitivity(args) -> int:
     out = sensitivity_report(result, args.out or _default_out("sensitivity", args.scenario))
     for o, change in result.stability().items():
         top = next(r for r in result.rows() if r["outcome"] == o and r["rank"] == 1)
-        print(f"{o}: most influential {top['parameter']}; largest change between seeds {change:.3f}")
+        print(f"{o}: most influential {top['parameter']}; indices change by at most {change:.0%} "
+              "of the largest with a second seed")
     print(f"report: {out / 'report.html'}; table: {out / 'sensitivity.csv'}")
     return EXIT_OK
 

@@ -60,12 +60,17 @@ class SensitivityResult:
         return out
 
     def stability(self) -> dict[str, float]:
-        """Per outcome, the largest change of the ranking index between the two seeds."""
+        """Per outcome, the largest change of the ranking index between the two seeds, relative to
+        the largest index (0 when nothing moves the outcome)."""
         main, second = self.seeds
         score = "ST" if self.method == "sobol" else "mu_star"
-        return {o: float(np.nanmax(np.abs(np.asarray(self.indices[main][o][score]) -
-                                          np.asarray(self.indices[second][o][score]))))
-                for o in self.outcomes}
+        out = {}
+        for o in self.outcomes:
+            a = np.asarray(self.indices[main][o][score], dtype=float)
+            b = np.asarray(self.indices[second][o][score], dtype=float)
+            top = np.nanmax(np.abs(a))
+            out[o] = float(np.nanmax(np.abs(a - b)) / top) if top > 0 else 0.0
+        return out
 
 
 def sample(config: TuningConfig, method: str) -> np.ndarray:

@@ -70,7 +70,7 @@ def plot_timing(scenario, observed, runs: list[tuple[str, dict]], path: Path, fm
                 continue
             pos = i - 0.35 + height * (k + 0.5)
             numbers = mdates.date2num([dates[s] for s in hit])
-            ax.boxplot([numbers], positions=[pos], widths=height * 0.8, vert=False, whis=(5, 95), showfliers=False,
+            ax.boxplot([numbers], positions=[pos], widths=height * 0.8, orientation="horizontal", whis=(5, 95), showfliers=False,
                        patch_artist=True, boxprops={"facecolor": OKABE_ITO[k], "alpha": 0.5},
                        medianprops={"color": "black"})
         ax.plot([], [], "s", color=OKABE_ITO[k], alpha=0.5, label=f"simulated, {label} (box 25-75%, whiskers 5-95%)")

@@ -37,13 +37,13 @@ def sensitivity_report(result: SensitivityResult, out: Path, fmt: str = "png") -
                     f"2 seeds ({result.seeds[0]} and {result.seeds[1]}); config {cfg.path}")
     noise = ("Each point's outcome is the mean over its replications (a probability, a mean, or for first-hit "
              "outcomes the mean step with 'never' counted as the step after the last). The whole analysis is run "
-             "again with a second seed; **the largest change of the ranking index between the two seeds** is shown "
-             "per outcome: when it is small against the indices, the ranking is not Monte Carlo noise.")
+             "again with a second seed; **the largest change of the ranking index between the two seeds, as a share of "
+             "the largest index**, is shown per outcome: when it is small, the ranking is not Monte Carlo noise.")
     report.text(noise)
     stability = result.stability()
     for o in outcomes:
         mine = [r for r in rows if r["outcome"] == o]
-        report.heading(f"{o} (largest change between seeds: {stability[o]:.3f})")
+        report.heading(f"{o} (largest change between seeds: {stability[o]:.0%} of the largest index)")
         if result.method == "sobol":
             report.table(["rank", "parameter", "S1 [95%]", "ST [95%]", "ST, second seed"],
                          [[r["rank"], f"`{r['parameter']}`", f"{r['S1']:.3f} ± {r['S1_conf']:.3f}",
