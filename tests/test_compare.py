@@ -1,7 +1,6 @@
 import json
 import re
 
-import numpy as np
 import pyarrow.parquet as pq
 import pytest
 from matplotlib import image

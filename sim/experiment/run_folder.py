@@ -19,7 +19,6 @@ import tomli_w
 
 from sim.analysis.stats import summarise_outcome
 from sim.experiment import atomic
-from sim.model.events import Firing
 from sim.model.model import RunResult
 from sim.model.recorder import STATISTICS
 from sim.scenario import schema as s

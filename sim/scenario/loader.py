@@ -6,27 +6,19 @@ import hashlib
 import json
 from pathlib import Path
 
-from sim.errors import KeyPath, ScenarioError, did_you_mean
+from sim.errors import ScenarioError, did_you_mean
 from sim.model.rules import RULE_PARAMETERS
 from sim.scenario import schema as s
 from sim.scenario.checks import Checker, describe
-from sim.scenario.dates import STEP_UNITS, step_dates, step_of_date
-from sim.scenario.distributions import DISTRIBUTIONS, Distribution
+from sim.scenario.dates import STEP_UNITS, step_dates
 from sim.scenario.documents import Document, apply_overrides, read_document
-from sim.scenario.expressions import ExpressionError, Names, parse_expression
+from sim.scenario.event_specs import check_presence_effects, event_spec, expression
+from sim.scenario.expressions import Names
 
 TOP_KEYS = ("meta", "parameters", "attributes", "actors", "blocs", "sites", "presence", "relations",
             "events", "outcomes", "tracking")
 META_KEYS = ("name", "description", "start", "step", "steps", "seed", "replications", "rule")
 ACTOR_KEYS = ("name", "kind", "attributes", "blocs", "baseline")
-EVENT_KEYS = ("name", "kind", "date", "step", "probability", "condition", "once", "cooldown", "effects",
-              "mark", "enabled")
-EFFECT_KEYS = {
-    "relation": ("type", "source", "target", "mutual", "delta", "set"),
-    "attribute": ("type", "actor", "attribute", "delta", "set"),
-    "presence": ("type", "actor", "site", "delta", "set", "over"),
-    "follow_up": ("type", "event", "delay"),
-}
 DEFAULT_ATTRIBUTES = {"capability": 1.0}
 
 
@@ -66,8 +58,8 @@ def build_scenario(doc: Document) -> s.Scenario:
     presence = _presence(check, raw.get("presence"), actor_ids, tuple(sites_raw))
     relations, baseline = _relations(check, raw.get("relations"), actors_raw, actor_ids)
     dates = step_dates(meta.start, meta.step_unit, meta.steps) if meta else ()
-    events = tuple(_event(check, eid, spec, names, dates, meta) for eid, spec in events_raw.items())
-    _check_presence_effects(check, events, presence)
+    events = tuple(event_spec(check, eid, spec, names, dates, meta) for eid, spec in events_raw.items())
+    check_presence_effects(check, events, presence)
     outcomes = _outcomes(check, raw.get("outcomes"), names)
     tracking = _tracking(check, raw.get("tracking"), names, presence)
     if check.problems:
@@ -241,156 +233,6 @@ def _relations(check: Checker, raw, actors_raw: dict, actor_ids):
     return tuple(map(tuple, matrix)), tuple(map(tuple, baseline))
 
 
-# --- events ------------------------------------------------------------------------------------
-def _expression(check: Checker, value, path: KeyPath, names: Names, wanted: str):
-    if not isinstance(value, str):
-        check.problem(path, f"found {describe(value)}, expected an expression (a string)")
-        return None
-    try:
-        expr = parse_expression(value, names)
-    except ExpressionError as error:
-        check.problem(path, f"{error} in \"{value}\"")
-        return None
-    if wanted and expr.type != wanted:
-        check.problem(path, f"\"{value}\" is a {expr.type} expression, expected a {wanted} expression")
-        return None
-    return expr
-
-
-def _amount(check: Checker, value, path: KeyPath, lo: float | None = None):
-    if isinstance(value, dict):
-        name = value.get("dist")
-        if check.string(name, path + ("dist",), choices=tuple(DISTRIBUTIONS)) is None:
-            return None
-        keys, validate = DISTRIBUTIONS[name]
-        check.table(value, path, ("dist",) + keys, required=keys)
-        params = {k: check.number(value.get(k), path + (k,)) for k in keys if k in value}
-        if len(params) != len(keys) or None in params.values():
-            return None
-        message = validate(params)
-        if message:
-            check.problem(path, f"{name} distribution: {message}")
-            return None
-        return Distribution(name, tuple(params.items()))
-    return check.number(value, path, lo=lo)
-
-
-def _event(check: Checker, eid: str, raw, names: Names, dates, meta) -> s.Event | None:
-    path = ("events", eid)
-    raw = check.table(raw, path, EVENT_KEYS, required=("kind",))
-    if raw is None:
-        return None
-    kind = check.string(raw.get("kind"), path + ("kind",), choices=s.EVENT_KINDS)
-    step = date = None
-    if kind == "scheduled":
-        if ("date" in raw) == ("step" in raw):
-            check.problem(path, "a scheduled event needs exactly one of 'date' or 'step'")
-        elif "date" in raw:
-            date = check.date(raw["date"], path + ("date",))
-            if date is not None and dates:
-                step = step_of_date(dates, date)
-                if date < dates[0]:
-                    check.warn(path + ("date",), f"{date} is before meta.start ({dates[0]}); it fires in step 1")
-        else:
-            step = check.number(raw["step"], path + ("step",), lo=1, integer=True)
-        if step is not None and meta is not None and step > meta.steps:
-            check.warn(path, f"scheduled at step {step}, after the last step ({meta.steps}); it never fires")
-    elif "date" in raw or "step" in raw:
-        key = "date" if "date" in raw else "step"
-        check.problem(path + (key,), f"only scheduled events take '{key}'; this one is {kind}")
-    condition = _expression(check, raw["condition"], path + ("condition",), names, "bool") if "condition" in raw else None
-    if kind == "triggered" and "condition" not in raw:
-        check.problem(path, "a triggered event needs a 'condition'")
-    probability = raw.get("probability")
-    if kind == "stochastic" and probability is None:
-        check.problem(path, "a stochastic event needs a 'probability' (per step)")
-    if isinstance(probability, str):
-        probability = _expression(check, probability, path + ("probability",), names, "number")
-    else:
-        probability = check.number(probability, path + ("probability",), lo=0, hi=1, default=1.0)
-    effects_raw = raw.get("effects", [])
-    if not isinstance(effects_raw, list):
-        check.problem(path + ("effects",), f"found {describe(effects_raw)}, expected a list of effect tables")
-        effects_raw = []
-    effects = tuple(_effect(check, spec, path + ("effects", i), names) for i, spec in enumerate(effects_raw))
-    return s.Event(
-        id=eid, name=check.string(raw.get("name"), path + ("name",), default=eid) or eid, kind=kind or "scheduled",
-        step=step, date=date, probability=probability if probability is not None else 1.0, condition=condition,
-        once=check.boolean(raw.get("once"), path + ("once",), kind != "stochastic"),
-        cooldown=check.number(raw.get("cooldown"), path + ("cooldown",), lo=0, integer=True, default=0) or 0,
-        effects=tuple(e for e in effects if e is not None),
-        mark=check.boolean(raw.get("mark"), path + ("mark",), kind == "scheduled"),
-        enabled=check.boolean(raw.get("enabled"), path + ("enabled",), True),
-    )
-
-
-def _check_presence_effects(check: Checker, events, presence) -> None:
-    slots = {(p.actor, p.site) for p in presence}
-    for event in events:
-        for k, effect in enumerate(event.effects if event else ()):
-            if isinstance(effect, s.PresenceEffect) and (effect.actor, effect.site) not in slots:
-                check.problem(("events", event.id, "effects", k),
-                              f"{effect.actor} has no presence slot at {effect.site}; declare it in [presence] "
-                              f"(e.g. {effect.actor} = {{ {effect.site} = 0 }})")
-
-
-def _effect(check: Checker, raw, path: KeyPath, names: Names):
-    if not isinstance(raw, dict):
-        check.problem(path, f"found {describe(raw)}, expected an effect table")
-        return None
-    kind = check.string(raw.get("type"), path + ("type",), choices=tuple(EFFECT_KEYS))
-    if kind is None:
-        return None
-    check.table(raw, path, EFFECT_KEYS[kind])
-    if kind == "follow_up":
-        event = check.ref(raw.get("event"), path + ("event",), "event", names.events)
-        delay = _amount(check, raw.get("delay", 1), path + ("delay",), lo=1)
-        return s.FollowUpEffect(event, delay) if event and delay is not None else None
-    if ("delta" in raw) == ("set" in raw):
-        check.problem(path, "an effect needs exactly one of 'delta' or 'set'")
-        return None
-    key = "delta" if "delta" in raw else "set"
-    amount = _amount(check, raw[key], path + (key,))
-    delta, setv = (amount, None) if key == "delta" else (None, amount)
-    if kind == "relation":
-        sources = _parties(check, raw.get("source"), path + ("source",), names)
-        targets = _parties(check, raw.get("target"), path + ("target",), names)
-        mutual = check.boolean(raw.get("mutual"), path + ("mutual",), False)
-        arrow = " <-> " if mutual else " -> "
-        label = ",".join(_as_list(raw.get("source"))) + arrow + ",".join(_as_list(raw.get("target")))
-        ok = sources and targets and amount is not None
-        return s.RelationEffect(sources, targets, mutual, delta, setv, label) if ok else None
-    actor = check.ref(raw.get("actor"), path + ("actor",), "actor", names.actors)
-    if kind == "attribute":
-        attribute = check.ref(raw.get("attribute"), path + ("attribute",), "attribute", names.attributes)
-        return s.AttributeEffect(actor, attribute, delta, setv) if actor and attribute and amount is not None else None
-    site = check.ref(raw.get("site"), path + ("site",), "site", names.sites)
-    over = check.number(raw.get("over"), path + ("over",), lo=1, integer=True, default=1)
-    if isinstance(setv, (int, float)) and setv < 0:
-        check.problem(path + ("set",), f"found {setv:g}, expected personnel >= 0")
-    ok = actor and site and over and amount is not None
-    return s.PresenceEffect(actor, site, delta, setv, over) if ok else None
-
-
-def _as_list(value) -> list:
-    return value if isinstance(value, list) else [value]
-
-
-def _parties(check: Checker, value, path: KeyPath, names: Names) -> tuple[str, ...]:
-    """Actor or bloc ids (a string or a list); blocs stay as named and are expanded by the model."""
-    if value is None:
-        check.problem(path, "missing value, expected an actor or bloc id (or a list of them)")
-        return ()
-    items = _as_list(value)
-    out = []
-    for i, item in enumerate(items):
-        here = path + (i,) if isinstance(value, list) else path
-        ref = check.ref(item, here, "actor or bloc", names.actors + names.blocs)
-        if ref:
-            out.append(ref)
-    return tuple(out) if len(out) == len(items) else ()
-
-
 # --- outcomes and tracking -------------------------------------------------------------------------
 def _outcomes(check: Checker, raw, names: Names) -> tuple[s.Outcome, ...]:
     outcomes = []
@@ -401,7 +243,7 @@ def _outcomes(check: Checker, raw, names: Names) -> tuple[s.Outcome, ...]:
             continue
         kind = check.string(spec.get("kind"), path + ("kind",), default="final", choices=s.OUTCOME_KINDS)
         wanted = {"first": "bool", "count": "bool", "mean": "number", "max": "number", "min": "number"}.get(kind, "")
-        expr = _expression(check, spec["expr"], path + ("expr",), names, wanted)
+        expr = expression(check, spec["expr"], path + ("expr",), names, wanted)
         if kind and expr:
             outcomes.append(s.Outcome(oid, check.string(spec.get("description"), path + ("description",),
                                                         default="") or "", kind, expr))
