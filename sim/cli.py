@@ -218,6 +218,10 @@ def cmd_calibrate(args) -> int:
     out = calibration_report(args.scenario, args.observed, result, args.out or _default_out("calibrate", args.scenario))
     print(f"loss {result.loss_before:.3f} -> {result.loss_after:.3f}; fitted: "
           + ", ".join(f"{k}={v:.4g}" for k, v in result.best.items()))
+    from sim.analysis.calibration import at_edges
+
+    for note in at_edges(result):
+        print(f"note: {note}", file=sys.stderr)
     print(f"calibrated scenario: {out / 'calibrated.toml'}; report: {out / 'report.html'}")
     return EXIT_OK
 

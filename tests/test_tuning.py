@@ -113,7 +113,8 @@ def test_bad_observed_and_config_files(write_toml, tmp_path):
     assert [str(p) for p in info.value.problems] == [
         f"{bad}: line 2: unknown event 'drfit' (did you mean 'drift'?)",
         f"{bad}: line 3: state 'presence(b) ==': unexpected end of text at column 15",
-        f"{bad}: line 4: date 2030-01-01 is outside the run (2024-01-01 to 2024-10-07)",
+        f"{bad}: line 4: date 2030-01-01: expected a date after the start (2024-01-01) and no later than the last "
+        "step (2024-10-07)",
     ]
     with pytest.raises(ScenarioError) as info:
         load_tuning(write_toml('[[parameters]]\nkey = "parameters.noise"\nlow = 0.2\nhigh = 0.1\nmean = 1\n', "c.toml"))

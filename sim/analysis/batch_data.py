@@ -115,6 +115,8 @@ def _compact(value, limit: int = 160) -> str:
             return v if v == _ABSENT else f'"{v}"'
         if isinstance(v, bool):
             return "true" if v else "false"
+        if isinstance(v, float):
+            return f"{v:.6g}"
         return str(v)
 
     text = render(value)

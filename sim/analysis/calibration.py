@@ -15,6 +15,7 @@ from scipy.optimize import differential_evolution
 from sim.analysis.observed import Observation, load_observed, loss, observation_outcomes
 from sim.analysis.tuning_config import TuningConfig
 from sim.experiment.evaluate import PointEvaluator
+from sim.experiment.sweep import check_keys
 from sim.model.rules import RULE_PARAMETERS
 from sim.scenario.documents import _expand_actor_shorthand, parse_key_path, read_document, set_values
 from sim.scenario.loader import load_scenario
@@ -57,12 +58,14 @@ def calibrate(scenario_path: Path, observed_path: Path, config: TuningConfig, ex
     observed = load_observed(observed_path, scenario)
     extra = observation_outcomes(observed, scenario)
     doc = read_document(scenario_path)
+    check_keys(config.path, "parameters", config.keys, doc)  # before reading their current values
     start = {k: current_value(doc.data, k, scenario) for k in config.keys}
     bounds = [v.bounds for v in config.values]
     x0 = np.clip([start[k] for k in config.keys], [b[0] for b in bounds], [b[1] for b in bounds])
     history: list = []
     with executor:
-        ev = PointEvaluator(scenario_path, config.keys, config.path, config.replications, config.seed, executor, extra)
+        ev = PointEvaluator(scenario_path, config.keys, config.path, config.replications, config.seed, executor, extra,
+                            bounds)
         base = ev.base
         best = {"loss": np.inf, "values": dict(start)}
 
@@ -85,11 +88,23 @@ def calibrate(scenario_path: Path, observed_path: Path, config: TuningConfig, ex
                    f"evaluations at " + _show(best["values"]))
 
         differential_evolution(objective, bounds, x0=x0, popsize=config.population, maxiter=config.generations,
-                               seed=config.seed, vectorized=True, updating="deferred", polish=False, tol=0,
+                               seed=config.seed, vectorized=True, updating="deferred", polish=False, tol=0, atol=-1,
                                callback=progress)
         after = ev.evaluate([best["values"]])[0]
     return Calibration(base, observed, config, start, best["values"], loss_before,
                        loss(observed, base, after, config.window), before, after, history, ev.evaluations)
+
+
+def at_edges(result: Calibration) -> list[str]:
+    """Values fitted within 1% of an end of their range: the optimum may lie outside it."""
+    notes = []
+    for v in result.config.values:
+        low, high = v.bounds
+        value = result.best[v.key]
+        if min(value - low, high - value) <= 0.01 * (high - low):
+            notes.append(f"{v.key} = {value:.4g} is at the edge of its search range ({low:g} to {high:g}); "
+                         "the best value may lie outside it: consider widening the range")
+    return notes
 
 
 def _show(values: dict) -> str:

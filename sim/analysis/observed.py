@@ -58,14 +58,19 @@ def load_observed(path: Path, scenario: Scenario) -> tuple[Observation, ...]:
                 problems.append(Problem(str(path), where, f"date: found '{raw.get('date')}', expected YYYY-MM-DD"))
                 continue
             if not scenario.dates[0] < date <= scenario.dates[-1]:
-                problems.append(Problem(str(path), where, f"date {date} is outside the run "
-                                                          f"({scenario.dates[0]} to {scenario.dates[-1]})"))
+                problems.append(Problem(str(path), where, f"date {date}: expected a date after the start "
+                                                          f"({scenario.dates[0]}) and no later than the last step "
+                                                          f"({scenario.dates[-1]})"))
                 continue
             value_text = (raw.get("value") or "true").strip().lower()
             if value_text not in ("true", "false", "1", "0", ""):
                 problems.append(Problem(str(path), where, f"value: found '{value_text}', expected true or false"))
                 continue
             if kind == "event":
+                if value_text in ("false", "0"):
+                    problems.append(Problem(str(path), where, "an event row records that the event happened: "
+                                                              "its value must be true (or empty)"))
+                    continue
                 if ident not in names.events:
                     problems.append(Problem(str(path), where, f"unknown event '{ident}'"
                                             + did_you_mean(ident, names.events)))

@@ -104,13 +104,22 @@ def run_sensitivity(scenario_path: Path, config: TuningConfig, method: str, exec
                     outcomes: tuple[str, ...] = ()) -> SensitivityResult:
     if method not in METHODS:
         raise SimError(f"--method {method}: expected sobol or morris")
+    if method == "morris" and any(v.dist == "normal" for v in config.values):
+        raise SimError(f"{config.path}: Morris screening needs bounded ranges; give uniform or triangular "
+                       "distributions (a normal one reaches infinity at the grid's end levels)")
+    if method == "sobol" and config.samples & (config.samples - 1):
+        raise SimError(f"{config.path}: tuning.samples: found {config.samples}, expected a power of 2 for Sobol "
+                       "sampling")
     with executor:
-        evaluator = PointEvaluator(scenario_path, config.keys, config.path, config.replications, config.seed, executor)
+        bounds = [v.bounds for v in config.values]
+        evaluator = PointEvaluator(scenario_path, config.keys, config.path, config.replications, config.seed, executor,
+                                   bounds=bounds)
         known = [o.id for o in evaluator.base.outcomes]
         chosen = list(outcomes or config.outcomes or known)
         for o in chosen:
             if o not in known:
-                raise SimError(f"outcome '{o}' is not an outcome of {evaluator.base.meta.name}{did_you_mean(o, known)}")
+                raise SimError(f"{config.path}: tuning.outcomes: '{o}' is not an outcome of "
+                               f"{evaluator.base.meta.name}{did_you_mean(o, known)}")
         samples = sample(config, method)
         points = [dict(zip(config.keys, map(float, row))) for row in samples]
         values, indices = {}, {}

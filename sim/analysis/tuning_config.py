@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sim.errors import ScenarioError
-from sim.experiment.sweep import canonical_key
+from sim.experiment.sweep import UNSWEEPABLE, canonical_key
 from sim.scenario.checks import Checker
 from sim.scenario.documents import parse_key_path, read_document
 
@@ -104,6 +104,9 @@ def _value(check: Checker, spec, path) -> TunedValue | None:
         parse_key_path(key or "")
     except ValueError as error:
         check.problem(path + ("key",), str(error))
+        return None
+    if canonical_key(key) in UNSWEEPABLE:
+        check.problem(path + ("key",), f"'{key}' cannot be tuned (the seed and replications are set in [tuning])")
         return None
     dist = check.string(spec.get("dist"), path + ("dist",), default="uniform", choices=DISTS)
     needed = {"uniform": ("low", "high"), "triangular": ("low", "high", "mode"), "normal": ("mean", "sd")}.get(dist)

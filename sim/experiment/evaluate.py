@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from sim.errors import SimError
+from sim.errors import Problem, ScenarioError, SimError
 from sim.experiment.chunks import ChunkSpec, run_chunk
 from sim.experiment.sweep import check_keys
 from sim.scenario.documents import Document, read_document, set_values
@@ -18,7 +18,7 @@ from sim.scenario.schema import Scenario
 
 class PointEvaluator:
     def __init__(self, scenario_path: Path, keys: tuple[str, ...], source: str, replications: int, seed: int,
-                 executor, extra_outcomes: dict | None = None):
+                 executor, extra_outcomes: dict | None = None, bounds: list[tuple[float, float]] | None = None):
         doc = read_document(scenario_path)
         check_keys(source, "parameters", keys, doc)
         if extra_outcomes:
@@ -29,6 +29,23 @@ class PointEvaluator:
         self.replications, self.seed, self.executor = replications, seed, executor
         self.base: Scenario = build_scenario(doc)
         self.evaluations = 0
+        if bounds:
+            self._check_bounds(keys, bounds)
+
+    def _check_bounds(self, keys, bounds) -> None:
+        """Each end of each range must give a valid scenario; problems name the config, not a sampled value."""
+        problems = []
+        for i, (key, ends) in enumerate(zip(keys, bounds)):
+            for end in ends:
+                try:
+                    self.scenario_at({key: end})
+                except ScenarioError as error:
+                    problems.append(Problem(self.source, f"parameters[{i}]",
+                                            f"the range {ends[0]:g} to {ends[1]:g} of '{key}' reaches {end:g}, "
+                                            f"which the scenario refuses: {error.problems[0].message}"))
+                    break
+        if problems:
+            raise ScenarioError(problems)
 
     def scenario_at(self, point: dict) -> Scenario:
         return build_scenario(set_values(self.doc, point, self.source))

@@ -38,7 +38,11 @@ def load_run_manifest(run_dir: Path) -> dict:
     path = Path(run_dir) / "manifest.json"
     if not path.is_file():
         raise RunFolderError(f"{run_dir}: not a run folder (no manifest.json)")
-    return json.loads(path.read_text())
+    manifest = json.loads(path.read_text())
+    if "batch_id" in manifest:
+        raise RunFolderError(f"{run_dir} is a batch folder; `sim replay` takes a run folder of `sim run` "
+                             "(results/<scenario>/<run-id>/)")
+    return manifest
 
 
 def replay(run_dir: Path, replication: int) -> Replay:

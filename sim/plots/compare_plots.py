@@ -229,7 +229,7 @@ def _scatter_sweep(result, rows, kx, ky, value_col, outcome, label, path, fmt):
     return save(fig, path, fmt)
 
 
-def plot_differences(rows: list[dict], path: Path, fmt: str, title: str):
+def plot_differences(rows: list[dict], path: Path, fmt: str, title: str, measure: str = "outcome"):
     """Horizontal bars of differences with 95% intervals (ablation ranking)."""
     if not rows:
         return None
@@ -243,7 +243,7 @@ def plot_differences(rows: list[dict], path: Path, fmt: str, title: str):
     ax.set_yticks(y, [r["label"] for r in rows], fontsize=8)
     ax.invert_yaxis()
     ax.axvline(0, color="0.3", lw=0.8)
-    ax.set_xlabel("change without the event (paired difference, 95% interval)")
+    ax.set_xlabel(f"change in the {measure} without the event (paired difference, 95% interval)")
     ax.set_title(title)
     ax.grid(axis="x", alpha=0.3)
     return save(fig, path, fmt)

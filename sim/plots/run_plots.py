@@ -56,6 +56,7 @@ def _mark(ax, marks, label: bool):
 def _dates_axis(ax):
     ax.xaxis.set_major_locator(mdates.AutoDateLocator(minticks=4, maxticks=9))
     ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(ax.xaxis.get_major_locator()))
+    ax.tick_params(labelbottom=True)  # dates under every panel, not only the last row
     ax.grid(alpha=0.25)
 
 
@@ -130,7 +131,7 @@ def plot_presence(path: Path, scenario: Scenario, result: RunResult, marks) -> N
         ax.set_title(f"{host.name}, in {actor_names[host.host]}", fontsize=10)
         ax.set_ylabel("personnel", fontsize=8)
         ax.set_ylim(bottom=0)
-        ax.legend(fontsize=8, loc="upper right", title="median, 50% and 90% bands", title_fontsize=7)
+        ax.legend(fontsize=8, loc="best", title="median, 50% and 90% bands", title_fontsize=7)
         _dates_axis(ax)
         _mark(ax, marks, label=True)
     for ax in list(axes.flat)[len(sites):]:
@@ -148,18 +149,19 @@ def plot_camps(path: Path, scenario: Scenario, result: RunResult, marks) -> None
         return
     names = {a.id: a.name for a in scenario.actors}
     dates = list(scenario.dates)
-    fig, ax = plt.subplots(figsize=(9, 4.2))
+    fig, ax = plt.subplots(figsize=(9, 4.8))
+    styles = ["-", "--", ":", "-."]
     for k, c in enumerate(wanted):
         ser = result.series[c]
-        ax.plot(dates, result.stats[:, _Q["mean"], c] * 100, color=COLOURS[k % len(COLOURS)], lw=1.8,
-                label=f"{names[ser.source]} with {names[ser.target]}")
+        ax.plot(dates, result.stats[:, _Q["mean"], c] * 100, color=COLOURS[k % len(COLOURS)], lw=2.2 - 0.3 * (k % 4),
+                ls=styles[k % 4], label=f"{names[ser.source]} with {names[ser.target]}")
     ax.set_ylim(-3, 103)
     ax.set_ylabel("% of runs in the same camp")
     ax.set_title(f"{scenario.meta.name}: camp membership (two camps minimising frustration)", fontsize=11)
     ax.legend(fontsize=8, loc="center right")
     _dates_axis(ax)
     _mark(ax, marks, label=True)
-    fig.tight_layout(rect=(0, 0.1, 1, 1))
+    fig.tight_layout(rect=(0, 0.16, 1, 1))
     _legend_for_marks(fig, marks)
     _save(fig, path)
 

@@ -75,15 +75,18 @@ def plot_timing(scenario, observed, runs: list[tuple[str, dict]], path: Path, fm
                        medianprops={"color": "black"})
         ax.plot([], [], "s", color=OKABE_ITO[k], alpha=0.5, label=f"simulated, {label} (box 25-75%, whiskers 5-95%)")
     ax.plot(mdates.date2num([o.date for o in events]), range(len(events)), "D", color="black", label="observed")
-    ax.set_yticks(range(len(events)), [f"{o.label}\n({np.mean(~np.isnan(runs[-1][1][o.outcome_id])):.0%} of runs)"
-                                       for o in events], fontsize=7)
+    shares = lambda o: " / ".join(f"{np.mean(~np.isnan(r[o.outcome_id])):.0%}" for _, r in runs)  # noqa: E731
+    ax.set_yticks(range(len(events)), [f"{o.label}\n(fires in {shares(o)} of runs)" for o in events], fontsize=7)
     ax.invert_yaxis()
     ax.xaxis_date()
     ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(ax.xaxis.get_major_locator()))
     ax.set_xlim(mdates.date2num(dates[0]), mdates.date2num(dates[-1]))
-    ax.set_xlabel("date of the first firing (runs in which it never fires are left out)")
-    ax.set_title(f"{scenario.meta.name}: observed dates against simulated timing")
-    ax.legend(fontsize=7, loc="lower left", bbox_to_anchor=(0, 1.06), ncol=2)
+    states = sum(o.kind == "state" for o in observed)
+    ax.set_xlabel("date of the first firing (runs in which it never fires are left out)"
+                  + (f"; the {states} state observation(s) are in the report's table" if states else ""))
+    order = " / ".join(label for label, _ in runs)
+    ax.set_title(f"{scenario.meta.name}: observed dates against simulated timing ({order})")
+    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.08 - 0.4 / len(events)), ncol=3)
     ax.grid(axis="x", alpha=0.3)
     return save(fig, path, fmt)
 

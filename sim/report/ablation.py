@@ -97,7 +97,8 @@ def ablation_report(path: Path, out: Path, options, reps=None, seed=None) -> Pat
                        f"[{r['ci95'][0]:+.3f}, {r['ci95'][1]:+.3f}]", f"{r['p_value']:.3g}"]
                       for i, r in enumerate(ordered, 1)])
         figure = plot_differences([r | {"label": r["event"]} for r in ordered], out / f"ablation-{o.id}",
-                                  options.fmt, f"{scenario.meta.name}: {o.id} without each event")
+                                  options.fmt, f"{scenario.meta.name}: {o.id} without each event",
+                                  "probability that it happens" if o.kind == "first" else measure)
         report.figure(f"{o.id} without each event", figure)
     report.write(out)
     return out

@@ -57,6 +57,12 @@ def outcome_difference(base: ScenarioResults, other: ScenarioResults, outcome: s
 
 
 def _choose(results: list[ScenarioResults], options: CompareOptions):
+    """The baseline and the scenarios compared with it: sweep batches only feed the sweep plots
+    (their points are settings, not scenarios)."""
+    single = [r for r in results if not r.is_sweep]
+    if not single:
+        return None, [], list(options.outcomes), []
+    results = single
     if options.baseline:
         matches = [r for r in results if options.baseline in (r.label, r.name)]
         if not matches:
@@ -89,9 +95,15 @@ def _choose(results: list[ScenarioResults], options: CompareOptions):
 
 def build_comparison(folders: list[Path], options: CompareOptions) -> dict:
     """Every number of the report, as plain data."""
-    results = load_batches(folders)
-    baseline, ordered, outcomes, tracked = _choose(results, options)
-    numbers = {"baseline": baseline.label, "scenarios": [], "outcomes": outcomes}
+    loaded = load_batches(folders)
+    sweeps = [r for r in loaded if r.is_sweep]
+    baseline, ordered, outcomes, tracked = _choose(loaded, options)
+    if baseline is None:  # sweeps only
+        outcomes = outcomes or [o.id for o in sweeps[0].scenario.outcomes]
+        return {"numbers": {"baseline": None, "scenarios": [], "outcomes": outcomes,
+                            "sweeps": [s.label for s in sweeps]},
+                "results": [], "baseline": None, "tracked": [], "sweeps": sweeps}
+    numbers = {"baseline": baseline.label, "scenarios": [], "outcomes": outcomes, "sweeps": [s.label for s in sweeps]}
     for r in ordered:
         entry = {"label": r.label, "batch": str(r.batch), "seed": r.seed, "replications": len(r.replications),
                  "estimates": {o: outcome_estimate(r, o) for o in outcomes if o in r.outcomes}}
@@ -101,7 +113,7 @@ def build_comparison(folders: list[Path], options: CompareOptions) -> dict:
             entry["differences"] = {o: outcome_difference(baseline, r, o) for o in outcomes
                                     if o in r.outcomes and o in baseline.outcomes}
         numbers["scenarios"].append(entry)
-    return {"numbers": numbers, "results": ordered, "baseline": baseline, "tracked": tracked}
+    return {"numbers": numbers, "results": ordered, "baseline": baseline, "tracked": tracked, "sweeps": sweeps}
 
 
 def compare(folders: list[Path], out: Path, options: CompareOptions) -> Path:
@@ -110,7 +122,36 @@ def compare(folders: list[Path], out: Path, options: CompareOptions) -> Path:
     built = build_comparison(folders, options)
     numbers, results, baseline = built["numbers"], built["results"], built["baseline"]
     out.mkdir(parents=True, exist_ok=True)
-    colour = plots.colours(results)
+    colour = plots.colours(results + built["sweeps"])
+    figures: list[tuple[str, Path]] = []
+    if baseline is not None:
+        figures += _scenario_figures(built, colour, out, options)
+    for r in built["sweeps"]:
+        for o in numbers["outcomes"]:
+            path = plots.plot_sweep(r, o, colour, out / f"sweep-{r.name}-{o}", options.fmt)
+            if path:
+                figures.append((f"Sweep of {r.label}: {o}", path))
+    atomic.write_json(out / "comparison.json", numbers)
+    title = f"Scenario comparison against {baseline.label}" if baseline else "Sweep results"
+    report = Report(title, f"{dt.datetime.now().astimezone():%Y-%m-%d %H:%M}; batches: "
+                    + ", ".join(sorted({str(r.batch) for r in results + built["sweeps"]})))
+    if baseline is not None:
+        _write_sections(report, numbers)
+    if built["sweeps"]:
+        report.heading("Sweeps")
+        report.text("Sweep batches are shown point by point in the plots below (each outcome against the swept "
+                    "values); their points are settings of one scenario, so they are not in the tables above. "
+                    "Every point's numbers are in the batch's points.csv.")
+    for caption, path in figures:
+        report.figure(caption, path)
+    report.write(out)
+    return out
+
+
+def _scenario_figures(built: dict, colour, out: Path, options: CompareOptions) -> list[tuple[str, Path]]:
+    from sim.plots import compare_plots as plots
+
+    numbers, results, baseline = built["numbers"], built["results"], built["baseline"]
     marks = plots.scheduled_marks(baseline)
     figures: list[tuple[str, Path]] = []
     binary = [o for o in numbers["outcomes"] if baseline.outcome_kind(o) in ("bool", "first")]
@@ -132,21 +173,7 @@ def compare(folders: list[Path], out: Path, options: CompareOptions) -> Path:
     presence = plots.plot_presence(results, colour, out / "presence", options.fmt)
     if presence:
         figures.append(("Presence by actor and site", presence))
-    for r in results:
-        if r.is_sweep:
-            for o in numbers["outcomes"]:
-                path = plots.plot_sweep(r, o, colour, out / f"sweep-{r.name}-{o}", options.fmt)
-                if path:
-                    figures.append((f"Sweep of {r.label}: {o}", path))
-    atomic.write_json(out / "comparison.json", numbers)
-    report = Report(f"Scenario comparison against {baseline.label}",
-                    f"{dt.datetime.now().astimezone():%Y-%m-%d %H:%M}; batches: "
-                    + ", ".join(sorted({str(r.batch) for r in results})))
-    _write_sections(report, numbers)
-    for caption, path in figures:
-        report.figure(caption, path)
-    report.write(out)
-    return out
+    return figures
 
 
 def _fmt_estimate(e: dict) -> str:

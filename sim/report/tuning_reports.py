@@ -8,7 +8,7 @@ from pathlib import Path
 import tomli_w
 
 from sim.analysis.backtest import Backtest, score
-from sim.analysis.calibration import Calibration, calibrated_document
+from sim.analysis.calibration import Calibration, at_edges, calibrated_document
 from sim.analysis.sensitivity import SensitivityResult
 from sim.experiment import atomic
 from sim.plots import tuning_plots as plots
@@ -83,6 +83,8 @@ def calibration_report(scenario_path: Path, observed_path: Path, result: Calibra
     report.table(["value", "before", "fitted", "search range"],
                  [[f"`{v.key}`", f"{result.start[v.key]:.4g}", f"{result.best[v.key]:.4g}",
                    f"{v.bounds[0]:.4g} to {v.bounds[1]:.4g}"] for v in result.config.values])
+    for note in at_edges(result):
+        report.text(f"**Note**: {note}.")
     report.heading("Observations before and after")
     report.table(["observation", "date", "P(by date) before", "P(by date) after", "median before", "median after"],
                  [[b["observation"], b["observed_date"], f"{b['probability_by_date']:.3f}",
@@ -105,7 +107,9 @@ def backtest_report(result: Backtest, observed_path: Path, out: Path, fmt: str =
                     f"{_now()}; observed {observed_path}; {result.replications} replications, seed {result.seed}")
     report.text(f"Mean Brier score over the observations: **{result.brier:.3f}**; over weekly indicators "
                 f"(has each observed event happened by each week?): **{result.weekly_brier:.3f}** "
-                "(0 is perfect; always forecasting 50% scores 0.25).")
+                "(0 is perfect; always forecasting 50% scores 0.25). With steps of one "
+                f"{result.scenario.meta.step_unit}, an observation counts as happened by its date when it happens in "
+                "or before the step whose date is the first on or after it (so within one step after the date).")
     report.table(["observation", "kind", "observed date", "P(happened by then)", "simulated median date", "Brier"],
                  [[r["observation"], r["kind"], r["observed_date"], f"{r['probability_by_date']:.3f}",
                    r["simulated_median_date"], f"{r['brier']:.3f}"] for r in result.rows])

@@ -86,6 +86,8 @@ def read_document(path: str | Path, _chain: tuple[Path, ...] = ()) -> Document:
     if (path.parent / parent_ref).resolve() in chain:
         cycle = " -> ".join(p.name for p in chain + ((path.parent / parent_ref).resolve(),))
         raise ScenarioError([Problem(str(path), "extends", f"extends itself in a cycle: {cycle}")])
+    if not (path.parent / parent_ref).is_file():
+        raise ScenarioError([Problem(str(path), "extends", f"file not found: {path.parent / parent_ref}")])
     parent = read_document(path.parent / parent_ref, chain)
     origin = dict(parent.origin)
     origin.update({k: v for k, v in own.origin.items() if k != ()})
@@ -177,6 +179,13 @@ def _set_path(data: dict, path: KeyPath, value) -> None:
     for depth, key in enumerate(path[:-1]):
         node = _child(node, key, path[: depth + 1])
     last = path[-1]
+    if path[0] == "parameters" and len(path) == 2 and isinstance(node, dict) and last not in node:
+        from sim.model.rules import RULE_PARAMETERS
+
+        if last not in RULE_PARAMETERS:  # an override must not invent a parameter nothing uses
+            known = list(node) + [k for k in RULE_PARAMETERS if k not in node]
+            raise KeyError(f"unknown parameter '{last}'; expected one of {', '.join(known)}"
+                           + did_you_mean(str(last), known))
     if isinstance(last, int):
         if not isinstance(node, list) or last >= len(node):
             size = len(node) if isinstance(node, list) else 0
