@@ -172,7 +172,7 @@ def test_sweep_keys_that_would_be_ignored_or_clash_are_errors(write_toml):
         f"{path}: vary[2].key: 'meta.seed' cannot be swept: give it with --seed or --reps instead",
         f"{path}: vary[3]: 'count' is not used here: give 'values' (grid), 'low' and 'high' with 'count' (grid), "
         "or 'low' and 'high' (lhs, sobol)",
-        f"{path}: vary[1].key: 'actors.us.attributes.capability' is varied more than once",
+        f"{path}: vary[1].key: 'actors.us.attributes.capability' is named more than once",
     ]
 
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sim.errors import ScenarioError
-from sim.experiment.sweep import UNSWEEPABLE, canonical_key
+from sim.experiment.sweep import UNSWEEPABLE, canonical_key, report_repeated_keys
 from sim.scenario.checks import Checker
 from sim.scenario.documents import parse_key_path, read_document
 
@@ -86,10 +86,7 @@ def load_tuning(path: str | Path) -> TuningConfig:
         check.problem(("parameters",), "expected one or more [[parameters]] tables")
         values_raw = []
     values = [v for i, spec in enumerate(values_raw) if (v := _value(check, spec, ("parameters", i)))]
-    keys = [canonical_key(v.key) for v in values]
-    for i, key in enumerate(keys):
-        if key in keys[:i]:
-            check.problem(("parameters", i, "key"), f"'{values[i].key}' is listed more than once")
+    report_repeated_keys(check, "parameters", [v.key for v in values])
     if check.problems:
         raise ScenarioError(check.problems)
     return TuningConfig(str(path), tuple(values), outcomes, **numbers)

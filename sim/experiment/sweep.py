@@ -66,10 +66,7 @@ def load_sweep(path: str | Path) -> Sweep:
         check.problem(("vary",), "expected one or more [[vary]] tables")
         vary_raw = []
     vary = tuple(v for i, spec in enumerate(vary_raw) if (v := _vary(check, spec, ("vary", i), method)))
-    keys = [canonical_key(v.key) for v in vary]
-    for i, key in enumerate(keys):
-        if key in keys[:i]:
-            check.problem(("vary", i, "key"), f"'{vary[i].key}' is varied more than once")
+    report_repeated_keys(check, "vary", [v.key for v in vary])
     if check.problems:
         raise ScenarioError(check.problems)
     return Sweep(str(path), head.get("name", Path(path).stem), method, points,
@@ -135,6 +132,14 @@ def canonical_key(key: str) -> str:
     if len(parts) == 3 and parts[0] == "actors" and parts[2] not in ("name", "kind", "attributes", "blocs", "baseline"):
         return ".".join(parts[:2] + ["attributes", parts[2]])
     return key
+
+
+def report_repeated_keys(check: Checker, section: str, keys: list[str]) -> None:
+    """A value may be named once, under any spelling (actors.us.x is actors.us.attributes.x)."""
+    canonical = [canonical_key(k) for k in keys]
+    for i, key in enumerate(canonical):
+        if key in canonical[:i]:
+            check.problem((section, i, "key"), f"'{keys[i]}' is named more than once")
 
 
 def sweep_points(sweep: Sweep) -> list[dict[str, float]]:
