@@ -264,7 +264,10 @@ def cmd_replay(args) -> int:
         print(f"  step {row[1]:>4}  {row[2]}  {row[3]:<24} {row[5]}\n{'':>37}-> {row[6]}")
     print("outcomes:")
     for outcome in result.scenario.outcomes:
-        print(f"  {outcome.id} = {result.outcomes[outcome.id][0]}")
+        value = result.outcomes[outcome.id][0]
+        if outcome.kind == "first":
+            value = "never" if value != value else f"step {int(value)} ({result.scenario.dates[int(value)]})"
+        print(f"  {outcome.id} = {value}")
     verdict = {True: "identical to the batch's record", False: "DIFFERS from the batch's record",
                None: "no batch record to compare"}[done.matches_batch]
     print(f"event log: {verdict}")

@@ -99,9 +99,10 @@ def plot_fans(results, key: tuple[str, str, str], colour, marks, title: str, yla
         if not stats or "q50" not in stats:
             continue
         dates = list(r.scenario.dates)[: len(stats["q50"])]
-        c = colour[r.label]
-        ax.fill_between(dates, stats["q05"], stats["q95"], color=c, alpha=0.10, lw=0)
-        ax.fill_between(dates, stats["q25"], stats["q75"], color=c, alpha=0.25, lw=0)
+        c = colour[r.label]  # 90% band as thin edges, so that overlaid scenarios stay apart
+        ax.plot(dates, stats["q05"], color=c, lw=0.7, ls="--", alpha=0.8)
+        ax.plot(dates, stats["q95"], color=c, lw=0.7, ls="--", alpha=0.8)
+        ax.fill_between(dates, stats["q25"], stats["q75"], color=c, alpha=0.22, lw=0)
         ax.plot(dates, stats["q50"], color=c, lw=1.8, label=r.label)
         drawn = True
     if not drawn:
@@ -110,7 +111,7 @@ def plot_fans(results, key: tuple[str, str, str], colour, marks, title: str, yla
     if key[0] in ("relation", "alignment"):
         ax.set_ylim(-1.05, 1.05)
         ax.axhline(0, color="0.6", lw=0.8)
-    ax.set_title(title + "\nmedian (line), 50% (dark band) and 90% (light band) of replications")
+    ax.set_title(title + "\nmedian (line), 50% of replications (band), 90% (dashed edges)")
     ax.set_ylabel(ylabel)
     _dates_axis(ax)
     _marks(ax, marks)

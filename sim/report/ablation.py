@@ -83,7 +83,8 @@ def ablation_report(path: Path, out: Path, options, reps=None, seed=None) -> Pat
     report = Report(f"Which events matter in {scenario.meta.name}",
                     f"{dt.datetime.now().astimezone():%Y-%m-%d %H:%M}; source {label}; {reps} replications, "
                     f"seed {seed}")
-    report.text("Each event is switched off in turn (`enabled = false`) and the scenario rerun with the same seed "
+    report.text("Each event is switched off in turn (`enabled = false`) and the scenario (for a run folder: its "
+                "resolved scenario.toml, with the run's --set overrides) rerun with the same seed "
                 "and replications. A switched-off event keeps its random draws, so every other draw is the same: "
                 "replication k with the event is compared with replication k without it (**paired** differences: "
                 "paired t interval; McNemar's exact test for probabilities). A difference is the outcome without "
