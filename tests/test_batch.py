@@ -186,3 +186,12 @@ def test_resume_refuses_options_that_would_change_the_plan(serial_batch, capsys)
     assert "--resume continues the batch as planned; --reps cannot change" in capsys.readouterr().err
     assert main(["batch", str(DATA / "tiny.toml"), "--seed", "-1"]) == 2
     assert "--seed must be >= 0, found -1" in capsys.readouterr().err
+
+
+def test_keep_trajectories_writes_every_replications_series(tmp_path):
+    folder = batch(tmp_path, DATA / "tiny.toml", "--reps", "6", "--chunk-size", "4", "--executor", "serial",
+                   "--keep-trajectories")
+    table = pq.read_table(folder / "trajectories.parquet").to_pandas()
+    presence_b = table[(table.quantity == "presence") & (table.source == "b") & (table.replication == 5)]
+    assert presence_b.sort_values("step")["value"].tolist() == [1000] * 5 + [750, 500, 250, 0, 0, 0]
+    assert sorted(table.replication.unique()) == list(range(6))
