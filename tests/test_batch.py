@@ -195,3 +195,18 @@ def test_keep_trajectories_writes_every_replications_series(tmp_path):
     presence_b = table[(table.quantity == "presence") & (table.source == "b") & (table.replication == 5)]
     assert presence_b.sort_values("step")["value"].tolist() == [1000] * 5 + [750, 500, 250, 0, 0, 0]
     assert sorted(table.replication.unique()) == list(range(6))
+
+
+def test_scenarios_with_the_same_name_are_refused(tmp_path, capsys):
+    copy = tmp_path / "copy.toml"
+    copy.write_text((DATA / "tiny.toml").read_text())
+    assert main(["batch", str(DATA / "tiny.toml"), str(copy), "--out", str(tmp_path / "o")]) == 2
+    assert "two scenarios in one batch are named tiny" in capsys.readouterr().err
+
+
+def test_a_damaged_chunk_is_run_again_on_resume(tmp_path):
+    folder = batch(tmp_path, DATA / "tiny.toml", "--reps", "8", "--chunk-size", "4", "--executor", "serial")
+    before = (folder / "runs.parquet").read_bytes()
+    (folder / "chunks" / "s000-p00000-c00001.npz").write_bytes(b"truncated")
+    assert main(["batch", "--resume", str(folder), "--quiet", "--executor", "serial"]) == 0
+    assert (folder / "runs.parquet").read_bytes() == before

@@ -128,3 +128,10 @@ def test_an_interrupted_run_leaves_nothing_half_written(tmp_path, monkeypatch):
     monkeypatch.setattr(run_plots, "plot_run", interrupted)
     assert main(["run", str(DATA / "tiny.toml"), "--out", str(tmp_path)]) == 130
     assert list((tmp_path / "tiny").iterdir()) == []
+
+
+def test_summary_is_strict_json_even_with_one_replication(tmp_path):
+    assert main(["run", str(DATA / "tiny.toml"), "--reps", "1", "--out", str(tmp_path), "--no-plots"]) == 0
+    (folder,) = list((tmp_path / "tiny").iterdir())
+    summary = json.loads((folder / "summary.json").read_text(), parse_constant=lambda c: pytest.fail(c))
+    assert summary["outcomes"]["a_to_pair"]["mean_ci95"] == [None, None]

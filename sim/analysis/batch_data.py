@@ -90,14 +90,18 @@ def _series(path: Path) -> dict[str, dict]:
 
 
 def is_paired(a: ScenarioResults, b: ScenarioResults) -> bool:
-    """Common random numbers: the same seed and the same replication ids, so replication k of each
-    used the same random stream."""
-    return a.seed == b.seed and np.array_equal(np.sort(a.replications), np.sort(b.replications))
+    """Common random numbers: the same seed, so replication k of each used the same random streams
+    (a replication that failed in one of them is left out of the pairs)."""
+    return a.seed == b.seed and len(np.intersect1d(a.replications, b.replications)) >= 2
 
 
-def aligned(a: ScenarioResults, b: ScenarioResults, outcome: str) -> tuple[np.ndarray, np.ndarray]:
-    """Both outcome arrays ordered by replication id (and restricted to shared ids when paired)."""
-    ia, ib = np.argsort(a.replications), np.argsort(b.replications)
+def aligned(a: ScenarioResults, b: ScenarioResults, outcome: str, paired: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Both outcome arrays; when paired, only the replication ids both have, in the same order."""
+    if not paired:
+        return a.outcomes[outcome], b.outcomes[outcome]
+    common = np.intersect1d(a.replications, b.replications)
+    ia = np.argsort(a.replications)[np.searchsorted(np.sort(a.replications), common)]
+    ib = np.argsort(b.replications)[np.searchsorted(np.sort(b.replications), common)]
     return a.outcomes[outcome][ia], b.outcomes[outcome][ib]
 
 

@@ -42,7 +42,7 @@ def load_observed(path: Path, scenario: Scenario) -> tuple[Observation, ...]:
     if not path.is_file():
         raise ScenarioError([Problem(str(path), "", "file not found")])
     problems, rows = [], []
-    with path.open(newline="", encoding="utf-8") as handle:
+    with path.open(newline="", encoding="utf-8-sig") as handle:  # -sig: spreadsheets add a BOM
         reader = csv.DictReader(handle)
         missing = [c for c in ("kind", "id", "date") if c not in (reader.fieldnames or [])]
         if missing:

@@ -111,7 +111,8 @@ def run_sensitivity(scenario_path: Path, config: TuningConfig, method: str, exec
         raise SimError(f"{config.path}: tuning.samples: found {config.samples}, expected a power of 2 for Sobol "
                        "sampling")
     with executor:
-        bounds = [v.bounds for v in config.values]
+        samples = sample(config, method)
+        bounds = [(float(samples[:, i].min()), float(samples[:, i].max())) for i in range(samples.shape[1])]
         evaluator = PointEvaluator(scenario_path, config.keys, config.path, config.replications, config.seed, executor,
                                    bounds=bounds)
         known = [o.id for o in evaluator.base.outcomes]
@@ -120,7 +121,6 @@ def run_sensitivity(scenario_path: Path, config: TuningConfig, method: str, exec
             if o not in known:
                 raise SimError(f"{config.path}: tuning.outcomes: '{o}' is not an outcome of "
                                f"{evaluator.base.meta.name}{did_you_mean(o, known)}")
-        samples = sample(config, method)
         points = [dict(zip(config.keys, map(float, row))) for row in samples]
         values, indices = {}, {}
         for seed in (config.seed, config.seed + 1):

@@ -66,8 +66,9 @@ def outcome_table(summary: dict[str, dict]) -> str:
             rows.append((name, f"P = {s['probability']:.3f}", f"[{s['ci95'][0]:.3f}, {s['ci95'][1]:.3f}]", note))
         else:
             q = s["quantiles"]
-            rows.append((name, f"mean {s['mean']:.3f}", f"[{s['mean_ci95'][0]:.3f}, {s['mean_ci95'][1]:.3f}]",
-                         f"90% of runs in [{q['q05']:.3g}, {q['q95']:.3g}]"))
+            low, high = s["mean_ci95"]
+            interval = "n/a (one run)" if low is None or low != low else f"[{low:.3f}, {high:.3f}]"
+            rows.append((name, f"mean {s['mean']:.3f}", interval, f"90% of runs in [{q['q05']:.3g}, {q['q95']:.3g}]"))
     widths = [max(len(r[c]) for r in rows) for c in range(4)]
     lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows]
     lines.insert(1, "  ".join("-" * w for w in widths[:3]))
@@ -93,6 +94,9 @@ def compare_proportions(base: np.ndarray, other: np.ndarray, paired: bool) -> di
     from scipy import stats
 
     base, other = base.astype(bool), other.astype(bool)
+    if len(base) == 0 or len(other) == 0:
+        return {"difference": float("nan"), "ci95": [float("nan")] * 2, "p_value": float("nan"),
+                "test": "no replications"}
     p1, p2 = base.mean(), other.mean()
     diff = float(p2 - p1)
     if paired:
@@ -117,6 +121,9 @@ def compare_means(base: np.ndarray, other: np.ndarray, paired: bool) -> dict:
     """Difference other - base of two means: paired t (common random numbers) or Welch's t."""
     from scipy import stats
 
+    if min(len(base), len(other)) < 2:  # no variance to estimate: no interval, no test
+        diff = float(other.mean() - base.mean()) if len(base) and len(other) else float("nan")
+        return {"difference": diff, "ci95": [float("nan")] * 2, "p_value": float("nan"), "test": "too few replications"}
     diff = float(other.mean() - base.mean())
     if paired:
         d = other - base

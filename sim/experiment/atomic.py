@@ -37,8 +37,19 @@ def write_text(path: Path, text: str) -> None:
     write_bytes(path, text.encode("utf-8"))
 
 
+def _finite(value):
+    """JSON has no NaN or infinity: write null instead."""
+    if isinstance(value, float) and value != value or value in (float("inf"), float("-inf")):
+        return None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    return value
+
+
 def write_json(path: Path, data) -> None:
-    write_text(path, json.dumps(data, indent=2, default=str) + "\n")
+    write_text(path, json.dumps(_finite(data), indent=2, default=str, allow_nan=False) + "\n")
 
 
 def write_csv(path: Path, header: Iterable[str], rows: Iterable[Iterable]) -> None:

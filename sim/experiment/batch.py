@@ -55,7 +55,10 @@ def start_batch(plan: BatchPlan, root: Path, executor_name: str, sweep: dict | N
 
 
 def missing_chunks(plan: BatchPlan, folder: Path) -> list[ChunkSpec]:
-    return [spec for spec in plan.chunks() if not (folder / "chunks" / f"{spec.name}.npz").is_file()]
+    """Chunks without a readable file (an unreadable one, e.g. damaged by hand, is run again)."""
+    import zipfile
+
+    return [spec for spec in plan.chunks() if not zipfile.is_zipfile(folder / "chunks" / f"{spec.name}.npz")]
 
 
 def run_batch(plan: BatchPlan, folder: Path, executor, progress=None) -> BatchReport:

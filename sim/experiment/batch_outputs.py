@@ -17,7 +17,7 @@ from sim.analysis.stats import QUANTILES, summarise_outcome
 from sim.experiment import atomic
 from sim.experiment.batch_plan import BatchPlan
 from sim.experiment.chunks import load_chunk
-from sim.model.model import ScenarioModel
+from sim.model.model import series_of
 from sim.model.recorder import STATISTICS
 
 ROW_GROUP = 200_000
@@ -48,11 +48,14 @@ def write_outputs(plan: BatchPlan, folder: Path) -> tuple[dict, list]:
     failures = []
     point_rows, series_rows, headline = [], [], {}
     runs_tmp = folder / ".runs.parquet.tmp"
+    by_point: dict[tuple[int, int], list] = {}
+    for spec in plan.chunks():
+        by_point.setdefault((spec.scenario, spec.point), []).append(spec)
     with pq.ParquetWriter(runs_tmp, schema) as writer:
         pending: list[pa.Table] = []
         for s, planned in enumerate(plan.scenarios):
             for p, scenario in enumerate(planned.points):
-                specs = [c for c in plan.chunks() if c.scenario == s and c.point == p]
+                specs = by_point[(s, p)]
                 results = [load_chunk(chunks / f"{c.name}.npz") for c in specs]
                 for spec, result in zip(specs, results):
                     failures += [(planned.name, p, k, planned.seed, tb) for k, tb in result.failures]
@@ -134,7 +137,7 @@ def _series_rows(name, point, scenario, results):
     done = [r for r in results if r.series_sum is not None]
     if not done:
         return []
-    series = ScenarioModel(scenario, seed=0, replications=[0]).series
+    series = series_of(scenario)
     count = sum(len(r.replications) for r in done)
     mean = sum(r.series_sum for r in done) / count
     bands = next((r.stats for r in results if r.stats is not None), None)
@@ -151,7 +154,7 @@ def _series_rows(name, point, scenario, results):
 
 
 def _write_trajectories(writer, folder, name, point, scenario, result):
-    series = ScenarioModel(scenario, seed=0, replications=[0]).series
+    series = series_of(scenario)
     traj = result.trajectories  # (steps + 1, R, S)
     steps, reps, count = traj.shape
     rep_ids = result.replications

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import tomli_w
 
-from sim.errors import RunFolderError, ScenarioError
+from sim.errors import RunFolderError, ScenarioError, SimError
 from sim.experiment import atomic
 from sim.experiment.chunks import ChunkSpec
 from sim.experiment.sweep import Sweep, check_sweep_against, sweep_points
@@ -78,6 +78,11 @@ def make_plan(files: list[Path], sweep: Sweep | None, reps: int | None, seed: in
     for file, doc in zip(files, docs):
         scenarios.append(_planned(doc, str(file), points, sweep.path if sweep else "", reps or (
             sweep.replications if sweep else None), seed))
+    names = [s.name for s in scenarios]
+    clashes = sorted({n for n in names if names.count(n) > 1})
+    if clashes:
+        raise SimError(f"two scenarios in one batch are named {', '.join(clashes)}: give each its own meta.name "
+                       "(a batch tells scenarios apart by name)")
     return BatchPlan(tuple(scenarios), points, sweep.path if sweep else None, chunk_size, keep_trajectories)
 
 

@@ -37,6 +37,8 @@ class EventEngine:
         self.probabilities = [
             compile_expression(e.probability, index) if isinstance(e.probability, Expression)
             else float(e.probability) for e in scenario.events]
+        self.pairs = {id(eff): self._pairs(eff) for e in scenario.events for eff in e.effects
+                      if isinstance(eff, s.RelationEffect)}
         targets = {eff.event for e in scenario.events for eff in e.effects if isinstance(eff, s.FollowUpEffect)}
         self.is_follow_up_target = [e.id in targets for e in scenario.events]
         # Event e owns a block of uniforms: [fire, effect 0, effect 1, ...]. Blocks follow file order, so a
@@ -104,7 +106,7 @@ class EventEngine:
             if isinstance(effect, s.RelationEffect):
                 if delta is not None:
                     delta = delta * self.shock_scale
-                for i, j in self._pairs(effect):
+                for i, j in self.pairs[id(effect)]:
                     self.agents[i].shift_relation(j, reps, delta, value)
                 values.append(delta if delta is not None else value)
             elif isinstance(effect, s.AttributeEffect):

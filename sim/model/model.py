@@ -55,9 +55,7 @@ class ScenarioModel(mesa.Model):
         self.baseline = np.array(scenario.baseline, dtype=np.float64).reshape(n, n)
         self.rule = RULES[scenario.meta.rule]
         self.capability = self.index.attributes["capability"]
-        self.needs_camps = (scenario.meta.rule == "landscape" or scenario.tracking.camps
-                            or any(uses_camps(e.condition) for e in scenario.events if e.condition)
-                            or any(uses_camps(o.expr) for o in scenario.outcomes))
+        self.needs_camps = needs_camps(scenario)
         self.firings: list[Firing] = []
         self._blocks = [slice(lo, lo + RULE_BLOCK) for lo in range(0, r, RULE_BLOCK)]
         steps = scenario.meta.steps
@@ -101,6 +99,18 @@ class ScenarioModel(mesa.Model):
         return RunResult(self.spec, self.seed, self.replication_ids,
                          self.outcome_tracker.finish(self.state), self.series, self.stats,
                          self.trajectories, self.firings)
+
+
+def needs_camps(scenario: Scenario) -> bool:
+    """Camps are computed when the rule uses them, they are tracked, or an expression asks."""
+    return (scenario.meta.rule == "landscape" or scenario.tracking.camps
+            or any(uses_camps(e.condition) for e in scenario.events if e.condition)
+            or any(uses_camps(o.expr) for o in scenario.outcomes))
+
+
+def series_of(scenario: Scenario) -> tuple[Series, ...]:
+    """The tracked series a run of `scenario` records, without running it."""
+    return tracked_series(scenario, Index.of(scenario), needs_camps(scenario))[0]
 
 
 def run_scenario(scenario: Scenario, seed: int | None = None, replications: int | Sequence[int] | None = None,

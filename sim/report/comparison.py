@@ -47,7 +47,7 @@ def outcome_estimate(result: ScenarioResults, outcome: str) -> dict:
 
 def outcome_difference(base: ScenarioResults, other: ScenarioResults, outcome: str) -> dict:
     paired = is_paired(base, other)
-    a, b = aligned(base, other, outcome)
+    a, b = aligned(base, other, outcome, paired)
     kind = base.outcome_kind(outcome)
     if kind == "first":  # compare whether it happens at all
         a, b = ~np.isnan(a), ~np.isnan(b)
