@@ -17,7 +17,7 @@ from sim.analysis.tuning_config import TuningConfig
 from sim.experiment.evaluate import PointEvaluator
 from sim.experiment.sweep import check_keys
 from sim.model.rules import RULE_PARAMETERS
-from sim.scenario.documents import _expand_actor_shorthand, parse_key_path, read_document, set_values
+from sim.scenario.documents import expand_shorthand, parse_key_path, read_document, set_values
 from sim.scenario.loader import load_scenario
 from sim.scenario.schema import Scenario
 
@@ -39,7 +39,7 @@ class Calibration:
 
 def current_value(doc_data: dict, key: str, scenario: Scenario) -> float:
     """The value a key path has in the scenario (defaults included)."""
-    path = _expand_actor_shorthand(copy.deepcopy(doc_data), parse_key_path(key))
+    path = expand_shorthand(parse_key_path(key))
     node = doc_data
     for part in path:
         try:
@@ -120,7 +120,7 @@ def calibrated_document(scenario_path: Path, out_folder: Path, result: Calibrati
                      "meta": {"name": f"{result.scenario.meta.name}-calibrated",
                               "description": f"{result.scenario.meta.name} with values fitted by sim calibrate"}}
     for key in result.best:
-        path = _expand_actor_shorthand(copy.deepcopy(fitted), parse_key_path(key))
+        path = expand_shorthand(parse_key_path(key))
         cut = next((i for i, part in enumerate(path) if isinstance(part, int)), len(path))
         source, target = fitted, variant
         for part in path[: max(cut - 1, 0)] if cut < len(path) else path[:-1]:

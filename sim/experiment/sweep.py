@@ -13,10 +13,10 @@ from pathlib import Path
 
 import numpy as np
 
-from sim.errors import Problem, ScenarioError, did_you_mean
+from sim.errors import Problem, ScenarioError, did_you_mean, format_path
 from sim.model.rules import RULE_PARAMETERS
 from sim.scenario.checks import Checker
-from sim.scenario.documents import Document, parse_key_path, read_document
+from sim.scenario.documents import Document, expand_shorthand, parse_key_path, read_document
 
 METHODS = ("grid", "lhs", "sobol")
 
@@ -128,10 +128,7 @@ UNSWEEPABLE = ("meta.seed", "meta.replications")
 
 def canonical_key(key: str) -> str:
     """The key path a --set or sweep key stands for (expands actors.<id>.<attr>)."""
-    parts = key.split(".")
-    if len(parts) == 3 and parts[0] == "actors" and parts[2] not in ("name", "kind", "attributes", "blocs", "baseline"):
-        return ".".join(parts[:2] + ["attributes", parts[2]])
-    return key
+    return format_path(expand_shorthand(parse_key_path(key)))
 
 
 def report_repeated_keys(check: Checker, section: str, keys: list[str]) -> None:
@@ -175,10 +172,8 @@ def check_keys(source: str, section: str, keys: tuple[str, ...], doc: Document) 
     problems name `source` and `section[i].key`."""
     problems = []
     for i, key in enumerate(keys):
-        path = parse_key_path(key)
+        path = expand_shorthand(parse_key_path(key))
         node = doc.data
-        if len(path) == 3 and path[0] == "actors" and path[2] not in ("name", "kind", "attributes", "blocs", "baseline"):
-            path = ("actors", path[1], "attributes", path[2])
         declared = set(doc.data.get("attributes", {})) | {"capability"}
         missing_ok = (len(path) == 2 and path[0] == "parameters" and path[1] in RULE_PARAMETERS) or (
             len(path) == 4 and path[2] == "attributes" and path[3] in declared)

@@ -14,7 +14,7 @@ from pathlib import Path
 from sim.errors import KeyPath, Problem, ScenarioError, did_you_mean, format_path
 
 OVERRIDE_ORIGIN = "--set"
-_ACTOR_FIELDS = ("name", "kind", "attributes", "blocs", "baseline")
+ACTOR_FIELDS = ("name", "kind", "attributes", "blocs", "baseline")
 
 
 @dataclass
@@ -164,14 +164,21 @@ def set_values(doc: Document, values: dict[str, object], origin_label: str) -> D
     return Document(data, origin, doc.root_file)
 
 
-def _expand_actor_shorthand(data: dict, path: KeyPath) -> KeyPath:
+def expand_shorthand(path: KeyPath) -> KeyPath:
     """actors.us.resolve means actors.us.attributes.resolve (the documented shorthand)."""
-    if len(path) == 3 and path[0] == "actors" and path[2] not in _ACTOR_FIELDS:
+    if len(path) == 3 and path[0] == "actors" and path[2] not in ACTOR_FIELDS:
+        return ("actors", path[1], "attributes", path[2])
+    return path
+
+
+def _expand_actor_shorthand(data: dict, path: KeyPath) -> KeyPath:
+    """expand_shorthand, creating the actor's attributes table when it has none (for setting)."""
+    expanded = expand_shorthand(path)
+    if expanded != path:
         actor = data.get("actors", {}).get(path[1])
         if isinstance(actor, dict):
             actor.setdefault("attributes", {})
-        return ("actors", path[1], "attributes", path[2])
-    return path
+    return expanded
 
 
 def _set_path(data: dict, path: KeyPath, value) -> None:

@@ -11,14 +11,14 @@ from sim.model.rules import RULE_PARAMETERS
 from sim.scenario import schema as s
 from sim.scenario.checks import Checker, describe
 from sim.scenario.dates import STEP_UNITS, step_dates
-from sim.scenario.documents import Document, apply_overrides, read_document
+from sim.scenario.documents import ACTOR_FIELDS, Document, apply_overrides, read_document
 from sim.scenario.event_specs import check_presence_effects, event_spec, expression
 from sim.scenario.expressions import Names
 
 TOP_KEYS = ("meta", "parameters", "attributes", "actors", "blocs", "sites", "presence", "relations",
             "events", "outcomes", "tracking")
 META_KEYS = ("name", "description", "start", "step", "steps", "seed", "replications", "rule")
-ACTOR_KEYS = ("name", "kind", "attributes", "blocs", "baseline")
+ACTOR_KEYS = ACTOR_FIELDS
 DEFAULT_ATTRIBUTES = {"capability": 1.0}
 
 
