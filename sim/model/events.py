@@ -52,9 +52,10 @@ class EventEngine:
     def step(self, state: State, uniforms: np.ndarray) -> list[Firing]:
         t = state.step
         decided = [(e, mask, due) for e, (mask, due) in enumerate(self._masks(state, uniforms, t)) if mask is not None]
-        parents_of = {e: state.due_parent[:, e].copy() for e, _, due in decided if due is not None}
-        for e, _, due in decided:  # follow-ups due now fire or fizzle; effects below may schedule new ones
-            if due is not None:
+        parents_of = {}  # who scheduled the follow-ups due now (read before effects may schedule new ones)
+        for e, _, due in decided:  # follow-ups due now fire or fizzle
+            if due is not None and due.any():
+                parents_of[e] = state.due_parent[:, e].copy()
                 state.due[due, e] = NEVER
         firings = []
         for e, mask, due in decided:
@@ -63,7 +64,7 @@ class EventEngine:
                 continue
             state.fired_count[reps, e] += 1
             state.last_fired[reps, e] = t
-            parents = np.where(due[reps], parents_of[e][reps], -1) if due is not None else np.full(len(reps), -1)
+            parents = np.where(due[reps], parents_of[e][reps], -1) if e in parents_of else np.full(len(reps), -1)
             values = self._apply(state, e, reps, uniforms)
             firings.append(Firing(t, e, reps, parents, values))
         return firings
