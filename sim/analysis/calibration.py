@@ -5,7 +5,6 @@ batch executors; every evaluation uses the same seed and replications: common ra
 from __future__ import annotations
 
 import copy
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -111,12 +110,15 @@ def _show(values: dict) -> str:
     return ", ".join(f"{k}={v:.4g}" for k, v in values.items())
 
 
-def calibrated_document(scenario_path: Path, out_folder: Path, result: Calibration) -> dict:
-    """A variant that extends the scenario with the fitted values (a list on the way is copied whole,
-    since `extends` replaces lists)."""
+BASE_FILE = "base.toml"  # the calibrated scenario, written beside calibrated.toml (extends stays in its folder)
+
+
+def calibrated_document(scenario_path: Path, result: Calibration) -> dict:
+    """A variant that extends BASE_FILE (the scenario as calibrated, extends resolved) with the fitted
+    values (a list on the way is copied whole, since `extends` replaces lists)."""
     doc = read_document(scenario_path)
     fitted = set_values(doc, result.best, "calibration").data
-    variant: dict = {"extends": os.path.relpath(Path(scenario_path).resolve(), Path(out_folder).resolve()),
+    variant: dict = {"extends": BASE_FILE,
                      "meta": {"name": f"{result.scenario.meta.name}-calibrated",
                               "description": f"{result.scenario.meta.name} with values fitted by sim calibrate"}}
     for key in result.best:

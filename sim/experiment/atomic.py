@@ -11,6 +11,22 @@ from pathlib import Path
 from typing import Iterable
 
 
+def inside(root: Path, *parts: str) -> Path:
+    """root / parts, refused unless it stays inside root (even through symlinks): names that come from
+    scenarios or from files on disk never place an output outside the folder the user chose."""
+    from sim.errors import SimError
+
+    root = Path(root)
+    path = root.joinpath(*parts)
+    try:
+        ok = path.resolve().is_relative_to(root.resolve()) and path.resolve() != root.resolve()
+    except (OSError, RuntimeError, ValueError):
+        ok = False
+    if not ok or any(p in ("", ".", "..") or "/" in p or "\\" in p or "\0" in p for p in parts):
+        raise SimError(f"refusing to use {str(parts)[:80]} as a name under {root}: it would lead outside it")
+    return path
+
+
 def _file_mode() -> int:
     """The mode a plain open() would give (mkstemp makes files private)."""
     umask = os.umask(0)

@@ -99,7 +99,7 @@ def save_plan(plan: BatchPlan, folder: Path) -> dict:
     entries = []
     for s, planned in enumerate(plan.scenarios):
         name = f"{s:03d}-{planned.name}.toml"
-        atomic.write_text(folder / "scenarios" / name, tomli_w.dumps(planned.base.data))
+        atomic.write_text(atomic.inside(folder / "scenarios", name), tomli_w.dumps(planned.base.data))
         entries.append({"file": planned.file, "name": planned.name, "resolved": f"scenarios/{name}",
                         "seed": planned.seed, "replications_per_point": planned.replications,
                         "hash": planned.points[0].content_hash if len(plan.points) == 1 else None,
@@ -119,7 +119,7 @@ def load_plan(folder: Path) -> tuple[BatchPlan, dict]:
     points = tuple(manifest["points"])
     scenarios = []
     for entry in manifest["scenarios"]:
-        doc = read_document(Path(folder) / entry["resolved"])
+        doc = read_document(atomic.inside(Path(folder), *Path(entry["resolved"]).parts))
         doc.root_file = entry["file"]
         planned = _planned(doc, entry["file"], points, manifest["sweep_file"] or "",
                            entry["replications_per_point"], entry["seed"])

@@ -51,7 +51,7 @@ def new_run_id(scenario: s.Scenario, seed: int, now: dt.datetime) -> str:
 def write_run(result: RunResult, root: Path, info: RunInfo, plots: bool = True) -> Path:
     """Write every file of a run and return the folder."""
     scenario = result.scenario
-    parent = Path(root) / scenario.meta.name
+    parent = atomic.inside(root, scenario.meta.name)
     parent.mkdir(parents=True, exist_ok=True)
     run_id = new_run_id(scenario, result.seed, info.started)
     final = parent / run_id

@@ -128,7 +128,7 @@ def compare(folders: list[Path], out: Path, options: CompareOptions) -> Path:
         figures += _scenario_figures(built, colour, out, options)
     for r in built["sweeps"]:
         for o in numbers["outcomes"]:
-            path = plots.plot_sweep(r, o, colour, out / f"sweep-{r.name}-{o}", options.fmt)
+            path = plots.plot_sweep(r, o, colour, atomic.inside(out, f"sweep-{r.name}-{o}"), options.fmt)
             if path:
                 figures.append((f"Sweep of {r.label}: {o}", path))
     atomic.write_json(out / "comparison.json", numbers)

@@ -8,11 +8,12 @@ from pathlib import Path
 import tomli_w
 
 from sim.analysis.backtest import Backtest, score
-from sim.analysis.calibration import Calibration, at_edges, calibrated_document
+from sim.analysis.calibration import BASE_FILE, Calibration, at_edges, calibrated_document
 from sim.analysis.sensitivity import SensitivityResult
 from sim.experiment import atomic
 from sim.plots import tuning_plots as plots
 from sim.report.render import Report
+from sim.scenario.documents import read_document
 
 
 def _now() -> str:
@@ -62,7 +63,9 @@ def sensitivity_report(result: SensitivityResult, out: Path, fmt: str = "png") -
 def calibration_report(scenario_path: Path, observed_path: Path, result: Calibration, out: Path,
                        fmt: str = "png") -> Path:
     out.mkdir(parents=True, exist_ok=True)
-    variant = calibrated_document(scenario_path, out, result)
+    variant = calibrated_document(scenario_path, result)
+    atomic.write_text(out / BASE_FILE, f"# {scenario_path} as calibrated (its extends resolved); calibrated.toml "
+                                       "extends this copy\n" + tomli_w.dumps(read_document(scenario_path).data))
     header = (f"# {result.scenario.meta.name} calibrated by `sim calibrate` against {observed_path} on {_now()}\n"
               f"# negative log-likelihood {result.loss_before:.3f} before, {result.loss_after:.3f} after "
               f"({result.evaluations} evaluations of {result.config.replications} replications, seed "
@@ -79,7 +82,8 @@ def calibration_report(scenario_path: Path, observed_path: Path, result: Calibra
                 f"{result.config.window} step(s) of its date): **{result.loss_before:.3f} before, "
                 f"{result.loss_after:.3f} after**, {result.evaluations} evaluations of {result.config.replications} "
                 f"replications each, all with seed {result.config.seed} (common random numbers). "
-                "The fitted values are in `calibrated.toml`, a variant that extends the scenario.")
+                f"The fitted values are in `calibrated.toml`, a variant that extends `{BASE_FILE}` (a copy of "
+                "the scenario as calibrated, beside it).")
     report.table(["value", "before", "fitted", "search range"],
                  [[f"`{v.key}`", f"{result.start[v.key]:.4g}", f"{result.best[v.key]:.4g}",
                    f"{v.bounds[0]:.4g} to {v.bounds[1]:.4g}"] for v in result.config.values])

@@ -9,6 +9,8 @@ from sim.errors import KeyPath, Problem, did_you_mean, format_path
 from sim.scenario.documents import Document
 
 IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")  # meta.name: it names folders and files, so no '/', '.' or NUL
+NAME_RULE = "1 to 64 letters, digits, '-' and '_', starting with a letter or digit (it names the results folder)"
 RESERVED = {"and", "or", "not", "true", "false", "step", "default", "mutual", "directed", "all"}
 
 
@@ -71,6 +73,15 @@ class Checker:
             self.problem(path, f"'{value}' is a reserved word; choose another id")
             return None
         return value
+
+    def name(self, value, path: KeyPath) -> str | None:
+        """A scenario name: it becomes a folder under the results root, so it must be a plain file name."""
+        text = self.string(value, path)
+        if text is not None and not NAME.fullmatch(text):
+            shown = text if len(text) <= 40 and text.isprintable() else repr(text[:40]) + "..."
+            self.problem(path, f"found '{shown}', expected {NAME_RULE}")
+            return None
+        return text
 
     def number(self, value, path: KeyPath, lo: float | None = None, hi: float | None = None,
                integer: bool = False, default=None):

@@ -62,36 +62,76 @@ def _merge(base: dict, over: dict) -> dict:
     return merged
 
 
+MAX_EXTENDS = 16  # files in one `extends` chain
+
+
 def read_document(path: str | Path, _chain: tuple[Path, ...] = ()) -> Document:
     """Read a scenario file and everything it extends into one merged document."""
     path = Path(path)
-    if not path.is_file():
-        raise ScenarioError([Problem(str(path), "", "file not found")])
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as error:
-        raise ScenarioError([_syntax_problem(path, error)]) from None
+        text = path.read_text(encoding="utf-8-sig")  # -sig: a UTF-8 byte-order mark is read, not refused
     except UnicodeDecodeError as error:
         raise ScenarioError([Problem(str(path), "", f"not UTF-8 text ({error.reason})")]) from None
-    resolved = path.resolve()
+    except (OSError, ValueError):  # missing, a folder, unreadable, a NUL in the name
+        raise ScenarioError([Problem(str(path), "", "file not found" if not _exists(path)
+                                     else "cannot be read as a file")]) from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise ScenarioError([_syntax_problem(path, error)]) from None
+    except RecursionError:
+        raise ScenarioError([Problem(str(path), "", "TOML nested too deeply")]) from None
     parent_ref = data.pop("extends", None)
     own = Document({}, root_file=str(path))
     _mark(data, (), str(path), own.origin)
     if parent_ref is None:
         own.data = data
         return own
-    if not isinstance(parent_ref, str):
-        raise ScenarioError([Problem(str(path), "extends", f"found {parent_ref!r}, expected a file name (a string)")])
-    chain = _chain + (resolved,)
-    if (path.parent / parent_ref).resolve() in chain:
-        cycle = " -> ".join(p.name for p in chain + ((path.parent / parent_ref).resolve(),))
+    chain = _chain + (_resolve(path, path, "extends"),)
+    parent_path = _parent_file(path, parent_ref)
+    resolved = _resolve(path, parent_path, "extends")
+    if resolved in chain:
+        cycle = " -> ".join(p.name for p in chain + (resolved,))
         raise ScenarioError([Problem(str(path), "extends", f"extends itself in a cycle: {cycle}")])
-    if not (path.parent / parent_ref).is_file():
-        raise ScenarioError([Problem(str(path), "extends", f"file not found: {path.parent / parent_ref}")])
-    parent = read_document(path.parent / parent_ref, chain)
+    if len(chain) >= MAX_EXTENDS:
+        raise ScenarioError([Problem(str(path), "extends", f"more than {MAX_EXTENDS} files in one extends chain")])
+    parent = read_document(parent_path, chain)
     origin = dict(parent.origin)
     origin.update({k: v for k, v in own.origin.items() if k != ()})
     return Document(_merge(parent.data, data), origin, str(path))
+
+
+def _exists(path: Path) -> bool:
+    try:
+        return path.exists()
+    except (OSError, ValueError):
+        return False
+
+
+def _resolve(file: Path, target: Path, key: str) -> Path:
+    try:
+        return target.resolve(strict=False)
+    except (OSError, RuntimeError, ValueError):  # a symlink loop, a NUL byte
+        raise ScenarioError([Problem(str(file), key, f"cannot resolve {target} (a symlink loop?)")]) from None
+
+
+def _parent_file(path: Path, ref) -> Path:
+    """The file `extends` names: relative, in the same folder as `path` or below it, even through symlinks."""
+    expected = "expected a file name relative to this file's folder, in that folder or below it"
+    if not isinstance(ref, str) or not ref or "\0" in ref:
+        raise ScenarioError([Problem(str(path), "extends", f"found {ref!r}, {expected}")])
+    shown = ref if len(ref) <= 80 else ref[:80] + "..."
+    if Path(ref).is_absolute() or ref.startswith(("/", "\\")) or ".." in Path(ref).parts:
+        raise ScenarioError([Problem(str(path), "extends", f"found '{shown}', {expected} (no absolute path, "
+                                                           "no '..')")])
+    candidate = path.parent / ref
+    folder = _resolve(path, path.parent, "extends")
+    if not _resolve(path, candidate, "extends").is_relative_to(folder):
+        raise ScenarioError([Problem(str(path), "extends", f"'{shown}' leads outside {path.parent} "
+                                                           f"(through a symlink); {expected}")])
+    if not candidate.is_file():
+        raise ScenarioError([Problem(str(path), "extends", f"file not found: {candidate}")])
+    return candidate
 
 
 # --- --set overrides ------------------------------------------------------------------------

@@ -80,7 +80,7 @@ def _meta(check: Checker, raw) -> s.Meta | None:
     if check.table(raw, path, META_KEYS, required=("name", "start", "steps")) is None:
         return None
     values = dict(
-        name=check.string(raw.get("name"), path + ("name",)),
+        name=check.name(raw.get("name"), path + ("name",)),
         description=check.string(raw.get("description"), path + ("description",), default=""),
         start=check.date(raw.get("start"), path + ("start",)) if "start" in raw else None,
         step_unit=check.string(raw.get("step"), path + ("step",), default="week", choices=STEP_UNITS),
