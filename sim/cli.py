@@ -86,6 +86,8 @@ def _parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("show", help="print the fully resolved scenario (after extends and --set) as TOML")
     p.add_argument("scenario", type=Path)
+    p.add_argument("--expanded", action="store_true",
+                   help="print the events that templates and shocks expand to, instead of the templates")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY.PATH=VALUE")
 
     p = sub.add_parser("replay", help="re-run one replication of a run alone: full trajectory and event log")
@@ -248,8 +250,15 @@ def cmd_show(args) -> int:
     from sim.scenario.loader import load_scenario
 
     scenario = load_scenario(args.scenario, args.overrides)
-    sys.stdout.write(f"# {scenario.path} resolved (extends and --set applied); hash {scenario.content_hash[:12]}\n")
-    sys.stdout.write(tomli_w.dumps(scenario.resolved))
+    what = "templates and shocks expanded" if args.expanded else "extends, mechanisms and --set applied"
+    sys.stdout.write(f"# {scenario.path} resolved ({what}); hash {scenario.content_hash[:12]}\n")
+    sys.stdout.write(tomli_w.dumps(scenario.expanded_document() if args.expanded else scenario.resolved))
+    if scenario.templates and not args.expanded:
+        count = sum(len(t.instances) for t in scenario.templates)
+        sys.stdout.write(f"\n# templates expand at load into {count} events (sim show --expanded prints them):\n")
+        for t in scenario.templates:
+            shown = ", ".join(t.instances[:6]) + (f", ... ({len(t.instances)} in all)" if len(t.instances) > 6 else "")
+            sys.stdout.write(f"#   {t.id} (from {t.source}): {shown}\n")
     return EXIT_OK
 
 

@@ -25,7 +25,7 @@ def test_numbers_parameters_and_functions_type_check():
 @pytest.mark.parametrize("text, message", [
     ("__import__('os').system('rm -rf /')", "unexpected character \"'\" at column 12"),
     ("__import__(os)", "unknown function '__import__'; expected one of relation, alignment, attr, presence, "
-                       "fired, times_fired, since, same_camp, abs, min, max at column 1"),
+                       "planned_presence, fired, times_fired, since, same_camp, abs, exp, min, max at column 1"),
     ("niger.__class__", "unexpected character '.' at column 6"),
     ("9**9**9", "'**' (power) is not supported at column 2"),
     ("1e999 > 0", "number 1e999 is out of range at column 1"),

@@ -109,7 +109,7 @@ effects = [{ type = "presence", actor = "us", site = "airbase_101", set = -5, ov
     assert problems(path) == [
         f"{path}: events.e.step: found 0, expected an integer >= 1",
         f"{path}: events.e.probability: found 2, expected a number between 0 and 1",
-        f"{path}: events.e.effects[0].over: found 0, expected an integer >= 1",
+        f"{path}: events.e.effects[0].over: found 0, expected a number >= 1",
         f"{path}: events.e.effects[0].set: found -5, expected personnel >= 0",
         f"{path}: events.e.once: found 'yes', expected true or false",
     ]

@@ -4,7 +4,7 @@ import pytest
 from conftest import DATA, SCENARIOS
 from sim.experiment.run_folder import event_rows
 from sim.model.model import ScenarioModel, run_scenario
-from sim.model.rules import landscape_camps
+from sim.model.rules import local_camps as landscape_camps
 from sim.scenario.loader import load_scenario
 
 

@@ -15,8 +15,8 @@ from sim.analysis.observed import Observation, load_observed, loss, observation_
 from sim.analysis.tuning_config import TuningConfig
 from sim.experiment.evaluate import PointEvaluator
 from sim.experiment.sweep import check_keys
-from sim.model.rules import RULE_PARAMETERS
-from sim.scenario.documents import expand_shorthand, parse_key_path, read_document, set_values
+from sim.scenario.parameters import RULE_PARAMETERS
+from sim.scenario.documents import expand_shorthand, parse_key_path, read_document, read_value, resolve_path, set_values
 from sim.scenario.loader import load_scenario
 from sim.scenario.schema import Scenario
 
@@ -39,17 +39,14 @@ class Calibration:
 def current_value(doc_data: dict, key: str, scenario: Scenario) -> float:
     """The value a key path has in the scenario (defaults included)."""
     path = expand_shorthand(parse_key_path(key))
-    node = doc_data
-    for part in path:
-        try:
-            node = node[part]
-        except (KeyError, IndexError, TypeError):
-            if path[0] == "parameters":
-                return RULE_PARAMETERS[path[1]][0]
-            if path[0] == "actors" and path[2] == "attributes":
-                return next(a for a in scenario.actors if a.id == path[1]).attribute(path[3])
-            raise
-    return float(node)
+    try:
+        return float(read_value(doc_data, parse_key_path(key)))
+    except KeyError:
+        if path[0] == "parameters":
+            return RULE_PARAMETERS[path[1]][0]
+        if path[0] == "actors" and path[2] == "attributes":
+            return next(a for a in scenario.actors if a.id == path[1]).attribute(path[3])
+        raise
 
 
 def calibrate(scenario_path: Path, observed_path: Path, config: TuningConfig, executor, report=print) -> Calibration:
@@ -122,7 +119,7 @@ def calibrated_document(scenario_path: Path, result: Calibration) -> dict:
                      "meta": {"name": f"{result.scenario.meta.name}-calibrated",
                               "description": f"{result.scenario.meta.name} with values fitted by sim calibrate"}}
     for key in result.best:
-        path = expand_shorthand(parse_key_path(key))
+        path = resolve_path(fitted, parse_key_path(key))
         cut = next((i for i, part in enumerate(path) if isinstance(part, int)), len(path))
         source, target = fitted, variant
         for part in path[: max(cut - 1, 0)] if cut < len(path) else path[:-1]:

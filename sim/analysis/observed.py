@@ -14,6 +14,7 @@ from sim.errors import Problem, ScenarioError, did_you_mean
 from sim.scenario.dates import step_of_date
 from sim.scenario.expressions import ExpressionError, Names, parse_expression
 from sim.scenario.schema import Scenario
+from sim.scenario.templates import normalize_id
 
 COLUMNS = ("kind", "id", "date", "value", "description")
 
@@ -51,7 +52,7 @@ def load_observed(path: Path, scenario: Scenario) -> tuple[Observation, ...]:
         names = _names(scenario)
         for line, raw in enumerate(reader, start=2):
             where = f"line {line}"
-            kind, ident = (raw.get("kind") or "").strip(), (raw.get("id") or "").strip()
+            kind, ident = (raw.get("kind") or "").strip(), normalize_id((raw.get("id") or "").strip())
             try:
                 date = dt.date.fromisoformat((raw.get("date") or "").strip())
             except ValueError:

@@ -142,8 +142,8 @@ def event_rows(result: RunResult):
     scenario = result.scenario
     rows = []
     for firing in result.firings:
-        event = scenario.events[firing.event]
         for pos, rep in enumerate(firing.reps):
+            event = scenario.events[firing.events[pos]]
             parent = firing.parents[pos]
             why = (f"follow-up of {scenario.events[parent].id}" if parent >= 0 else own_reason(event))
             effects = "; ".join(describe_effect(eff, firing.values[k], pos) for k, eff in enumerate(event.effects))
@@ -176,15 +176,18 @@ def own_reason(event: s.Event) -> str:
 
 
 def describe_effect(effect: s.Effect, values, pos: int) -> str:
+    steps = None
+    if isinstance(values, tuple):  # presence: (amounts, durations)
+        values, steps = values
     value = None if values is None else float(values[pos])
     if isinstance(effect, s.FollowUpEffect):
-        return f"schedules {effect.event} in {value:g} steps"
+        return f"schedules {effect.event} in {value:g} step" + ("" if value == 1 else "s")
     verb = "set to" if effect.set is not None else "change"
     shown = f"{value:g}" if verb == "set to" else f"{value:+.4g}"
     if isinstance(effect, s.RelationEffect):
         return f"relation {effect.label} {verb} {shown}"
     if isinstance(effect, s.AttributeEffect):
         return f"{effect.actor}.{effect.attribute} {verb} {shown}"
-    over = f" over {effect.over} steps" if effect.over > 1 else ""
-    return f"presence {effect.actor}@{effect.site} {verb} {shown}{over}"
+    over = int(steps[pos]) if steps is not None else 1
+    return f"presence {effect.actor}@{effect.place} {verb} {shown}" + (f" over {over} steps" if over > 1 else "")
 

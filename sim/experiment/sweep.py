@@ -14,9 +14,9 @@ from pathlib import Path
 import numpy as np
 
 from sim.errors import Problem, ScenarioError, did_you_mean, format_path
-from sim.model.rules import RULE_PARAMETERS
+from sim.scenario.parameters import RULE_PARAMETERS
 from sim.scenario.checks import Checker
-from sim.scenario.documents import Document, expand_shorthand, parse_key_path, read_document
+from sim.scenario.documents import Document, expand_shorthand, parse_key_path, instance_path, read_document, read_value, resolve_path
 
 METHODS = ("grid", "lhs", "sobol")
 
@@ -172,8 +172,16 @@ def check_keys(source: str, section: str, keys: tuple[str, ...], doc: Document) 
     problems name `source` and `section[i].key`."""
     problems = []
     for i, key in enumerate(keys):
-        path = expand_shorthand(parse_key_path(key))
-        node = doc.data
+        path = resolve_path(doc.data, parse_key_path(key))
+        if instance_path(doc.data, parse_key_path(key)):  # one template instance: its value, or the template's
+            try:
+                path, node = (), read_value(doc.data, parse_key_path(key))
+            except KeyError:
+                problems.append(Problem(source, f"{section}[{i}].key", f"'{key}' does not name a value in "
+                                                                        f"{doc.root_file}"))
+                continue
+        else:
+            node = doc.data
         declared = set(doc.data.get("attributes", {})) | {"capability"}
         missing_ok = (len(path) == 2 and path[0] == "parameters" and path[1] in RULE_PARAMETERS) or (
             len(path) == 4 and path[2] == "attributes" and path[3] in declared)

@@ -1,12 +1,15 @@
-"""Compile a checked expression tree into numpy operations over the replication axis.
+"""Compile checked expression trees into numpy operations over the replication axis.
 
-The result is a function of the State returning an array of shape (R,) or a scalar; there is
-no eval/exec anywhere, only the operations listed here.
+A *group* of trees of the same shape (the instances of one template, which differ only in the ids
+they name) compiles into one function of the State returning an array of shape (R, K): one column
+per instance, so a template with thousands of instances costs a few array operations per step, not
+a Python loop over its instances. A single expression is a group of one. There is no eval/exec
+anywhere, only the operations listed here.
 """
 
 from __future__ import annotations
 
-from typing import Callable
+from typing import Callable, Sequence
 
 import numpy as np
 
@@ -20,6 +23,7 @@ _BINARY = {
     ">": np.greater, ">=": np.greater_equal, "==": np.equal, "!=": np.not_equal,
     "and": np.logical_and, "or": np.logical_or,
 }
+EXP_LIMIT = 700.0  # exp() arguments are clipped here: exp(700) is near the largest float
 
 
 def _divide(a, b):
@@ -27,23 +31,63 @@ def _divide(a, b):
         return np.divide(a, b)
 
 
-def uses_camps(node) -> bool:
+def _exp(a):
+    return np.exp(np.clip(a, -EXP_LIMIT, EXP_LIMIT))
+
+
+def walk(node):
+    """Every node of a tree (an Expression or a node), depth first."""
     if isinstance(node, x.Expression):
         node = node.root
+    yield node
     if isinstance(node, x.Call):
-        return node.func == "same_camp" or any(uses_camps(a) for a in node.args)
+        for a in node.args:
+            yield from walk(a)
+    elif isinstance(node, x.Unary):
+        yield from walk(node.operand)
+    elif isinstance(node, x.Binary):
+        yield from walk(node.left)
+        yield from walk(node.right)
+
+
+def uses_camps(node) -> bool:
+    return any(isinstance(n, x.Call) and n.func == "same_camp" for n in walk(node))
+
+
+def shape(node) -> tuple:
+    """The tree with the ids it names left out: trees of one shape compile together."""
+    if isinstance(node, x.Expression):
+        node = node.root
+    if isinstance(node, x.Ref):
+        return ("ref", node.kind)
+    if isinstance(node, x.Call):
+        return ("call", node.func) + tuple(shape(a) for a in node.args)
     if isinstance(node, x.Unary):
-        return uses_camps(node.operand)
+        return ("unary", node.op, shape(node.operand))
     if isinstance(node, x.Binary):
-        return uses_camps(node.left) or uses_camps(node.right)
-    return False
+        return ("binary", node.op, shape(node.left), shape(node.right))
+    return (type(node).__name__, getattr(node, "value", getattr(node, "name", None)))
 
 
 def compile_expression(expr: x.Expression, index: Index) -> Compiled:
-    return _compile(expr.root, index)
+    """One expression: a function of the State giving shape (R,) or a scalar."""
+    group = compile_group([expr], index)
+
+    def single(state: State):
+        value = group(state)
+        return value[:, 0] if isinstance(value, np.ndarray) and value.ndim == 2 else value
+    return single
 
 
-def _compile(node, index: Index) -> Compiled:
+def compile_group(exprs: Sequence[x.Expression], index: Index) -> Compiled:
+    """Expressions of one shape: a function of the State giving (R, K), or something that broadcasts to it."""
+    if len({shape(e) for e in exprs}) != 1:
+        raise ValueError("expressions of different shapes cannot be compiled together")
+    return _compile([e.root for e in exprs], index)
+
+
+def _compile(nodes: list, index: Index) -> Compiled:
+    node = nodes[0]
     if isinstance(node, (x.Num, x.Bool)):
         value = node.value
         return lambda s: value
@@ -53,52 +97,57 @@ def _compile(node, index: Index) -> Compiled:
     if isinstance(node, x.Step):
         return lambda s: s.step
     if isinstance(node, x.Unary):
-        inner = _compile(node.operand, index)
+        inner = _compile([n.operand for n in nodes], index)
         op = np.logical_not if node.op == "not" else np.negative
         return lambda s: op(inner(s))
     if isinstance(node, x.Binary):
-        left, right = _compile(node.left, index), _compile(node.right, index)
+        left, right = _compile([n.left for n in nodes], index), _compile([n.right for n in nodes], index)
         op = _divide if node.op == "/" else _BINARY[node.op]
         return lambda s: op(left(s), right(s))
     if isinstance(node, x.Call):
-        return _call(node, index)
+        return _call(nodes, index)
     raise TypeError(f"cannot compile {node!r}")
 
 
-def _call(node: x.Call, index: Index) -> Compiled:
-    f, args = node.func, node.args
-    if f in ("abs", "min", "max"):
-        parts = [_compile(a, index) for a in args]
-        if f == "abs":
-            return lambda s: np.abs(parts[0](s))
+def _column(names: list[str], lookup: dict) -> np.ndarray:
+    return np.array([lookup[n] for n in names], dtype=np.int64)
+
+
+def _call(nodes: list[x.Call], index: Index) -> Compiled:
+    f, args = nodes[0].func, nodes[0].args
+    if f in ("abs", "exp", "min", "max"):
+        parts = [_compile([n.args[k] for n in nodes], index) for k in range(len(args))]
+        if f in ("abs", "exp"):
+            op = np.abs if f == "abs" else _exp
+            return lambda s: op(parts[0](s))
         op = np.minimum if f == "min" else np.maximum
         return lambda s: op(parts[0](s), parts[1](s))
-    names = [a.name for a in args]
+    names = [[n.args[k].name for n in nodes] for k in range(len(args))]  # per argument, one id per instance
     if f in ("relation", "alignment"):
-        i = index.actors[names[0]]
+        i = _column(names[0], index.actors)
         if args[1].kind == "actor":
-            j = index.actors[names[1]]
+            j = _column(names[1], index.actors)
             return lambda s: s.relations[:, i, j]
-        members = np.array([m for m in index.blocs[names[1]] if m != i], dtype=np.int64)
-        if len(members) == 0:
-            return lambda s: 0.0
-        return lambda s: s.relations[:, i, members].mean(axis=1)
+        weights = np.zeros((len(nodes), len(index.actors)))  # row k: 1/m on the bloc's members other than i
+        for k, (a, b) in enumerate(zip(i, names[1])):
+            members = [m for m in index.blocs[b] if m != a]
+            weights[k, members] = 1.0 / len(members) if members else 0.0
+        return lambda s: np.einsum("rkn,kn->rk", s.relations[:, i, :], weights)
     if f == "attr":
-        i, k = index.actors[names[0]], index.attributes[names[1]]
+        i, k = _column(names[0], index.actors), _column(names[1], index.attributes)
         return lambda s: s.attributes[:, i, k]
-    if f == "presence":
-        slots = index.presence_slots(names[0], names[1] if len(names) > 1 else None)
-        if not slots:
+    if f in ("presence", "planned_presence"):
+        incidence = np.zeros((len(index.slots), len(nodes)))  # slot x instance
+        for k in range(len(nodes)):
+            incidence[index.presence_slots(names[0][k], names[1][k] if len(args) > 1 else None), k] = 1.0
+        if not incidence.any():
             return lambda s: 0.0
-        if len(slots) == 1:
-            k = slots[0]
-            return lambda s: s.presence[:, k]
-        cols = np.array(slots, dtype=np.int64)
-        return lambda s: s.presence[:, cols].sum(axis=1)
+        field = "presence" if f == "presence" else "ramp_target"
+        return lambda s: getattr(s, field) @ incidence
     if f == "same_camp":
-        i, j = index.actors[names[0]], index.actors[names[1]]
+        i, j = _column(names[0], index.actors), _column(names[1], index.actors)
         return lambda s: s.camps[:, i] == s.camps[:, j]
-    e = index.events[names[0]]
+    e = _column(names[0], index.events)
     if f == "fired":
         return lambda s: s.fired_count[:, e] > 0
     if f == "times_fired":

@@ -1,144 +1,162 @@
 """Which events fire in a step, and what their effects do.
 
-All events' firing masks are decided against the state at the start of the step; then the
-fired events apply their effects in file order. One uniform per event decides firing and one
-per effect draws its size, from the replication's own stream.
+Events are evaluated in groups: the instances of one template that share a shape form one group
+whose condition and probability are computed as (R, K) arrays, so thousands of instances cost a
+few array operations per step. Every other event is a group of one. All firing masks are decided
+against the state at the start of the step; then the groups apply their effects in order (written
+events in file order, then templates), the instances of a group together.
+
+Each event draws from its own counter-based stream (sim/model/streams.py), keyed by its id: slot 0
+decides firing, slot 1 + 2k draws effect k's size and slot 2 + 2k its duration.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
-from sim.model.compile import compile_expression
+from sim.model.compile import Compiled, compile_group, shape
+from sim.model.effects import CompiledEffect, compile_effect
 from sim.model.state import NEVER, Index, State
+from sim.model.streams import EventDraws, event_key
 from sim.scenario import schema as s
-from sim.scenario.distributions import amount_sample
 from sim.scenario.expressions import Expression
 
 
 @dataclass(frozen=True, slots=True)
 class Firing:
-    """One event firing in some replications at one step, with its drawn effect sizes."""
+    """Events firing in some replications at one step, with their drawn effect sizes."""
 
     step: int
-    event: int
-    reps: np.ndarray            # positions in the batch
-    parents: np.ndarray         # event index that scheduled it as a follow-up, -1 = own trigger
-    values: tuple               # per effect: the realised amount (array over reps) or None
+    events: np.ndarray          # (F,) event index of each firing
+    reps: np.ndarray            # (F,) positions in the batch
+    parents: np.ndarray         # (F,) event index that scheduled it as a follow-up, -1 = own trigger
+    values: tuple               # per effect: (F,) realised amounts, or for presence (amounts, durations)
+
+
+@dataclass
+class EventGroup:
+    events: np.ndarray                  # (K,) event indexes
+    spec: s.Event                       # the first instance: kind, once, cooldown, effects' shape
+    keys: np.ndarray                    # (K,) uint64 stream keys
+    condition: Compiled | None
+    probability: float | Compiled
+    effects: list[CompiledEffect] = field(default_factory=list)
+    follow_up_target: bool = False
+
+    @property
+    def own(self) -> bool:
+        """Fires on its own (not only as a follow-up) in some step."""
+        return self.spec.kind in ("stochastic", "triggered", "scheduled")
+
+
+def event_shape(event: s.Event) -> tuple:
+    """What instances must share to be evaluated together: everything but the ids they name."""
+    probability = event.probability if isinstance(event.probability, float) else shape(event.probability)
+    effects = []
+    for e in event.effects:
+        if isinstance(e, s.RelationEffect):
+            effects.append(("relation", e.mutual, e.delta, e.set))
+        elif isinstance(e, s.AttributeEffect):
+            effects.append(("attribute", e.delta, e.set))
+        elif isinstance(e, s.PresenceEffect):
+            effects.append(("presence", e.site is None, e.delta, e.set, e.over))
+        else:
+            effects.append(("follow_up", e.delay))
+    return (event.template, event.kind, event.step, event.once, event.cooldown, probability,
+            shape(event.condition) if event.condition else None, tuple(effects))
+
+
+def group_events(scenario: s.Scenario, together: bool = True) -> list[list[int]]:
+    """Enabled events in groups: template instances of one shape together (unless `together` is false:
+    the same numbers, slower), every other event alone."""
+    groups: list[list[int]] = []
+    by_shape: dict[tuple, list[int]] = {}
+    for e, event in enumerate(scenario.events):
+        if not event.enabled:
+            continue
+        if event.template is None or not together:
+            groups.append([e])
+            continue
+        key = event_shape(event)
+        if key not in by_shape:
+            by_shape[key] = []
+            groups.append(by_shape[key])
+        by_shape[key].append(e)
+    return groups
 
 
 class EventEngine:
-    def __init__(self, scenario: s.Scenario, index: Index, agents, rule_params):
-        self.scenario, self.index, self.agents = scenario, index, agents
+    def __init__(self, scenario: s.Scenario, index: Index, rule_params, grouped: bool = True):
+        self.scenario, self.index = scenario, index
         self.shock_scale = rule_params.shock_scale
-        self.conditions = [compile_expression(e.condition, index) if e.condition else None for e in scenario.events]
-        self.probabilities = [
-            compile_expression(e.probability, index) if isinstance(e.probability, Expression)
-            else float(e.probability) for e in scenario.events]
-        self.pairs = {id(eff): self._pairs(eff) for e in scenario.events for eff in e.effects
-                      if isinstance(eff, s.RelationEffect)}
         targets = {eff.event for e in scenario.events for eff in e.effects if isinstance(eff, s.FollowUpEffect)}
-        self.is_follow_up_target = [e.id in targets for e in scenario.events]
-        # Event e owns a block of uniforms: [fire, effect 0, effect 1, ...]. Blocks follow file order, so a
-        # variant that adds events at the end (or disables one) leaves every other event's draws unchanged:
-        # common random numbers across scenarios that share a seed.
-        offsets = np.cumsum([0] + [1 + len(e.effects) for e in scenario.events])
-        self.fire_slot = [int(o) for o in offsets[:-1]]
-        self.effect_slot = [int(o) + 1 for o in offsets[:-1]]
-        self.uniforms_needed = int(offsets[-1])
+        self.groups = [self._group(members, targets) for members in group_events(scenario, grouped)]
 
-    def step(self, state: State, uniforms: np.ndarray) -> list[Firing]:
+    def _group(self, members: list[int], targets: set[str]) -> EventGroup:
+        events = [self.scenario.events[e] for e in members]
+        first = events[0]
+        condition = compile_group([e.condition for e in events], self.index) if first.condition else None
+        if isinstance(first.probability, Expression):
+            probability = compile_group([e.probability for e in events], self.index)
+        else:
+            probability = float(first.probability)
+        effects = [compile_effect([e.effects[k] for e in events], self.index, members, k)
+                   for k in range(len(first.effects))]
+        return EventGroup(np.array(members, dtype=np.int64), first,
+                          np.array([event_key(e.id) for e in events], dtype=np.uint64), condition, probability,
+                          effects, any(e.id in targets for e in events))
+
+    def step(self, state: State, draws: EventDraws) -> list[Firing]:
         t = state.step
-        decided = [(e, mask, due) for e, (mask, due) in enumerate(self._masks(state, uniforms, t)) if mask is not None]
+        decided = [(g, mask, due) for g in self.groups for mask, due in [self._mask(g, state, draws, t)]
+                   if mask is not None]
         parents_of = {}  # who scheduled the follow-ups due now (read before effects may schedule new ones)
-        for e, _, due in decided:  # follow-ups due now fire or fizzle
+        for g, _, due in decided:  # follow-ups due now fire or fizzle
             if due is not None and due.any():
-                parents_of[e] = state.due_parent[:, e].copy()
-                state.due[due, e] = NEVER
+                rows, cols = np.nonzero(due)
+                parents_of[id(g)] = state.due_parent[:, g.events].copy()
+                state.due[rows, g.events[cols]] = NEVER
         firings = []
-        for e, mask, due in decided:
-            reps = np.flatnonzero(mask)
+        for g, mask, due in decided:
+            reps, cols = np.nonzero(mask)
             if len(reps) == 0:
                 continue
-            state.fired_count[reps, e] += 1
-            state.last_fired[reps, e] = t
-            parents = np.where(due[reps], parents_of[e][reps], -1) if e in parents_of else np.full(len(reps), -1)
-            values = self._apply(state, e, reps, uniforms)
-            firings.append(Firing(t, e, reps, parents, values))
+            events = g.events[cols]
+            state.fired_count[reps, events] += 1
+            state.last_fired[reps, events] = t
+            if id(g) in parents_of:
+                parents = np.where(due[reps, cols], parents_of[id(g)][reps, cols], -1)
+            else:
+                parents = np.full(len(reps), -1)
+            values = tuple(effect.apply(state, reps, cols, g, draws, self.shock_scale) for effect in g.effects)
+            firings.append(Firing(t, events, reps, parents, values))
         return firings
 
-    def _masks(self, state: State, uniforms: np.ndarray, t: int):
-        r = state.replications
-        for e, event in enumerate(self.scenario.events):
-            if not event.enabled:
-                yield None, None
-                continue
-            own = event.kind in ("stochastic", "triggered") or (event.kind == "scheduled" and event.step == t)
-            due = state.due[:, e] == t if self.is_follow_up_target[e] else None
-            if not own and (due is None or not due.any()):
-                yield None, None
-                continue
-            mask = np.ones(r, dtype=bool) if own else due.copy()
-            if event.once:
-                mask &= state.fired_count[:, e] == 0
-            if event.cooldown:
-                mask &= (state.last_fired[:, e] < 0) | (t - state.last_fired[:, e] > event.cooldown)
-            if self.conditions[e] is not None and mask.any():
-                mask &= np.broadcast_to(self.conditions[e](state), (r,))
-            p = self.probabilities[e]
-            if not isinstance(p, float):
-                p = np.broadcast_to(p(state), (r,))
-            if not (isinstance(p, float) and p >= 1.0):
-                mask &= uniforms[:, self.fire_slot[e]] < p
-            yield mask, due
-
-    def _apply(self, state: State, e: int, reps: np.ndarray, uniforms: np.ndarray) -> tuple:
-        event = self.scenario.events[e]
-        values = []
-        for k, effect in enumerate(event.effects):
-            u = uniforms[reps, self.effect_slot[e] + k]
-            if isinstance(effect, s.FollowUpEffect):
-                values.append(self._follow_up(state, e, effect, reps, u))
-                continue
-            amount = amount_sample(effect.delta if effect.delta is not None else effect.set, u)
-            delta, value = (amount, None) if effect.delta is not None else (None, amount)
-            if isinstance(effect, s.RelationEffect):
-                if delta is not None:
-                    delta = delta * self.shock_scale
-                for i, j in self.pairs[id(effect)]:
-                    self.agents[i].shift_relation(j, reps, delta, value)
-                values.append(delta if delta is not None else value)
-            elif isinstance(effect, s.AttributeEffect):
-                self.agents[self.index.actors[effect.actor]].change_attribute(
-                    self.index.attributes[effect.attribute], reps, delta, value)
-                values.append(amount)
-            elif isinstance(effect, s.PresenceEffect):
-                slot = self.index.slots.get((effect.actor, effect.site))
-                if slot is not None:
-                    self.agents[self.index.actors[effect.actor]].redeploy(slot, reps, delta, value, effect.over)
-                values.append(amount)
-        return tuple(values)
-
-    def _pairs(self, effect: s.RelationEffect) -> list[tuple[int, int]]:
-        """Directed (source, target) pairs of a relation effect, each once (blocs expanded)."""
-        pairs: list[tuple[int, int]] = []
-        for i in self.index.parties(effect.sources):
-            for j in self.index.parties(effect.targets):
-                for pair in ((i, j), (j, i)) if effect.mutual else ((i, j),):
-                    if pair[0] != pair[1] and pair not in pairs:
-                        pairs.append(pair)
-        return pairs
-
-    def _follow_up(self, state: State, parent: int, effect: s.FollowUpEffect, reps, u) -> np.ndarray:
-        target = self.index.events[effect.event]
-        delay = np.maximum(1, np.rint(amount_sample(effect.delay, u))).astype(np.int64)
-        due = state.step + delay
-        sooner = due < state.due[reps, target]
-        state.due[reps[sooner], target] = due[sooner]
-        state.due_parent[reps[sooner], target] = parent
-        return delay.astype(np.float64)
+    @staticmethod
+    def _mask(g: EventGroup, state: State, draws: EventDraws, t: int):
+        r, k = state.replications, len(g.events)
+        spec = g.spec
+        own = spec.kind in ("stochastic", "triggered") or (spec.kind == "scheduled" and spec.step == t)
+        due = state.due[:, g.events] == t if g.follow_up_target else None
+        if not own and (due is None or not due.any()):
+            return None, None
+        mask = np.ones((r, k), dtype=bool) if own else due.copy()
+        if spec.once:
+            mask &= state.fired_count[:, g.events] == 0
+        if spec.cooldown:
+            last = state.last_fired[:, g.events]
+            mask &= (last < 0) | (t - last > spec.cooldown)
+        if g.condition is not None and mask.any():
+            mask &= np.broadcast_to(g.condition(state), (r, k))
+        p = g.probability
+        if not (isinstance(p, float) and p >= 1.0) and mask.any():
+            reps, cols = np.nonzero(mask)
+            chance = p if isinstance(p, float) else np.broadcast_to(p(state), (r, k))[reps, cols]
+            missed = draws.uniforms(reps, g.keys[cols], t, 0) >= chance
+            mask[reps[missed], cols[missed]] = False
+        return mask, due
 
 
 def advance_presence(state: State) -> None:

@@ -17,9 +17,9 @@ from sim.model.agents import ActorAgent
 from sim.model.compile import uses_camps
 from sim.model.events import EventEngine, Firing, advance_presence
 from sim.model.recorder import STATISTICS, OutcomeTracker, Series, summarise_step, tracked_series
-from sim.model.rules import RULES, RuleParameters, influence_weights, landscape_camps
+from sim.model.rules import SEARCHES, RuleParameters, influence_weights, rule_for
 from sim.model.state import Index, initial_state
-from sim.model.streams import ReplicationStreams
+from sim.model.streams import EventDraws, NoiseStreams
 from sim.scenario.schema import Scenario
 
 RULE_BLOCK = 512  # replications per block in the alignment update (keeps the arrays in cache)
@@ -47,13 +47,15 @@ class ScenarioModel(mesa.Model):
                                 else np.asarray(replications, dtype=np.int64))
         r, n = len(self.replication_ids), len(scenario.actors)
         self.index = Index.of(scenario)
-        self.params = RuleParameters.from_scenario(dict(scenario.parameters))
+        self.params = RuleParameters.from_scenario(dict(scenario.parameters), dict(scenario.options))
         self.state = initial_state(scenario, r)
         self.actor_agents = [ActorAgent(self, spec, i) for i, spec in enumerate(scenario.actors)]
-        self.events = EventEngine(scenario, self.index, self.actor_agents, self.params)
-        self.streams = ReplicationStreams(seed, self.replication_ids, n * n, self.events.uniforms_needed)
+        self.events = EventEngine(scenario, self.index, self.params)
+        self.noise = NoiseStreams(seed, self.replication_ids, n * n)
+        self.draws = EventDraws(seed, self.replication_ids)
         self.baseline = np.array(scenario.baseline, dtype=np.float64).reshape(n, n)
-        self.rule = RULES[scenario.meta.rule]
+        self.rule = rule_for(scenario.meta.rule, self.params)
+        self.search = SEARCHES[self.params.landscape_search]
         self.capability = self.index.attributes["capability"]
         self.needs_camps = needs_camps(scenario)
         self.firings: list[Firing] = []
@@ -69,7 +71,7 @@ class ScenarioModel(mesa.Model):
 
     def _update_camps(self) -> None:
         state = self.state
-        state.camps = landscape_camps(state.relations, state.attributes[:, :, self.capability], state.camps)
+        state.camps = self.search(state.relations, state.attributes[:, :, self.capability], state.camps)
 
     def _record(self) -> None:
         values = self._series_values(self.state)
@@ -81,16 +83,16 @@ class ScenarioModel(mesa.Model):
     def step(self) -> None:
         state = self.state
         state.step += 1
-        normals, uniforms = self.streams.draws(state.step)
-        self.firings.extend(self.events.step(state, uniforms))
+        self.firings.extend(self.events.step(state, self.draws))
         advance_presence(state)
         if self.needs_camps:
             self._update_camps()
         weights = influence_weights(state.attributes[:, :, self.capability], self.params.capability_weight)
-        noise = normals.reshape(state.relations.shape)
+        noise = self.noise.normals(state.step).reshape(state.relations.shape)
+        update = self.rule.update
         for block in self._blocks:  # cache-sized blocks of replications: same numbers, about twice as fast
-            self.rule(state.relations[block], weights[block], self.baseline, self.params, noise[block],
-                      state.camps[block])
+            update(state.relations[block], weights[block], self.baseline, self.params, noise[block],
+                   camps=state.camps[block], scale=state.scale[block], frozen=state.frozen[block])
         self._record()
 
     def run(self) -> RunResult:
@@ -103,7 +105,8 @@ class ScenarioModel(mesa.Model):
 
 def needs_camps(scenario: Scenario) -> bool:
     """Camps are computed when the rule uses them, they are tracked, or an expression asks."""
-    return (scenario.meta.rule == "landscape" or scenario.tracking.camps
+    params = RuleParameters.from_scenario(dict(scenario.parameters), dict(scenario.options))
+    return (rule_for(scenario.meta.rule, params).needs_camps or scenario.tracking.camps
             or any(uses_camps(e.condition) for e in scenario.events if e.condition)
             or any(uses_camps(o.expr) for o in scenario.outcomes))
 

@@ -1,24 +1,23 @@
 """Alignment update rules: one small component each, all vectorised over replications.
 
-A rule gets the relation array X (R, N, N), capability weights, the baseline and one step's
-standard normals, and changes X in place. Inertia toward the baseline and noise are shared.
+A rule gets the relation array X (R, N, N), capability weights, the baseline, one step's standard
+normals and the per-replication rule state (camps, scale, frozen), and changes them in place.
+`rule_for` picks the rule a scenario asks for: `balance` in the Kulakowski form (the default) or
+Marvel's pure form, or `landscape`.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
 
-# name -> (default, lowest, highest): the model's tunables; a scenario may add its own names too.
-RULE_PARAMETERS: dict[str, tuple[float, float, float]] = {
-    "balance_rate": (0.1, 0.0, 10.0),      # speed of structural balance (per step)
-    "camp_rate": (0.05, 0.0, 1.0),          # landscape: drift of relations toward camp lines
-    "inertia": (0.05, 0.0, 1.0),            # pull toward each actor's baseline (share per step)
-    "noise": (0.02, 0.0, 1.0),              # sd of per-step random change in each relation
-    "capability_weight": (1.0, 0.0, 5.0),   # exponent on capability in the influence weights
-    "shock_scale": (1.0, 0.0, 10.0),        # multiplier on every relation 'delta' from events
-}
+from sim.scenario.parameters import RULE_OPTIONS, RULE_PARAMETERS
+
+GLOBAL_EXACT_MAX = 20  # landscape_search = "global" enumerates every split up to this many actors
+_GLOBAL_BLOCK = 1 << 22  # energies evaluated at once (replications x splits)
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,10 +28,14 @@ class RuleParameters:
     noise: float
     capability_weight: float
     shock_scale: float
+    marvel_cap: float
+    balance_form: str
+    landscape_search: str
 
     @classmethod
-    def from_scenario(cls, parameters: dict[str, float]) -> RuleParameters:
-        return cls(**{name: float(parameters[name]) for name in RULE_PARAMETERS})
+    def from_scenario(cls, parameters: dict[str, float], options: dict[str, str]) -> RuleParameters:
+        return cls(**{name: float(parameters[name]) for name in RULE_PARAMETERS},
+                   **{name: options.get(name, default) for name, (default, _) in RULE_OPTIONS.items()})
 
 
 def influence_weights(capability: np.ndarray, exponent: float) -> np.ndarray:
@@ -42,20 +45,31 @@ def influence_weights(capability: np.ndarray, exponent: float) -> np.ndarray:
     return np.divide(raw, mean, out=np.ones_like(raw), where=mean > 0)
 
 
-def landscape_camps(relations: np.ndarray, sizes: np.ndarray, camps: np.ndarray) -> np.ndarray:
-    """Two camps minimising frustration E = sum s_i s_j p_ij d_ij (Axelrod & Bennett 1993).
+# --- camps (Axelrod & Bennett's landscape) -----------------------------------------------------------
+def _propensities(relations: np.ndarray, sizes: np.ndarray) -> np.ndarray:
+    """Q = s_i s_j p_ij with p = (X + X^T) / 2 and no self terms; frustration is -1/2 c^T Q c + const."""
+    q = 0.5 * (relations + relations.transpose(0, 2, 1)) * sizes[:, :, None] * sizes[:, None, :]
+    n = q.shape[1]
+    q[:, np.arange(n), np.arange(n)] = 0.0
+    return q
 
-    Starts from `camps` (+1/-1 per actor) and flips, per replication, the single actor whose
-    move lowers E most, until no move lowers it: a local minimum reached by single-actor moves.
-    Labels are normalised so that actor 0 is in camp +1.
-    """
+
+def energies(relations: np.ndarray, sizes: np.ndarray, camps: np.ndarray) -> np.ndarray:
+    """Axelrod & Bennett's frustration E = sum_{i<j} s_i s_j p_ij d_ij per replication (d_ij = 1 apart)."""
+    q = _propensities(relations, sizes)
+    apart = (1.0 - camps[:, :, None] * camps[:, None, :]) / 2.0
+    return 0.5 * (q * apart).sum(axis=(1, 2))
+
+
+def local_camps(relations: np.ndarray, sizes: np.ndarray, camps: np.ndarray) -> np.ndarray:
+    """Two camps minimising frustration E = sum s_i s_j p_ij d_ij (Axelrod & Bennett 1993) by single-actor
+    moves: from `camps` (+1/-1 per actor), flip per replication the actor whose move lowers E most, until
+    none does (a local minimum). Labels are normalised so that actor 0 is in camp +1."""
+    q = _propensities(relations, sizes)
     camps = camps.astype(np.float64, copy=True)
     rows = np.arange(len(camps))
     for _ in range(camps.shape[1] ** 2):
-        # field_i = sum_j s_j p_ij c_j with p = (X + X^T) / 2, without forming p
-        weighted = (sizes * camps)[:, :, None]
-        field = 0.5 * (np.matmul(relations, weighted) + np.matmul(relations.transpose(0, 2, 1), weighted))[:, :, 0]
-        gain = sizes * camps * field  # change in E if that actor switches camp
+        gain = camps * np.matmul(q, camps[:, :, None])[:, :, 0]  # change in E if that actor switches camp
         best = gain.argmin(axis=1)
         improving = gain[rows, best] < -1e-12
         if not improving.any():
@@ -65,33 +79,116 @@ def landscape_camps(relations: np.ndarray, sizes: np.ndarray, camps: np.ndarray)
     return camps
 
 
-def _finish(relations, baseline, params: RuleParameters, normals) -> None:
-    """Inertia toward the baseline, then noise, then the bounds; in place (this is the hot path)."""
+def _splits(n: int, fix_first: bool) -> np.ndarray:
+    """Every +1/-1 assignment of n actors (the first fixed at +1 when asked), one per row."""
+    free = n - 1 if fix_first else n
+    codes = np.arange(1 << free, dtype=np.int64)[:, None] >> np.arange(free)[None, :] & 1
+    signs = 1.0 - 2.0 * codes
+    return np.hstack([np.ones((len(signs), 1)), signs]) if fix_first else signs
+
+
+def global_camps(relations: np.ndarray, sizes: np.ndarray, camps: np.ndarray) -> np.ndarray:
+    """The exact minimum-frustration split: every split enumerated (actor 0 in camp +1), vectorised over
+    replications, meeting in the middle (E = E_a + E_b + cross term, a matrix product), up to
+    GLOBAL_EXACT_MAX actors. Above that, the best of local descents from the current camps, from the
+    signs of the leading eigenvector of Q and from everyone together (not guaranteed global)."""
+    r, n = camps.shape
+    if n > GLOBAL_EXACT_MAX:
+        return _multistart_camps(relations, sizes, camps)
+    q = _propensities(relations, sizes)
+    h = (n + 1) // 2
+    ca, cb = _splits(h, True), _splits(n - h, False)
+    ea = -0.5 * np.einsum("mi,rij,mj->rm", ca, q[:, :h, :h], ca)
+    eb = -0.5 * np.einsum("mi,rij,mj->rm", cb, q[:, h:, h:], cb)
+    best = np.empty((r, n))
+    block = max(1, _GLOBAL_BLOCK // (len(ca) * len(cb)))
+    for lo in range(0, r, block):
+        sl = slice(lo, lo + block)
+        total = ea[sl, :, None] + eb[sl, None, :] - np.matmul(ca @ q[sl, :h, h:], cb.T)
+        flat = total.reshape(len(total), -1).argmin(axis=1)
+        best[sl, :h], best[sl, h:] = ca[flat // len(cb)], cb[flat % len(cb)]
+    return best
+
+
+def _multistart_camps(relations, sizes, camps):
+    q = _propensities(relations, sizes)
+    _, vectors = np.linalg.eigh(q)
+    starts = [camps, np.where(vectors[:, :, -1] >= 0, 1.0, -1.0), np.ones_like(camps)]
+    results = [local_camps(relations, sizes, start) for start in starts]
+    scores = np.stack([energies(relations, sizes, c) for c in results])
+    pick = scores.argmin(axis=0)
+    return np.stack(results)[pick, np.arange(len(camps))]
+
+
+SEARCHES = {"local": local_camps, "global": global_camps}
+
+
+# --- updates -------------------------------------------------------------------------------------
+def _finish(relations, baseline, params: RuleParameters, normals, bounded: bool = True) -> None:
+    """Inertia toward the baseline, then noise, then (unless the form forbids it) the bounds."""
     if params.inertia:
         relations *= 1.0 - params.inertia
         relations += params.inertia * baseline
     if params.noise:
         np.multiply(normals, params.noise, out=normals)  # the step's normals are used once
         relations += normals
-    np.clip(relations, -1.0, 1.0, out=relations)
-    n = relations.shape[1]
-    relations[:, np.arange(n), np.arange(n)] = 0.0
+    if bounded:
+        np.clip(relations, -1.0, 1.0, out=relations)
+        n = relations.shape[1]
+        relations[:, np.arange(n), np.arange(n)] = 0.0
 
 
-def balance_update(relations, weights, baseline, params: RuleParameters, normals, camps=None) -> None:
-    """Continuous structural balance, dX = rate (1 - X^2) X W X / (N - 2) (Kulakowski et al. 2005)."""
+def balance_substeps(rate: float, n: int) -> int:
+    """Euler sub-steps that keep every relation inside [-1, 1] without clipping: a step of size h moves
+    x by at most h (1 - x^2) n / (n - 2), which stays inside while h n / (n - 2) <= 1/2."""
+    return max(1, math.ceil(2.0 * rate * n / max(n - 2, 1)))
+
+
+def kulakowski_update(relations, weights, baseline, params: RuleParameters, normals, **_) -> None:
+    """Continuous structural balance, dX/dt = (1 - X^2) X W X / (N - 2) (Kulakowski et al. 2005), run for
+    balance_rate time units per step in as many Euler sub-steps as keep it stable (balance_substeps)."""
     n = relations.shape[1]
     if params.balance_rate:
-        pull = np.matmul(relations * weights[:, None, :], relations)
-        damping = np.multiply(relations, relations)
-        np.subtract(1.0, damping, out=damping)
-        damping *= pull
-        damping *= params.balance_rate / max(n - 2, 1)
-        relations += damping
+        substeps = balance_substeps(params.balance_rate, n)
+        h = params.balance_rate / substeps / max(n - 2, 1)
+        diagonal = (np.arange(n), np.arange(n))
+        for _ in range(substeps):
+            pull = np.matmul(relations * weights[:, None, :], relations)
+            damping = np.multiply(relations, relations)
+            np.subtract(1.0, damping, out=damping)
+            damping *= pull
+            damping *= h
+            relations += damping
+            if substeps > 1:
+                relations[:, diagonal[0], diagonal[1]] = 0.0
     _finish(relations, baseline, params, normals)
 
 
-def landscape_update(relations, weights, baseline, params: RuleParameters, normals, camps=None) -> None:
+def marvel_update(relations, weights, baseline, params: RuleParameters, normals, scale, frozen, **_) -> None:
+    """Marvel, Kleinberg, Kleinberg & Strogatz (2011): dX/dt = X^2, self-relations kept, no damping, no
+    clipping, balance_rate time units per step, solved exactly: X(t + h) = (I - h X)^-1 X. A replication
+    stops (frozen) once max |X| passes marvel_cap; the step that would pass it ends where the leading
+    term reaches the cap. Relations hold X / scale with scale = max(1, max |X|), so they stay in [-1, 1]."""
+    live = np.flatnonzero(~frozen)
+    if params.balance_rate and len(live):
+        x = relations[live] * scale[live, None, None]
+        cap, h = params.marvel_cap, params.balance_rate
+        eig = np.linalg.eigvals(x)
+        real = np.where(np.abs(eig.imag) <= 1e-9 * (1.0 + np.abs(eig.real)), eig.real, -np.inf)
+        lam = real.max(axis=1)
+        blows = (lam > 0) & (lam * h >= 1.0 - lam / cap)
+        tau = np.where(blows, np.maximum(1.0 - lam / cap, 0.0) / np.where(lam > 0, lam, 1.0), h)
+        n = x.shape[1]
+        x = np.linalg.solve(np.eye(n) - tau[:, None, None] * x, x)
+        biggest = np.abs(x).max(axis=(1, 2))
+        frozen[live] = blows | (biggest >= cap)
+        scale[live] = np.maximum(1.0, biggest)
+        relations[live] = x / scale[live, None, None]
+    if params.inertia or params.noise:
+        _finish(relations, baseline, params, normals, bounded=False)
+
+
+def landscape_update(relations, weights, baseline, params: RuleParameters, normals, camps, **_) -> None:
     """Camp-mates drift toward +1 and opponents toward -1, weighted by the other actor's capability."""
     drift = camps[:, :, None] * camps[:, None, :]
     drift -= relations
@@ -101,4 +198,19 @@ def landscape_update(relations, weights, baseline, params: RuleParameters, norma
     _finish(relations, baseline, params, normals)
 
 
-RULES = {"balance": balance_update, "landscape": landscape_update}
+@dataclass(frozen=True, slots=True)
+class Rule:
+    name: str
+    update: Callable
+    needs_camps: bool  # the update reads the camps, so they are computed every step
+
+
+RULES = {
+    ("balance", "kulakowski"): Rule("balance (Kulakowski form)", kulakowski_update, False),
+    ("balance", "marvel"): Rule("balance (Marvel form)", marvel_update, False),
+    ("landscape", None): Rule("landscape", landscape_update, True),
+}
+
+
+def rule_for(rule: str, params: RuleParameters) -> Rule:
+    return RULES[(rule, params.balance_form if rule == "balance" else None)]

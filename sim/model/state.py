@@ -24,6 +24,8 @@ class State:
     due: np.ndarray          # (R, E) int step at which a follow-up is due, NEVER = none
     due_parent: np.ndarray   # (R, E) int index of the event that scheduled it
     camps: np.ndarray        # (R, N) float +1/-1
+    scale: np.ndarray        # (R,) balance_form "marvel": relations hold X / scale (scale = max(1, max |X|))
+    frozen: np.ndarray       # (R,) bool: balance_form "marvel": the replication passed the cap and stopped
 
     @property
     def replications(self) -> int:
@@ -65,9 +67,16 @@ class Index:
         return tuple(out)
 
     def presence_slots(self, actor: str, place: str | None) -> list[int]:
-        """Slots of `actor` at site `place`, or at every site hosted by actor `place`, or anywhere."""
+        """Slots of `actor` (or of every member of bloc `actor`) at site `place`, or at every site hosted
+        by actor `place`, or anywhere."""
+        ids = self.actor_ids
+        actors = {ids[m] for m in self.blocs[actor]} if actor in self.blocs else {actor}
         return [k for (a, site), k in self.slots.items()
-                if a == actor and (place is None or site == place or self.site_host.get(site) == place)]
+                if a in actors and (place is None or site == place or self.site_host.get(site) == place)]
+
+    @property
+    def actor_ids(self) -> tuple[str, ...]:
+        return tuple(self.actors)
 
 
 def initial_state(scenario: Scenario, replications: int) -> State:
@@ -82,5 +91,5 @@ def initial_state(scenario: Scenario, replications: int) -> State:
         presence=presence, ramp_target=presence.copy(), ramp_left=np.zeros(presence.shape, dtype=np.int64),
         fired_count=np.zeros((r, e), dtype=np.int64), last_fired=np.full((r, e), -1, dtype=np.int64),
         due=np.full((r, e), NEVER, dtype=np.int64), due_parent=np.full((r, e), -1, dtype=np.int64),
-        camps=np.ones((r, n)),
+        camps=np.ones((r, n)), scale=np.ones(r), frozen=np.zeros(r, dtype=bool),
     )

@@ -26,7 +26,8 @@ def event_marks(scenario: Scenario, result: RunResult) -> list[tuple[dt.date, st
     marks = []
     steps_by_event: dict[int, list[int]] = {}
     for firing in result.firings:
-        steps_by_event.setdefault(firing.event, []).extend([firing.step] * len(firing.reps))
+        for e in firing.events:
+            steps_by_event.setdefault(int(e), []).append(firing.step)
     for e, event in enumerate(scenario.events):
         if not event.mark or not event.enabled:
             continue

@@ -33,9 +33,10 @@ class Checker:
         self.doc = doc
         self.problems: list[Problem] = []
         self.warnings: list[str] = []
+        self.context = ""  # appended to messages, e.g. " (in expel[chad,france])" while reading a template instance
 
     def problem(self, path: KeyPath, message: str) -> None:
-        self.problems.append(Problem(self.doc.file_of(path), format_path(path), message))
+        self.problems.append(Problem(self.doc.file_of(path), format_path(path), message + self.context))
 
     def warn(self, path: KeyPath, message: str) -> None:
         self.warnings.append(f"{self.doc.file_of(path)}: {format_path(path)}: {message}")
@@ -62,6 +63,15 @@ class Checker:
             return {}
         for key in value:
             self.ident(key, path + (key,))
+        return value
+
+    def mapping_any(self, value, path: KeyPath) -> dict:
+        """A table whose keys are free text (e.g. template instances 'chad,france')."""
+        if value is None:
+            return {}
+        if not isinstance(value, dict):
+            self.problem(path, f"found {describe(value)}, expected a table")
+            return {}
         return value
 
     def ident(self, value, path: KeyPath) -> str | None:

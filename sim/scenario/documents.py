@@ -6,6 +6,7 @@ problem found later can name the file a user has to edit.
 
 from __future__ import annotations
 
+import copy
 import re
 import tomllib
 from dataclasses import dataclass, field
@@ -66,7 +67,17 @@ MAX_EXTENDS = 16  # files in one `extends` chain
 
 
 def read_document(path: str | Path, _chain: tuple[Path, ...] = ()) -> Document:
-    """Read a scenario file and everything it extends into one merged document."""
+    """Read a scenario file and everything it extends into one merged document, with the mechanisms
+    it uses (sim/mechanisms/) merged in under it."""
+    doc = _read_chain(path, _chain)
+    if not _chain:
+        from sim.scenario.mechanisms import include_mechanisms
+
+        doc = include_mechanisms(doc)
+    return doc
+
+
+def _read_chain(path: str | Path, _chain: tuple[Path, ...] = ()) -> Document:
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8-sig")  # -sig: a UTF-8 byte-order mark is read, not refused
@@ -95,7 +106,7 @@ def read_document(path: str | Path, _chain: tuple[Path, ...] = ()) -> Document:
         raise ScenarioError([Problem(str(path), "extends", f"extends itself in a cycle: {cycle}")])
     if len(chain) >= MAX_EXTENDS:
         raise ScenarioError([Problem(str(path), "extends", f"more than {MAX_EXTENDS} files in one extends chain")])
-    parent = read_document(parent_path, chain)
+    parent = _read_chain(parent_path, chain)
     origin = dict(parent.origin)
     origin.update({k: v for k, v in own.origin.items() if k != ()})
     return Document(_merge(parent.data, data), origin, str(path))
@@ -135,7 +146,7 @@ def _parent_file(path: Path, ref) -> Path:
 
 
 # --- --set overrides ------------------------------------------------------------------------
-_SEGMENT = re.compile(r"([A-Za-z0-9_\-]+)((?:\[\d+\])*)")
+_SEGMENT = re.compile(r"([A-Za-z0-9_\-]+(?:\[(?!\d+\])[A-Za-z0-9_, ]+\])?)((?:\[\d+\])*)")
 
 
 def parse_key_path(text: str) -> KeyPath:
@@ -145,7 +156,7 @@ def parse_key_path(text: str) -> KeyPath:
         match = _SEGMENT.fullmatch(piece)
         if not match:
             raise ValueError(f"bad key path {text!r}: cannot read segment {piece!r}")
-        parts.append(match.group(1))
+        parts.append(re.sub(r"\s+", "", match.group(1)))
         parts.extend(int(i) for i in re.findall(r"\[(\d+)\]", match.group(2)))
     return tuple(parts)
 
@@ -179,6 +190,8 @@ def apply_overrides(doc: Document, overrides: list[str] | tuple[str, ...]) -> Do
             problems.append(Problem(OVERRIDE_ORIGIN, text.split("=", 1)[0].strip(), error.args[0]))
             continue
         _mark(value, path, OVERRIDE_ORIGIN, origin)
+        if path[:1] == ("templates",) and len(path) > 4 and path[2] == "instances":
+            origin.setdefault(path[:4], OVERRIDE_ORIGIN)
     if problems:
         raise ScenarioError(problems)
     return Document(data, origin, doc.root_file)
@@ -211,8 +224,54 @@ def expand_shorthand(path: KeyPath) -> KeyPath:
     return path
 
 
+def instance_path(data: dict, path: KeyPath) -> tuple[KeyPath, KeyPath] | None:
+    """events.<t>[a,b].rest names one instance of template t: (where its override lives,
+    templates.t.instances."a,b".rest; and where the template's own value is, templates.t.rest)."""
+    from sim.scenario.templates import split_instance_id
+
+    if len(path) < 2 or path[0] != "events" or not isinstance(path[1], str):
+        return None
+    parts = split_instance_id(path[1])
+    events = data.get("events", {})
+    if not parts or not isinstance(data.get("templates"), dict) or parts[0] not in data["templates"] or (
+            isinstance(events, dict) and path[1] in events):
+        return None
+    return (("templates", parts[0], "instances", ",".join(parts[1])) + tuple(path[2:]),
+            ("templates", parts[0]) + tuple(path[2:]))
+
+
+def resolve_path(data: dict, path: KeyPath) -> KeyPath:
+    """The key path a --set, sweep or tuning key stands for: the actors.<id>.<attr> shorthand expanded,
+    and an instance of a template (events.expel[chad,france]...) sent to its override table."""
+    instance = instance_path(data, path)
+    return instance[0] if instance else expand_shorthand(path)
+
+
+def read_value(data: dict, path: KeyPath):
+    """The value at a key path (an instance not overridden there reads its template's value)."""
+    instance = instance_path(data, path)
+    for candidate in ((instance[0], instance[1]) if instance else (expand_shorthand(path),)):
+        node = data
+        try:
+            for part in candidate:
+                node = node[part]
+            return node
+        except (KeyError, IndexError, TypeError):
+            continue
+    raise KeyError(format_path(path))
+
+
 def _expand_actor_shorthand(data: dict, path: KeyPath) -> KeyPath:
-    """expand_shorthand, creating the actor's attributes table when it has none (for setting)."""
+    """resolve_path, creating what a value set there needs: the actor's attributes table, or the
+    instance's override table (with a copy of the template's effects when an effect is set)."""
+    instance = instance_path(data, path)
+    if instance:
+        override, _ = instance
+        tables = data["templates"][override[1]].setdefault("instances", {})
+        table = tables.setdefault(override[3], {})
+        if len(override) > 5 and override[4] == "effects" and "effects" not in table:
+            table["effects"] = copy.deepcopy(data["templates"][override[1]].get("effects", []))
+        return override
     expanded = expand_shorthand(path)
     if expanded != path:
         actor = data.get("actors", {}).get(path[1])
@@ -227,10 +286,11 @@ def _set_path(data: dict, path: KeyPath, value) -> None:
         node = _child(node, key, path[: depth + 1])
     last = path[-1]
     if path[0] == "parameters" and len(path) == 2 and isinstance(node, dict) and last not in node:
-        from sim.model.rules import RULE_PARAMETERS
+        from sim.scenario.parameters import RULE_OPTIONS, RULE_PARAMETERS
 
-        if last not in RULE_PARAMETERS:  # an override must not invent a parameter nothing uses
-            known = list(node) + [k for k in RULE_PARAMETERS if k not in node]
+        model = list(RULE_PARAMETERS) + list(RULE_OPTIONS)
+        if last not in model:  # an override must not invent a parameter nothing uses
+            known = list(node) + [k for k in model if k not in node]
             raise KeyError(f"unknown parameter '{last}'; expected one of {', '.join(known)}"
                            + did_you_mean(str(last), known))
     if isinstance(last, int):

@@ -2,21 +2,25 @@
 
 from __future__ import annotations
 
-from sim.errors import KeyPath
+import numpy as np
+
+from sim.errors import KeyPath, did_you_mean
 from sim.scenario import schema as s
 from sim.scenario.checks import Checker, describe
 from sim.scenario.dates import step_of_date
 from sim.scenario.distributions import DISTRIBUTIONS, Distribution
 from sim.scenario.expressions import ExpressionError, Names, parse_expression
+from sim.scenario.templates import normalize_id
 
 EVENT_KEYS = ("name", "kind", "date", "step", "probability", "condition", "once", "cooldown", "effects",
               "mark", "enabled")
 EFFECT_KEYS = {
     "relation": ("type", "source", "target", "mutual", "delta", "set"),
     "attribute": ("type", "actor", "attribute", "delta", "set"),
-    "presence": ("type", "actor", "site", "delta", "set", "over"),
+    "presence": ("type", "actor", "site", "host", "delta", "set", "over"),
     "follow_up": ("type", "event", "delay"),
 }
+PARAMETER_HINT = "a number, a parameter name or a distribution table"
 
 
 def expression(check: Checker, value, path: KeyPath, names: Names, wanted: str):
@@ -34,26 +38,53 @@ def expression(check: Checker, value, path: KeyPath, names: Names, wanted: str):
     return expr
 
 
-def _amount(check: Checker, value, path: KeyPath, lo: float | None = None):
+def _amount(check: Checker, value, path: KeyPath, params: dict[str, float], lo: float | None = None):
+    """A number, the name of a parameter (shared by every event that names it), or a distribution
+    whose parameters are numbers or parameter names."""
     if isinstance(value, dict):
         name = value.get("dist")
         if check.string(name, path + ("dist",), choices=tuple(DISTRIBUTIONS)) is None:
             return None
         keys, validate = DISTRIBUTIONS[name]
+        if name == "lognormal" and "median" in value:  # the friendlier form: median instead of mu
+            if "mu" in value:
+                check.problem(path, "a lognormal takes 'mu' or 'median', not both")
+                return None
+            median = _number_or_parameter(check, value["median"], path + ("median",), params)
+            if median is None or median <= 0:
+                if median is not None:
+                    check.problem(path + ("median",), f"found {median:g}, expected a median > 0")
+                return None
+            value = {k: v for k, v in value.items() if k != "median"} | {"mu": float(np.log(median))}
         check.table(value, path, ("dist",) + keys, required=keys)
-        params = {k: check.number(value.get(k), path + (k,)) for k in keys if k in value}
-        if len(params) != len(keys) or None in params.values():
+        numbers = {k: _number_or_parameter(check, value.get(k), path + (k,), params) for k in keys if k in value}
+        if len(numbers) != len(keys) or None in numbers.values():
             return None
-        message = validate(params)
+        message = validate(numbers)
         if message:
             check.problem(path, f"{name} distribution: {message}")
             return None
-        return Distribution(name, tuple(params.items()))
-    return check.number(value, path, lo=lo)
+        return Distribution(name, tuple(numbers.items()))
+    number = _number_or_parameter(check, value, path, params)
+    if number is not None and lo is not None and number < lo:
+        check.problem(path, f"found {number:g}, expected a number >= {lo:g}")
+        return None
+    return number
 
 
-def event_spec(check: Checker, eid: str, raw, names: Names, dates, meta) -> s.Event | None:
-    path = ("events", eid)
+def _number_or_parameter(check: Checker, value, path: KeyPath, params: dict[str, float]):
+    if isinstance(value, str):
+        if value in params:
+            return params[value]
+        check.problem(path, f"unknown parameter '{value}'; expected {PARAMETER_HINT}" + did_you_mean(value, params))
+        return None
+    return check.number(value, path)
+
+
+def event_spec(check: Checker, eid: str, raw, names: Names, dates, meta, params: dict[str, float],
+               path: KeyPath | None = None, template: str | None = None, bindings=(), shock: str | None = None
+               ) -> s.Event | None:
+    path = ("events", eid) if path is None else path
     raw = check.table(raw, path, EVENT_KEYS, required=("kind",))
     if raw is None:
         return None
@@ -89,7 +120,7 @@ def event_spec(check: Checker, eid: str, raw, names: Names, dates, meta) -> s.Ev
     if not isinstance(effects_raw, list):
         check.problem(path + ("effects",), f"found {describe(effects_raw)}, expected a list of effect tables")
         effects_raw = []
-    effects = tuple(_effect(check, spec, path + ("effects", i), names) for i, spec in enumerate(effects_raw))
+    effects = tuple(_effect(check, spec, path + ("effects", i), names, params) for i, spec in enumerate(effects_raw))
     return s.Event(
         id=eid, name=check.string(raw.get("name"), path + ("name",), default=eid) or eid, kind=kind or "scheduled",
         step=step, date=date, probability=probability if probability is not None else 1.0, condition=condition,
@@ -98,20 +129,28 @@ def event_spec(check: Checker, eid: str, raw, names: Names, dates, meta) -> s.Ev
         effects=tuple(e for e in effects if e is not None),
         mark=check.boolean(raw.get("mark"), path + ("mark",), kind == "scheduled"),
         enabled=check.boolean(raw.get("enabled"), path + ("enabled",), True),
+        template=template, bindings=tuple(bindings), shock=shock,
     )
 
 
-def check_presence_effects(check: Checker, events, presence) -> None:
+def check_presence_effects(check: Checker, events, presence, site_host: dict[str, str], paths: dict) -> None:
     slots = {(p.actor, p.site) for p in presence}
+    hosted = {(p.actor, site_host.get(p.site)) for p in presence}
     for event in events:
         for k, effect in enumerate(event.effects if event else ()):
-            if isinstance(effect, s.PresenceEffect) and (effect.actor, effect.site) not in slots:
-                check.problem(("events", event.id, "effects", k),
-                              f"{effect.actor} has no presence slot at {effect.site}; declare it in [presence] "
-                              f"(e.g. {effect.actor} = {{ {effect.site} = 0 }})")
+            if not isinstance(effect, s.PresenceEffect):
+                continue
+            where = paths[event.id] + ("effects", k)
+            label = f" (in {event.id})" if event.template else ""
+            if effect.site is not None and (effect.actor, effect.site) not in slots:
+                check.problem(where, f"{effect.actor} has no presence slot at {effect.site}{label}; declare it in "
+                                     f"[presence] (e.g. {effect.actor} = {{ {effect.site} = 0 }})")
+            elif effect.host is not None and (effect.actor, effect.host) not in hosted:
+                check.problem(where, f"{effect.actor} has no presence slot at any site hosted by {effect.host}"
+                                     f"{label}; declare one in [presence]")
 
 
-def _effect(check: Checker, raw, path: KeyPath, names: Names):
+def _effect(check: Checker, raw, path: KeyPath, names: Names, params: dict[str, float]):
     if not isinstance(raw, dict):
         check.problem(path, f"found {describe(raw)}, expected an effect table")
         return None
@@ -120,14 +159,14 @@ def _effect(check: Checker, raw, path: KeyPath, names: Names):
         return None
     check.table(raw, path, EFFECT_KEYS[kind])
     if kind == "follow_up":
-        event = check.ref(raw.get("event"), path + ("event",), "event", names.events)
-        delay = _amount(check, raw.get("delay", 1), path + ("delay",), lo=1)
+        event = check.ref(normalize_id(raw.get("event")), path + ("event",), "event", names.events)
+        delay = _amount(check, raw.get("delay", 1), path + ("delay",), params, lo=1)
         return s.FollowUpEffect(event, delay) if event and delay is not None else None
     if ("delta" in raw) == ("set" in raw):
         check.problem(path, "an effect needs exactly one of 'delta' or 'set'")
         return None
     key = "delta" if "delta" in raw else "set"
-    amount = _amount(check, raw[key], path + (key,))
+    amount = _amount(check, raw[key], path + (key,), params)
     delta, setv = (amount, None) if key == "delta" else (None, amount)
     if kind == "relation":
         sources = _parties(check, raw.get("source"), path + ("source",), names)
@@ -141,12 +180,19 @@ def _effect(check: Checker, raw, path: KeyPath, names: Names):
     if kind == "attribute":
         attribute = check.ref(raw.get("attribute"), path + ("attribute",), "attribute", names.attributes)
         return s.AttributeEffect(actor, attribute, delta, setv) if actor and attribute and amount is not None else None
-    site = check.ref(raw.get("site"), path + ("site",), "site", names.sites)
-    over = check.number(raw.get("over"), path + ("over",), lo=1, integer=True, default=1)
+    site = host = None
+    if ("site" in raw) == ("host" in raw):
+        check.problem(path, "a presence effect needs exactly one of 'site' (one site) or 'host' (all the actor's "
+                            "sites in that host)")
+    elif "site" in raw:
+        site = check.ref(raw.get("site"), path + ("site",), "site", names.sites)
+    else:
+        host = check.ref(raw.get("host"), path + ("host",), "actor", names.actors)
+    over = _amount(check, raw.get("over", 1), path + ("over",), params, lo=1)
     if isinstance(setv, (int, float)) and setv < 0:
         check.problem(path + ("set",), f"found {setv:g}, expected personnel >= 0")
-    ok = actor and site and over and amount is not None
-    return s.PresenceEffect(actor, site, delta, setv, over) if ok else None
+    ok = actor and (site or host) and over is not None and amount is not None
+    return s.PresenceEffect(actor, site, host, delta, setv, over) if ok else None
 
 
 def _as_list(value) -> list:

@@ -116,12 +116,14 @@ FUNCTIONS: dict[str, list[tuple[tuple, str]]] = {
     "relation": [(((_ACTOR,), (_ACTOR, _BLOC)), NUMBER)],
     "alignment": [(((_ACTOR,), (_BLOC,)), NUMBER)],
     "attr": [(((_ACTOR,), (_ATTR,)), NUMBER)],
-    "presence": [(((_ACTOR,),), NUMBER), (((_ACTOR,), (_ACTOR, _SITE)), NUMBER)],
+    "presence": [(((_ACTOR, _BLOC),), NUMBER), (((_ACTOR, _BLOC), (_ACTOR, _SITE)), NUMBER)],
+    "planned_presence": [(((_ACTOR, _BLOC),), NUMBER), (((_ACTOR, _BLOC), (_ACTOR, _SITE)), NUMBER)],
     "fired": [(((_EVENT,),), BOOL)],
     "times_fired": [(((_EVENT,),), NUMBER)],
     "since": [(((_EVENT,),), NUMBER)],
     "same_camp": [(((_ACTOR,), (_ACTOR,)), BOOL)],
     "abs": [((NUMBER,), NUMBER)],
+    "exp": [((NUMBER,), NUMBER)],
     "min": [((NUMBER, NUMBER), NUMBER)],
     "max": [((NUMBER, NUMBER), NUMBER)],
 }
@@ -129,7 +131,7 @@ _KEYWORDS = {"and", "or", "not", "true", "false", "step"}
 
 _TOKEN = re.compile(
     r"\s*(?:(?P<number>(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)"
-    r"|(?P<name>[A-Za-z_][A-Za-z0-9_]*)"
+    r"|(?P<name>[A-Za-z_][A-Za-z0-9_]*(?:\[\s*[A-Za-z0-9_]+(?:\s*,\s*[A-Za-z0-9_]+)*\s*\])?)"
     r"|(?P<op>\*\*|<=|>=|==|!=|<|>|\+|-|\*|/|\(|\)|,))"
 )
 
@@ -153,6 +155,8 @@ def _tokenize(text: str) -> list[_Token]:
             raise ExpressionError(f"unexpected character {bad!r}", column)
         column = match.start(match.lastgroup) + 1
         value = match.group(match.lastgroup)
+        if match.lastgroup == "name" and "[" in value:  # a template instance id, e.g. expel[chad, france]
+            value = re.sub(r"\s+", "", value)
         if value == "**":
             raise ExpressionError("'**' (power) is not supported", column)
         tokens.append(_Token(match.lastgroup, value, column))

@@ -7,16 +7,17 @@ import json
 from pathlib import Path
 
 from sim.errors import ScenarioError, did_you_mean
-from sim.model.rules import RULE_PARAMETERS
 from sim.scenario import schema as s
 from sim.scenario.checks import Checker, describe
 from sim.scenario.dates import STEP_UNITS, step_dates
 from sim.scenario.documents import ACTOR_FIELDS, Document, apply_overrides, read_document
 from sim.scenario.event_specs import check_presence_effects, event_spec, expression
 from sim.scenario.expressions import Names
+from sim.scenario.parameters import RULE_OPTIONS, RULE_PARAMETERS
+from sim.scenario.templates import Expanded, World, apply_shock, expand_template, split_instance_id
 
 TOP_KEYS = ("meta", "parameters", "attributes", "actors", "blocs", "sites", "presence", "relations",
-            "events", "outcomes", "tracking")
+            "events", "templates", "shocks", "mechanisms", "outcomes", "tracking")
 META_KEYS = ("name", "description", "start", "step", "steps", "seed", "replications", "rule")
 ACTOR_KEYS = ACTOR_FIELDS
 DEFAULT_ATTRIBUTES = {"capability": 1.0}
@@ -40,16 +41,13 @@ def build_scenario(doc: Document) -> s.Scenario:
     raw = doc.data
     check.table(raw, (), TOP_KEYS, required=("meta", "actors"))
     meta = _meta(check, raw.get("meta", {}))
-    parameters = _parameters(check, raw.get("parameters"))
+    parameters, options = _parameters(check, raw.get("parameters"))
     attribute_names, attribute_defaults = _attribute_names(check, raw.get("attributes"))
     actors_raw = check.mapping(raw.get("actors"), ("actors",))
     actor_ids = tuple(actors_raw)
     blocs_raw = check.mapping(raw.get("blocs"), ("blocs",))
     sites_raw = check.mapping(raw.get("sites"), ("sites",))
-    events_raw = check.mapping(raw.get("events"), ("events",))
     _check_unique_names(check, actor_ids, tuple(blocs_raw), tuple(sites_raw))
-    names = Names(actor_ids, tuple(blocs_raw), tuple(sites_raw), tuple(events_raw), attribute_names,
-                  tuple(name for name, _ in parameters))
 
     actors = tuple(_actor(check, aid, spec, attribute_defaults, tuple(blocs_raw))
                    for aid, spec in actors_raw.items())
@@ -58,19 +56,23 @@ def build_scenario(doc: Document) -> s.Scenario:
     presence = _presence(check, raw.get("presence"), actor_ids, tuple(sites_raw))
     relations, baseline = _relations(check, raw.get("relations"), actors_raw, actor_ids)
     dates = step_dates(meta.start, meta.step_unit, meta.steps) if meta else ()
-    events = tuple(event_spec(check, eid, spec, names, dates, meta) for eid, spec in events_raw.items())
-    check_presence_effects(check, events, presence)
+    expanded, templates = _expand_events(check, raw, actors, blocs, sites, presence)
+    names = Names(actor_ids, tuple(blocs_raw), tuple(sites_raw), tuple(x.id for x in expanded), attribute_names,
+                  tuple(name for name, _ in parameters))
+    events = _read_events(check, expanded, names, dates, meta, dict(parameters))
+    check_presence_effects(check, events, presence, {x.id: x.host for x in sites}, {x.id: x.path for x in expanded})
     outcomes = _outcomes(check, raw.get("outcomes"), names)
     tracking = _tracking(check, raw.get("tracking"), names, presence)
     if check.problems:
         raise ScenarioError(check.problems)
     resolved = dict(raw)
-    resolved["parameters"] = dict(parameters)
+    resolved["parameters"] = dict(parameters) | dict(options)
     return s.Scenario(
-        path=doc.root_file, meta=meta, parameters=parameters, attribute_names=attribute_names,
+        path=doc.root_file, meta=meta, parameters=parameters, options=options, attribute_names=attribute_names,
         actors=actors, blocs=blocs, sites=sites, presence=presence, relations=relations, baseline=baseline,
-        events=tuple(e for e in events if e is not None), outcomes=outcomes, tracking=tracking, dates=dates,
+        events=events, templates=templates, outcomes=outcomes, tracking=tracking, dates=dates,
         resolved=resolved, content_hash=content_hash(resolved), warnings=tuple(check.warnings),
+        expanded={x.id: x.raw for x in expanded},
     )
 
 
@@ -95,20 +97,29 @@ def _meta(check: Checker, raw) -> s.Meta | None:
     return s.Meta(**values)
 
 
-def _parameters(check: Checker, raw) -> tuple[tuple[str, float], ...]:
+def _parameters(check: Checker, raw) -> tuple[tuple[tuple[str, float], ...], tuple[tuple[str, str], ...]]:
     values: dict[str, float] = {}
+    options: dict[str, str] = {}
+    model = tuple(RULE_PARAMETERS) + tuple(RULE_OPTIONS)
     for name, value in check.mapping(raw, ("parameters",)).items():
+        if name in RULE_OPTIONS:
+            default, choices = RULE_OPTIONS[name]
+            options[name] = check.string(value, ("parameters", name), choices=choices) or default
+            continue
         number = check.number(value, ("parameters", name))
         if number is not None:
             values[name] = number
-        if name not in RULE_PARAMETERS and did_you_mean(name, RULE_PARAMETERS):
-            check.warn(("parameters", name), f"'{name}' is not a model parameter{did_you_mean(name, RULE_PARAMETERS)};"
+        library = check.doc.file_of(("parameters", name)).startswith("<mechanism")
+        if name not in model and not library and did_you_mean(name, model):
+            check.warn(("parameters", name), f"'{name}' is not a model parameter{did_you_mean(name, model)};"
                                              " it is kept as a scenario parameter for expressions")
     for name, (default, lo, hi) in RULE_PARAMETERS.items():
         if name in values and not lo <= values[name] <= hi:
             check.problem(("parameters", name), f"found {values[name]:g}, expected a number between {lo:g} and {hi:g}")
         values.setdefault(name, default)
-    return tuple(values.items())
+    for name, (default, _) in RULE_OPTIONS.items():
+        options.setdefault(name, default)
+    return tuple(values.items()), tuple(options.items())
 
 
 def _attribute_names(check: Checker, raw) -> tuple[tuple[str, ...], dict[str, float]]:
@@ -231,6 +242,61 @@ def _relations(check: Checker, raw, actors_raw: dict, actor_ids):
                 if number is not None:
                     baseline[actor_ids.index(aid)][actor_ids.index(target)] = number
     return tuple(map(tuple, matrix)), tuple(map(tuple, baseline))
+
+
+# --- events: written, shocks, template instances --------------------------------------------------
+def _expand_events(check: Checker, raw: dict, actors, blocs, sites, presence):
+    """Every event as a table ready to read: written events (shocks take their kind's effects), then each
+    template's instances, in file order."""
+    events_raw = check.mapping_any(raw.get("events"), ("events",))
+    templates_raw = check.mapping(raw.get("templates"), ("templates",))
+    shocks = check.mapping(raw.get("shocks"), ("shocks",))
+    host = {x.id: x.host for x in sites}
+    world = World(tuple(a.id for a in actors), {a.id: a.kind for a in actors}, {b.id: b.members for b in blocs},
+                  tuple((p.actor, host.get(p.site, "")) for p in presence), frozenset(host.values()))
+    expanded: list[Expanded] = []
+    for eid, spec in events_raw.items():
+        instance = split_instance_id(eid)
+        if instance and instance[0] in templates_raw:
+            check.problem(("events", eid), f"'{eid}' clashes with an instance of template '{instance[0]}'; to change "
+                                           f"one instance, use [templates.{instance[0]}.instances.\"{','.join(instance[1])}\"]")
+            continue
+        if check.ident(eid, ("events", eid)) is None:
+            continue
+        if eid in templates_raw:
+            check.problem(("templates", eid), f"'{eid}' is already an event id; a template needs its own id")
+        if isinstance(spec, dict) and "shock" in spec:
+            expanded.append(apply_shock(check, eid, spec, shocks))
+        else:
+            expanded.append(Expanded(eid, spec, ("events", eid), None, ()))
+    taken = {x.id for x in expanded}
+    templates = []
+    for tid, spec in templates_raw.items():
+        instances = expand_template(check, tid, spec, world, taken)
+        expanded += instances
+        placeholders = tuple(spec.get("for", {})) if isinstance(spec, dict) and isinstance(spec.get("for"), dict) \
+            else ()
+        templates.append(s.Template(tid, placeholders, tuple(x.id for x in instances),
+                                    check.doc.file_of(("templates", tid))))
+    return expanded, tuple(templates)
+
+
+def _read_events(check: Checker, expanded: list[Expanded], names: Names, dates, meta, params) -> tuple[s.Event, ...]:
+    """Read each event; a template with a problem is reported for its first faulty instance only."""
+    events, faulty = [], set()
+    for x in expanded:
+        if x.template in faulty:
+            continue
+        before = len(check.problems)
+        check.context = f" (in {x.id})" if x.template else ""
+        event = event_spec(check, x.id, x.raw, names, dates, meta, params, path=x.path, template=x.template,
+                           bindings=x.bindings, shock=x.shock)
+        check.context = ""
+        if len(check.problems) > before and x.template:
+            faulty.add(x.template)
+        if event is not None:
+            events.append(event)
+    return tuple(events)
 
 
 # --- outcomes and tracking -------------------------------------------------------------------------

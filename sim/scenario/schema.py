@@ -81,11 +81,19 @@ class AttributeEffect:
 
 @dataclass(frozen=True, slots=True)
 class PresenceEffect:
+    """Personnel of `actor` at one `site`, or (with `host`) in all its slots in that host: the total is
+    set or changed and shared over the slots in proportion to what is there (all to the first if none)."""
+
     actor: str
-    site: str
+    site: str | None
+    host: str | None
     delta: Amount | None
     set: Amount | None
-    over: int  # steps the change takes; 1 = at once
+    over: Amount  # steps the change takes, rounded, at least 1 (1 = at once); may be drawn
+
+    @property
+    def place(self) -> str:
+        return self.site if self.site is not None else str(self.host)
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,6 +119,24 @@ class Event:
     effects: tuple[Effect, ...]
     mark: bool  # drawn on plots
     enabled: bool = True  # disabled events stay addressable but never fire
+    template: str | None = None  # the template it was expanded from (its id is template[a,b])
+    bindings: tuple[tuple[str, str], ...] = ()  # placeholder -> value, for template instances and shocks
+    shock: str | None = None  # the shock kind (a [shocks] table) of a given shock
+
+    @property
+    def given(self) -> bool:
+        """Scheduled events are given shocks, not decisions: the backtest does not score what they settle."""
+        return self.kind == "scheduled"
+
+
+@dataclass(frozen=True, slots=True)
+class Template:
+    """An event written once over actor selectors; `instances` are the ids it expanded to."""
+
+    id: str
+    placeholders: tuple[str, ...]
+    instances: tuple[str, ...]
+    source: str  # the file that wrote it, or <mechanism name> for the library's
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,6 +164,7 @@ class Scenario:
     path: str
     meta: Meta
     parameters: tuple[tuple[str, float], ...]
+    options: tuple[tuple[str, str], ...]  # the model's word-valued parameters (balance_form, landscape_search)
     attribute_names: tuple[str, ...]
     actors: tuple[Actor, ...]
     blocs: tuple[Bloc, ...]
@@ -146,12 +173,20 @@ class Scenario:
     relations: tuple[tuple[float, ...], ...]  # initial r[i][j]
     baseline: tuple[tuple[float, ...], ...]  # what inertia pulls r[i][j] toward
     events: tuple[Event, ...]
+    templates: tuple[Template, ...]
     outcomes: tuple[Outcome, ...]
     tracking: Tracking
     dates: tuple[dt.date, ...]  # of steps 0..steps
     resolved: dict = field(repr=False, compare=False)  # the merged TOML document, for `sim show` and hashing
     content_hash: str = ""
     warnings: tuple[str, ...] = field(default=(), compare=False)
+    expanded: dict = field(default_factory=dict, repr=False, compare=False)  # event id -> table, templates and shocks expanded
+
+    def expanded_document(self) -> dict:
+        """The resolved document with templates and shocks replaced by the events they expand to."""
+        out = {k: v for k, v in self.resolved.items() if k not in ("templates", "shocks", "mechanisms", "events")}
+        out["events"] = self.expanded
+        return out
 
     @property
     def actor_ids(self) -> tuple[str, ...]:
@@ -159,6 +194,9 @@ class Scenario:
 
     def parameter(self, name: str) -> float:
         return dict(self.parameters)[name]
+
+    def option(self, name: str) -> str:
+        return dict(self.options)[name]
 
     def actor_index(self, actor_id: str) -> int:
         return self.actor_ids.index(actor_id)

@@ -1,0 +1,155 @@
+"""What event effects do to the state, vectorised over the firings of a group of events.
+
+`compile_effect` turns effect k of every instance of a group into one CompiledEffect (a registry:
+one class per effect kind). Its `apply(state, reps, cols, group, draws, shock_scale)` acts on the
+firings (replication reps[f], instance cols[f]) at once and returns the realised amounts for the
+event log. Draws come from the event's own stream (slot 1 + 2k: the size, 2 + 2k: the duration).
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import numpy as np
+
+from sim.model.state import Index, State
+from sim.scenario import schema as s
+from sim.scenario.distributions import Distribution, amount_sample
+
+
+def _draw(amount, g, draws, reps, cols, t: int, slot: int) -> np.ndarray:
+    """The amount for each firing: drawn from the event's stream when it is a distribution."""
+    if isinstance(amount, Distribution):
+        return amount_sample(amount, draws.uniforms(reps, g.keys[cols], t, slot))
+    return np.full(len(reps), float(amount))
+
+
+class _Ragged:
+    """Per instance, a list of integer tuples (pairs of actors, presence slots), flattened for gathering."""
+
+    def __init__(self, lists: list[list[tuple[int, ...]]], width: int):
+        self.counts = np.array([len(x) for x in lists], dtype=np.int64)
+        self.offsets = np.concatenate([[0], np.cumsum(self.counts)[:-1]]).astype(np.int64)
+        flat = np.array([item for x in lists for item in x], dtype=np.int64).reshape(-1, width)
+        self.columns = [flat[:, c] for c in range(width)]
+        self.empty = not self.counts.any()
+
+    def expand(self, cols: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(firing of each item, position of each item in the flat arrays) for the firings' instances."""
+        counts = self.counts[cols]
+        owner = np.repeat(np.arange(len(cols)), counts)
+        start = np.repeat(np.cumsum(counts) - counts, counts)
+        return owner, self.offsets[cols][owner] + np.arange(counts.sum()) - start
+
+
+class CompiledEffect:
+    slot: int
+
+    def apply(self, state: State, reps, cols, g, draws, shock_scale: float):
+        raise NotImplementedError
+
+
+class RelationChange(CompiledEffect):
+    def __init__(self, effects: list[s.RelationEffect], index: Index, slot: int):
+        self.delta, self.set, self.slot = effects[0].delta, effects[0].set, slot
+        lists = []
+        for e in effects:
+            pairs: list[tuple[int, int]] = []
+            for i in index.parties(e.sources):
+                for j in index.parties(e.targets):
+                    for pair in ((i, j), (j, i)) if e.mutual else ((i, j),):
+                        if pair[0] != pair[1] and pair not in pairs:
+                            pairs.append(pair)
+            lists.append(pairs)
+        self.pairs = _Ragged(lists, 2)
+
+    def apply(self, state, reps, cols, g, draws, shock_scale):
+        amount = _draw(self.delta if self.delta is not None else self.set, g, draws, reps, cols, state.step, self.slot)
+        if self.delta is not None:
+            amount = amount * shock_scale
+        if self.pairs.empty:
+            return amount
+        owner, items = self.pairs.expand(cols)
+        rows, src, dst = reps[owner], self.pairs.columns[0][items], self.pairs.columns[1][items]
+        rel = state.relations
+        if self.delta is not None:
+            np.add.at(rel, (rows, src, dst), amount[owner])
+            rel[rows, src, dst] = np.clip(rel[rows, src, dst], -1.0, 1.0)
+        else:
+            rel[rows, src, dst] = np.clip(amount[owner], -1.0, 1.0)
+        return amount
+
+
+class AttributeChange(CompiledEffect):
+    def __init__(self, effects: list[s.AttributeEffect], index: Index, slot: int):
+        self.delta, self.set, self.slot = effects[0].delta, effects[0].set, slot
+        self.actor = np.array([index.actors[e.actor] for e in effects], dtype=np.int64)
+        self.attribute = np.array([index.attributes[e.attribute] for e in effects], dtype=np.int64)
+
+    def apply(self, state, reps, cols, g, draws, shock_scale):
+        amount = _draw(self.delta if self.delta is not None else self.set, g, draws, reps, cols, state.step, self.slot)
+        where = (reps, self.actor[cols], self.attribute[cols])
+        if self.delta is not None:
+            np.add.at(state.attributes, where, amount)
+        else:
+            state.attributes[where] = amount
+        return amount
+
+
+class PresenceChange(CompiledEffect):
+    """Moves personnel toward a new level over `over` steps; with `host`, the total over the actor's slots
+    in that host is set or changed and shared in proportion to what is there (all to the first if none)."""
+
+    def __init__(self, effects: list[s.PresenceEffect], index: Index, slot: int):
+        first = effects[0]
+        self.delta, self.set, self.over, self.slot = first.delta, first.set, first.over, slot
+        self.slots = _Ragged([[(k,) for k in ([index.slots[(e.actor, e.site)]] if e.site is not None
+                                               else index.presence_slots(e.actor, e.host))] for e in effects], 1)
+
+    def apply(self, state, reps, cols, g, draws, shock_scale):
+        t = state.step
+        amount = _draw(self.delta if self.delta is not None else self.set, g, draws, reps, cols, t, self.slot)
+        steps = np.maximum(1, np.rint(_draw(self.over, g, draws, reps, cols, t, self.slot + 1))).astype(np.int64)
+        if self.slots.empty:
+            return amount, steps.astype(np.float64)
+        owner, items = self.slots.expand(cols)
+        rows, slots = reps[owner], self.slots.columns[0][items]
+        current = state.presence[rows, slots]
+        total = np.bincount(owner, weights=current, minlength=len(reps))
+        wanted = np.maximum(amount if self.delta is None else total + amount, 0.0)
+        first = np.concatenate([[True], owner[1:] != owner[:-1]])
+        share = np.where(total[owner] > 0, current / np.where(total[owner] > 0, total[owner], 1.0), first)
+        state.ramp_target[rows, slots] = wanted[owner] * share
+        state.ramp_left[rows, slots] = steps[owner]
+        return amount, steps.astype(np.float64)
+
+
+class FollowUp(CompiledEffect):
+    def __init__(self, effects: list[s.FollowUpEffect], index: Index, slot: int, parents: list[int]):
+        self.delay, self.slot = effects[0].delay, slot
+        self.target = np.array([index.events[e.event] for e in effects], dtype=np.int64)
+        self.parent = np.array(parents, dtype=np.int64)
+
+    def apply(self, state, reps, cols, g, draws, shock_scale):
+        delay = np.maximum(1, np.rint(_draw(self.delay, g, draws, reps, cols, state.step, self.slot))).astype(np.int64)
+        target = self.target[cols]
+        due = state.step + delay
+        sooner = due < state.due[reps, target]
+        state.due[reps[sooner], target[sooner]] = due[sooner]
+        state.due_parent[reps[sooner], target[sooner]] = self.parent[cols][sooner]
+        return delay.astype(np.float64)
+
+
+EFFECTS: dict[type, Callable] = {
+    s.RelationEffect: RelationChange,
+    s.AttributeEffect: AttributeChange,
+    s.PresenceEffect: PresenceChange,
+}
+
+
+def compile_effect(effects: list, index: Index, events: list[int], k: int) -> CompiledEffect:
+    """Effect k of every instance of a group (same kind and amounts; ids may differ)."""
+    slot = 1 + 2 * k
+    if isinstance(effects[0], s.FollowUpEffect):
+        return FollowUp(effects, index, slot, events)
+    return EFFECTS[type(effects[0])](effects, index, slot)
