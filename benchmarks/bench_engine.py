@@ -59,6 +59,19 @@ def synthetic_scenario(n_actors: int, steps: int = 52):
     return build_scenario(Document(doc, root_file=f"<synthetic {n_actors}>"))
 
 
+def pairwise_scenario(n_actors: int = 50, steps: int = 52, enabled: bool = True):
+    """The synthetic scenario of n actors plus one pairwise template over every ordered pair of actors
+    (n (n - 1) events: 2,450 at 50 actors): a clash when a relation is hostile, with a 2% weekly chance."""
+    scenario = synthetic_scenario(n_actors, steps)
+    doc = dict(scenario.resolved)
+    doc["templates"] = {"clash": {
+        "for": {"i": {"kind": "state"}, "j": {"kind": "state"}}, "kind": "stochastic", "enabled": enabled,
+        "condition": "relation({i}, {j}) < -0.3", "probability": 0.02,
+        "effects": [{"type": "relation", "source": "{i}", "target": "{j}",
+                     "delta": {"dist": "normal", "mean": -0.05, "sd": 0.02}}]}}
+    return build_scenario(Document(doc, root_file=f"<pairwise {n_actors}>"))
+
+
 def timed(fn, repeat: int = 1) -> float:
     best = float("inf")
     for _ in range(repeat):
@@ -95,6 +108,16 @@ def main() -> None:
         seconds = timed(lambda: run_scenario(scenario, replications=reps))
         print(f"| engine, synthetic ({scenario.meta.steps} steps) | {n} actors | {reps} | {seconds:.2f} | "
               f"{reps / seconds:,.1f} | {seconds / reps / scenario.meta.steps * 1e6:.1f} |")
+    reps = 200 if not args.quick else 20
+    with_events, without = pairwise_scenario(), pairwise_scenario(enabled=False)
+    seconds = timed(lambda: run_scenario(with_events, replications=reps), repeat=3)
+    bare = timed(lambda: run_scenario(without, replications=reps), repeat=3)
+    print(f"| engine, 50 actors + pairwise template ({len(with_events.events):,} events, 52 steps) | 50 actors | "
+          f"{reps} | {seconds:.2f} | {reps / seconds:,.1f} | {seconds / reps / 52 * 1e6:.1f} |")
+    print(f"| the same, template switched off | 50 actors | {reps} | {bare:.2f} | {reps / bare:,.1f} | "
+          f"{bare / reps / 52 * 1e6:.1f} |")
+    print(f"\nthe template's {len(with_events.events) - 13:,} events cost {(seconds - bare) / bare:.0%} of a step "
+          "without them")
     for n, reps in ((12, 20), (50, 2)) if not args.quick else ((12, 4),):
         seconds = timed(lambda: run_batch(n, reps))
         print(f"| plain Mesa batch_run (104 steps) | {n} actors | {reps} | {seconds:.2f} | {reps / seconds:,.2f} | "

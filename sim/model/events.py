@@ -110,17 +110,16 @@ class EventEngine:
 
     def step(self, state: State, draws: EventDraws) -> list[Firing]:
         t = state.step
-        decided = [(g, mask, due) for g in self.groups for mask, due in [self._mask(g, state, draws, t)]
-                   if mask is not None]
+        decided = [(g, fire, due) for g in self.groups for fire, due in [self._decide(g, state, draws, t)]
+                   if fire is not None]
         parents_of = {}  # who scheduled the follow-ups due now (read before effects may schedule new ones)
         for g, _, due in decided:  # follow-ups due now fire or fizzle
             if due is not None and due.any():
-                rows, cols = np.nonzero(due)
+                rows, cols = _where(due)
                 parents_of[id(g)] = state.due_parent[:, g.events].copy()
                 state.due[rows, g.events[cols]] = NEVER
         firings = []
-        for g, mask, due in decided:
-            reps, cols = np.nonzero(mask)
+        for g, (reps, cols), due in decided:
             if len(reps) == 0:
                 continue
             events = g.events[cols]
@@ -135,7 +134,8 @@ class EventEngine:
         return firings
 
     @staticmethod
-    def _mask(g: EventGroup, state: State, draws: EventDraws, t: int):
+    def _decide(g: EventGroup, state: State, draws: EventDraws, t: int):
+        """((replications, instances) that fire, the (R, K) mask of follow-ups due now), or (None, None)."""
         r, k = state.replications, len(g.events)
         spec = g.spec
         own = spec.kind in ("stochastic", "triggered") or (spec.kind == "scheduled" and spec.step == t)
@@ -150,13 +150,18 @@ class EventEngine:
             mask &= (last < 0) | (t - last > spec.cooldown)
         if g.condition is not None and mask.any():
             mask &= np.broadcast_to(g.condition(state), (r, k))
+        reps, cols = _where(mask)
         p = g.probability
-        if not (isinstance(p, float) and p >= 1.0) and mask.any():
-            reps, cols = np.nonzero(mask)
+        if not (isinstance(p, float) and p >= 1.0) and len(reps):
             chance = p if isinstance(p, float) else np.broadcast_to(p(state), (r, k))[reps, cols]
-            missed = draws.uniforms(reps, g.keys[cols], t, 0) >= chance
-            mask[reps[missed], cols[missed]] = False
-        return mask, due
+            hit = draws.uniforms(reps, g.keys[cols], t, 0) < chance
+            reps, cols = reps[hit], cols[hit]
+        return (reps, cols), due
+
+
+def _where(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """np.nonzero of an (R, K) mask, about four times faster."""
+    return np.divmod(np.flatnonzero(mask), mask.shape[1])
 
 
 def advance_presence(state: State) -> None:
