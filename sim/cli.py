@@ -13,6 +13,13 @@ from sim.errors import ScenarioError, SimError
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 
 
+def _date(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a date like 2023-06-30, found '{text}'") from None
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="sim", description="Strategic scenario simulation engine.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -72,14 +79,22 @@ def _parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("calibrate", help="fit the tuning config's values to an observed timeline")
     p.add_argument("scenario", type=Path)
-    p.add_argument("--observed", type=Path, required=True, help="observed.csv (docs/tuning.md)")
+    p.add_argument("--observed", type=Path, required=True, action="append",
+                   help="observed.csv (docs/tuning.md); repeat it to read several files")
+    p.add_argument("--cutoff", type=_date, help="fit only the observations on or before this date (YYYY-MM-DD)")
+    p.add_argument("--save-as", type=Path, metavar="FILE",
+                   help="also write the calibrated variant as FILE, extending the scenario by a relative path "
+                        "(FILE's folder must hold the scenario, e.g. scenarios/<name>-calibrated.toml)")
     p.add_argument("--config", type=Path, required=True, help="tuning config (docs/tuning.md)")
     p.add_argument("--out", type=Path, help="output folder (default: results/calibrate-<scenario>-<time>/)")
     executor_options(p)
 
-    p = sub.add_parser("backtest", help="score a scenario against an observed timeline")
+    p = sub.add_parser("backtest", help="score a scenario's forecasts of what happened after a cut-off")
     p.add_argument("scenario", type=Path)
-    p.add_argument("--observed", type=Path, required=True)
+    p.add_argument("--observed", type=Path, required=True, action="append",
+                   help="observed.csv; repeat it to read several files (those before the cut-off give persistence)")
+    p.add_argument("--cutoff", type=_date, help="score only the observations after this date (default: the "
+                                                "scenario's meta.fitted_until, else all)")
     p.add_argument("--reps", type=int, help="replications (default: the scenario's)")
     p.add_argument("--seed", type=int, help="seed (default: the scenario's)")
     p.add_argument("--out", type=Path, help="output folder (default: results/backtest-<scenario>-<time>/)")
@@ -215,16 +230,24 @@ def cmd_calibrate(args) -> int:
     from sim.report.tuning_reports import calibration_report
 
     config = load_tuning(args.config)
+    if args.save_as is not None:
+        from sim.analysis.calibration import save_as_extends
+
+        save_as_extends(args.scenario, args.save_as)  # before hours of work, not after
     result = calibrate(args.scenario, args.observed, config, _tuning_executor(args),
-                       report=lambda text: print(text, file=sys.stderr, flush=True))
-    out = calibration_report(args.scenario, args.observed, result, args.out or _default_out("calibrate", args.scenario))
+                       report=lambda text: print(text, file=sys.stderr, flush=True), cutoff=args.cutoff)
+    print(f"fitted {len(result.observed)} observation(s)"
+          + (f" up to {args.cutoff}" if args.cutoff else "") + f"; left out {len(result.left_out)} "
+          "(after the cut-off, or settled by a scheduled shock)", file=sys.stderr)
+    out = calibration_report(args.scenario, args.observed, result, args.out or _default_out("calibrate", args.scenario),
+                             save_as=args.save_as)
     print(f"loss {result.loss_before:.3f} -> {result.loss_after:.3f}; fitted: "
           + ", ".join(f"{k}={v:.4g}" for k, v in result.best.items()))
     from sim.analysis.calibration import at_edges
 
     for note in at_edges(result):
         print(f"note: {note}", file=sys.stderr)
-    print(f"calibrated scenario: {out / 'calibrated.toml'}; report: {out / 'report.html'}")
+    print(f"calibrated scenario: {args.save_as or out / 'calibrated.toml'}; report: {out / 'report.html'}")
     return EXIT_OK
 
 
@@ -234,12 +257,17 @@ def cmd_backtest(args) -> int:
 
     if (args.reps is not None and args.reps < 1) or (args.seed is not None and args.seed < 0):
         raise SimError("--reps must be at least 1 and --seed at least 0")
-    result = backtest(args.scenario, args.observed, args.reps, args.seed)
+    result = backtest(args.scenario, args.observed, args.reps, args.seed, args.cutoff)
     out = backtest_report(result, args.observed, args.out or _default_out("backtest", args.scenario))
+    after = f"after {result.cutoff}" if result.cutoff else "(no cut-off)"
+    print(f"{len(result.rows)} observation(s) {after} scored; {len(result.given)} left out as given "
+          f"(settled by a scheduled shock)")
     for r in result.rows:
-        print(f"  {r['observed_date']}  P(by then) {r['probability_by_date']:.2f}  median {r['simulated_median_date']:<10}"
-              f"  {r['observation']}")
-    print(f"Brier {result.brier:.3f} (per observation), {result.weekly_brier:.3f} (weekly indicators)")
+        print(f"  {r['observed_date']}  {'true ' if r['value'] else 'false'}  P {r['probability']:.2f}  "
+              f"climatology {r['climatology']:.2f}  persistence {r['persistence']:.0f}  {r['observation'][:70]}")
+    if result.skill:
+        for name, brier, log, skill in result.skill.table():
+            print(f"{name:<12} Brier {brier}  log {log}" + (f"  model's Brier skill against it {skill}" if skill else ""))
     print(f"report: {out / 'report.html'}")
     return EXIT_OK
 

@@ -53,8 +53,8 @@ def test_timeseries_is_tidy_and_dated(niger_run):
     rows = list(csv.DictReader((niger_run / "timeseries.csv").open()))
     assert list(rows[0]) == ["step", "date", "quantity", "source", "target", "statistic", "value"]
     first = [r for r in rows if r["step"] == "0" and r["quantity"] == "relation" and r["target"] == "us"]
-    assert {r["statistic"]: float(r["value"]) for r in first}["q50"] == 0.1
-    assert rows[-1]["step"] == "104" and rows[-1]["date"] == "2025-07-23"
+    assert {r["statistic"]: float(r["value"]) for r in first}["q50"] == 0.5  # before the coup
+    assert rows[-1]["step"] == "104" and rows[-1]["date"] == "2025-07-22"
 
 
 def test_plots_are_real_images(niger_run):
@@ -90,7 +90,8 @@ def test_show_prints_resolved_toml(capsys):
     data = tomllib.loads(text)
     assert data["meta"]["name"] == "niger-us-deal" and "extends" not in data
     assert data["parameters"]["inertia"] == 0.07
-    assert data["events"]["us_leaves_201"]["condition"] == "not fired(us_access_deal)"
+    assert data["events"]["us_access_deal"]["probability"] == 0.08
+    assert data["templates"]["expel"]["for"]["force"] == {"present_in": "{host}"}  # the mechanism, resolved
     assert "airbase_101" in data["sites"]  # inherited from the base
 
 

@@ -44,7 +44,8 @@ def test_report_files_and_order(report):
     order = [md.index(s) for s in ("## What each variant changes", "## Outcomes by scenario",
                                    "## Differences from the baseline", "![")]
     assert order == sorted(order)
-    assert "| `events.us_leaves_201.condition` | (absent) | \"not fired(us_access_deal)\" |" in md
+    assert "| `outcomes.deal_struck` | (absent) | {description = \"The access deal for Airbase 201 was struck\", " \
+           "expr = \"fired(us_access_deal)\"} |" in md
     html = (report / "report.html").read_text()
     assert html.count("data:image/png;base64,") >= 5 and not re.search(r"src='[^d]", html)
     for name in ("probabilities.png", "fan-niger-us.png", "fan-niger-russia_bloc.png", "time-to-us_out_step.png",
@@ -82,7 +83,7 @@ def test_paired_comparison_is_much_tighter(batches):
     paired, unpaired = compare_means(a, b, paired=True), compare_means(a, b, paired=False)
     assert paired["difference"] == pytest.approx(unpaired["difference"])
     width = (lambda r: r["ci95"][1] - r["ci95"][0])
-    assert width(paired) < 0.5 * width(unpaired)
+    assert width(paired) < 0.6 * width(unpaired)  # common random numbers: same runs, same noise
 
 
 def test_svg_format_and_sweep_plots(tmp_path):

@@ -136,20 +136,24 @@ def test_extends_cycle_is_an_error(write_toml):
 def test_set_overrides_values_with_the_actor_shorthand():
     scenario = load_scenario(SCENARIOS / "niger-2024.toml", [
         "parameters.balance_rate=0.08", "actors.us.resolve=0.8",
-        "events.us_pact_revoked.effects[0].delta.mean=-0.5", "meta.rule=landscape"])
+        "events.jihadist_attack.effects[1].delta.mean=-0.5", "meta.rule=landscape"])
     assert scenario.parameter("balance_rate") == 0.08
     assert scenario.actors[1].attribute("resolve") == 0.8
-    effect = next(e for e in scenario.events if e.id == "us_pact_revoked").effects[0]
+    effect = next(e for e in scenario.events if e.id == "jihadist_attack").effects[1]
     assert isinstance(effect, RelationEffect) and effect.delta.param("mean") == -0.5
     assert scenario.meta.rule == "landscape"
     assert scenario.content_hash != load_scenario(SCENARIOS / "niger-2024.toml").content_hash
 
 
 def test_bad_set_paths_are_reported_with_did_you_mean():
-    assert problems(SCENARIOS / "niger-2024.toml", ["parameter.balance_rate=0.1", "events.us_pact_revoked.effects[9]=1"
+    assert problems(SCENARIOS / "niger-2024.toml", ["parameter.balance_rate=0.1", "events.jihadist_attack.effects[9]=1"
                                                     ]) == [
         "--set: parameter.balance_rate: unknown key 'parameter' at parameter (did you mean 'parameters'?)",
-        "--set: events.us_pact_revoked.effects[9]: no item [9] here (the list has 2)",
+        "--set: events.jihadist_attack.effects[9]: no item [9] here (the list has 2)",
+    ]
+    assert problems(SCENARIOS / "niger-2024.toml", ["events.expel[niger,usa].probability=0.5"]) == [
+        "--set: templates.expel.instances.niger,usa: no instance 'niger,usa' of template 'expel'; instances are "
+        "niger,us, niger,russia, niger,france, mali,wagner, chad,us, chad,russia, chad,france (did you mean 'niger,us'?)",
     ]
 
 

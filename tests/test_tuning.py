@@ -1,9 +1,13 @@
 import csv
+import datetime as dt
+
+import dataclasses
 
 import numpy as np
 import pytest
 
 from conftest import DATA, ROOT, SCENARIOS
+from sim.analysis import scores
 from sim.analysis.backtest import backtest
 from sim.analysis.calibration import calibrate
 from sim.analysis.sensitivity import run_sensitivity
@@ -89,36 +93,83 @@ def test_sensitivity_cli_outputs(write_toml, tmp_path):
 
 def test_backtest_numbers(observed, tmp_path):
     result = backtest(SYNTHETIC, observed, reps=200, seed=3)
-    drift = result.outcomes["observed_2"]
-    assert result.rows[0]["probability_by_date"] == pytest.approx(np.mean(drift <= 10))
+    drift = result.outcomes["observed_0"]
+    assert result.rows[0]["probability"] == pytest.approx(np.mean(drift <= 10))
     assert result.rows[0]["simulated_median_date"] == "2024-03-11"
-    assert result.brier == pytest.approx(np.mean([(1 - r["probability_by_date"]) ** 2 for r in result.rows]))
+    assert result.brier == pytest.approx(np.mean([(1 - r["probability"]) ** 2 for r in result.rows]))
     assert 0 <= result.weekly_brier < 0.1
     out = tmp_path / "bt"
     assert main(["backtest", str(SYNTHETIC), "--observed", str(observed), "--reps", "200", "--out", str(out)]) == 0
     assert (out / "reliability.png").is_file() and (out / "backtest.csv").is_file()
 
 
-def test_shipped_timeline_backtests_the_niger_scenario(tmp_path):
-    result = backtest(SCENARIOS / "niger-2024.toml", SCENARIOS / "observed" / "niger-2023-2024.csv", reps=200)
-    assert len(result.rows) == 16 and result.brier < 0.25
-    assert load_tuning(ROOT / "tuning" / "niger-tune.toml").keys[0] == "parameters.balance_rate"
+# --- the cut-off protocol and skill (issue 10) ---------------------------------------------------------
+def test_calibrating_with_a_cutoff_fits_the_early_observations_alone(write_toml, tmp_path):
+    """drift happens under inertia 0.08 on 2024-03-11; a later row says relation(a, b) was still above -0.6
+    in July, which needs inertia below about 0.035: with the cut-off it is ignored."""
+    observed = tmp_path / "o.csv"
+    observed.write_text(OBSERVED.splitlines()[0] + "\nevent,drift,2024-03-11,true,drift\n"
+                        "state,\"relation(a, b) > -0.6\",2024-07-01,true,a later row that pulls the other way\n")
+    scenario = write_toml(SYNTHETIC.read_text().replace("inertia = 0.08", "inertia = 0.25"), "start.toml")
+    tune = config(write_toml).values[0]
+    cfg = dataclasses.replace(config(write_toml), values=(tune,))
+    fitted = calibrate(scenario, observed, cfg, SerialExecutor(), report=lambda text: None,
+                       cutoff=dt.date(2024, 6, 1))
+    assert [o.id for o in fitted.observed] == ["drift"]
+    assert [why for _, why in fitted.left_out] == ["after the cut-off 2024-06-01"]
+    assert abs(fitted.best["parameters.inertia"] - 0.08) / 0.08 < 0.20
+    everything = calibrate(scenario, observed, cfg, SerialExecutor(), report=lambda text: None)
+    assert abs(everything.best["parameters.inertia"] - 0.08) / 0.08 > 0.20  # the later row pulls it away
 
 
-def test_bad_observed_and_config_files(write_toml, tmp_path):
-    bad = tmp_path / "bad.csv"
-    bad.write_text("kind,id,date\nevent,drfit,2024-03-11\nstate,presence(b) ==,2024-03-11\nevent,drift,2030-01-01\n")
-    with pytest.raises(ScenarioError) as info:
-        backtest(SYNTHETIC, bad)
-    assert [str(p) for p in info.value.problems] == [
-        f"{bad}: line 2: unknown event 'drfit' (did you mean 'drift'?)",
-        f"{bad}: line 3: state 'presence(b) ==': unexpected end of text at column 15",
-        f"{bad}: line 4: date 2030-01-01: expected a date after the start (2024-01-01) and no later than the last "
-        "step (2024-10-07)",
-    ]
-    with pytest.raises(ScenarioError) as info:
-        load_tuning(write_toml('[[parameters]]\nkey = "parameters.noise"\nlow = 0.2\nhigh = 0.1\nmean = 1\n', "c.toml"))
-    assert [str(p) for p in info.value.problems] == [
-        f"{tmp_path / 'c.toml'}: parameters[0].mean: 'mean' is not used by a uniform distribution (it takes low, high)",
-        f"{tmp_path / 'c.toml'}: parameters[0]: found low = 0.2 and high = 0.1, expected low < high",
-    ]
+def test_what_a_scheduled_shock_settles_is_left_out(write_toml, tmp_path):
+    path = write_toml(SYNTHETIC.read_text() + """
+[events.shock]
+kind = "scheduled"
+date = 2024-05-06
+effects = [{ type = "attribute", actor = "b", attribute = "clock", delta = 1.0 }]
+""")
+    observed = tmp_path / "o.csv"
+    observed.write_text("kind,id,date,value,description\nevent,shock,2024-05-06,true,the shock itself\n"
+                        "state,\"attr(b, clock) > 0.5\",2024-06-03,true,only the shock moves b's clock\n"
+                        "state,\"fired(shock) and attr(a, clock) > 0.5\",2024-06-03,true,a's clock is decided\n"
+                        "event,alarm,2024-06-10,true,alarm\n")
+    result = backtest(path, observed, reps=50, cutoff=dt.date(2024, 4, 1))
+    assert [(o.id, why) for o, why in result.given] == [
+        ("shock", "the scheduled shock shock"), ("attr(b, clock) > 0.5", "only scheduled shocks change it (shock)")]
+    assert [r["id"] for r in result.rows] == ["fired(shock) and attr(a, clock) > 0.5", "alarm"]
+
+
+def test_skill_scores_match_a_hand_computed_example():
+    outcome = np.array([1, 0, 1, 1])
+    model = np.array([0.9, 0.2, 0.6, 0.5])
+    skill = scores.compare_forecasts(outcome, {"model": model, "climatology": scores.climatology(outcome),
+                                               "persistence": np.array([1.0, 1.0, 0.0, 1.0])})
+    # model: (0.01 + 0.04 + 0.16 + 0.25) / 4 = 0.115; climatology 0.75: (0.0625 * 3 + 0.5625) / 4 = 0.1875
+    assert skill.brier == pytest.approx({"model": 0.115, "climatology": 0.1875, "persistence": 0.5})
+    assert skill.brier_skill == pytest.approx({"climatology": 1 - 0.115 / 0.1875, "persistence": 1 - 0.115 / 0.5})
+    expected_log = -np.mean(np.log([0.9, 0.8, 0.6, 0.5]))
+    assert skill.log["model"] == pytest.approx(expected_log)
+    assert skill.log["persistence"] == pytest.approx(-np.mean(np.log([0.999, 0.001, 0.001, 0.999])))
+    assert scores.reliability(model, outcome, bins=2) == [
+        {"bin": "0.0-0.5", "forecast": 0.2, "observed": 0.0, "count": 1},
+        {"bin": "0.5-1.0", "forecast": pytest.approx(2.0 / 3), "observed": 1.0, "count": 3}]
+
+
+def test_a_cutoff_outside_the_scenario_is_an_error(observed, write_toml, capsys):
+    assert main(["backtest", str(SYNTHETIC), "--observed", str(observed), "--cutoff", "2030-01-01"]) == 2
+    assert capsys.readouterr().err == ("error: --cutoff 2030-01-01 is outside synthetic's dates: expected a date from "
+                                       "2024-01-01 to before 2024-10-07\n")
+    tune = write_toml('[[parameters]]\nkey = "parameters.inertia"\nlow = 0.03\nhigh = 0.3\n', "t.toml")
+    assert main(["calibrate", str(SYNTHETIC), "--observed", str(observed), "--config", str(tune), "--cutoff",
+                 "2023-12-31", "--executor", "serial"]) == 2
+    assert "error: --cutoff 2023-12-31 is outside synthetic's dates" in capsys.readouterr().err
+
+
+def test_a_fitted_scenario_is_not_scored_on_what_it_was_fitted_to(observed, write_toml, capsys):
+    fitted = write_toml(SYNTHETIC.read_text().replace('name = "synthetic"', 'name = "synthetic"\nfitted_until = '
+                                                                          '2024-04-01'), "fitted.toml")
+    assert main(["backtest", str(fitted), "--observed", str(observed), "--cutoff", "2024-02-01"]) == 2
+    assert "was fitted on observations up to 2024-04-01 (meta.fitted_until)" in capsys.readouterr().err
+    result = backtest(fitted, observed, reps=20)  # the cut-off defaults to fitted_until
+    assert result.cutoff == dt.date(2024, 4, 1) and [r["id"] for r in result.rows] == ["alarm"]

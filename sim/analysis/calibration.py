@@ -5,14 +5,17 @@ batch executors; every evaluation uses the same seed and replications: common ra
 from __future__ import annotations
 
 import copy
+import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from scipy.optimize import differential_evolution
 
-from sim.analysis.observed import Observation, load_observed, loss, observation_outcomes
+from sim.analysis.observed import (Observation, check_cutoff, load_observed, loss, observation_outcomes,
+                                   settled_by_shocks, split_at)
 from sim.analysis.tuning_config import TuningConfig
+from sim.errors import SimError
 from sim.experiment.evaluate import PointEvaluator
 from sim.experiment.sweep import check_keys
 from sim.scenario.parameters import RULE_PARAMETERS
@@ -24,7 +27,7 @@ from sim.scenario.schema import Scenario
 @dataclass
 class Calibration:
     scenario: Scenario
-    observed: tuple[Observation, ...]
+    observed: tuple[Observation, ...]   # the observations fitted: up to the cut-off, shocks' own left out
     config: TuningConfig
     start: dict[str, float]
     best: dict[str, float]
@@ -34,6 +37,8 @@ class Calibration:
     after: dict[str, np.ndarray]    # ... and at the fitted values
     history: list[tuple[int, float, dict]]  # (evaluations, best loss so far, best values)
     evaluations: int
+    cutoff: dt.date | None = None
+    left_out: tuple[tuple[Observation, str], ...] = ()  # settled by scheduled shocks, or after the cut-off
 
 
 def current_value(doc_data: dict, key: str, scenario: Scenario) -> float:
@@ -49,9 +54,29 @@ def current_value(doc_data: dict, key: str, scenario: Scenario) -> float:
         raise
 
 
-def calibrate(scenario_path: Path, observed_path: Path, config: TuningConfig, executor, report=print) -> Calibration:
+def fitted_observations(observed, scenario: Scenario, cutoff: dt.date | None):
+    """(the observations a calibration fits, the others with why): those up to the cut-off that no
+    scheduled shock settles by itself."""
+    before, after = split_at(observed, cutoff) if cutoff else (tuple(observed), ())
+    left_out = [(o, f"after the cut-off {cutoff}") for o in after]
+    fitted = []
+    for o in before:
+        why = settled_by_shocks(o, scenario)
+        if why:
+            left_out.append((o, f"given: {why}"))
+        else:
+            fitted.append(o)
+    return tuple(fitted), tuple(left_out)
+
+
+def calibrate(scenario_path: Path, observed_paths, config: TuningConfig, executor, report=print,
+              cutoff: dt.date | None = None) -> Calibration:
     scenario = load_scenario(scenario_path)
-    observed = load_observed(observed_path, scenario)
+    check_cutoff(cutoff, scenario)
+    observed, left_out = fitted_observations(load_observed(observed_paths, scenario), scenario, cutoff)
+    if not observed:
+        raise SimError("no observation to fit" + (f" on or before the cut-off {cutoff}" if cutoff else "")
+                       + " (observations that a scheduled shock settles carry no information)")
     extra = observation_outcomes(observed, scenario)
     doc = read_document(scenario_path)
     check_keys(config.path, "parameters", config.keys, doc)  # before reading their current values
@@ -88,7 +113,8 @@ def calibrate(scenario_path: Path, observed_path: Path, config: TuningConfig, ex
                                callback=progress)
         after = ev.evaluate([best["values"]])[0]
     return Calibration(base, observed, config, start, best["values"], loss_before,
-                       loss(observed, base, after, config.window), before, after, history, ev.evaluations)
+                       loss(observed, base, after, config.window), before, after, history, ev.evaluations, cutoff,
+                       left_out)
 
 
 def at_edges(result: Calibration) -> list[str]:
@@ -110,14 +136,28 @@ def _show(values: dict) -> str:
 BASE_FILE = "base.toml"  # the calibrated scenario, written beside calibrated.toml (extends stays in its folder)
 
 
-def calibrated_document(scenario_path: Path, result: Calibration) -> dict:
-    """A variant that extends BASE_FILE (the scenario as calibrated, extends resolved) with the fitted
-    values (a list on the way is copied whole, since `extends` replaces lists)."""
+def save_as_extends(scenario_path: Path, target: Path) -> str:
+    """The `extends` a calibrated variant saved as `target` needs to reach the scenario: the scenario must
+    be in target's folder or below it (an extends never leaves its file's folder)."""
+    try:
+        relative = Path(scenario_path).resolve().relative_to(Path(target).resolve().parent)
+    except ValueError:
+        raise SimError(f"--save-as {target}: the calibrated variant extends {scenario_path}, so it must be saved in "
+                       f"that file's folder ({Path(scenario_path).parent}) or above it") from None
+    return relative.as_posix()
+
+
+def calibrated_document(scenario_path: Path, result: Calibration, extends: str = BASE_FILE) -> dict:
+    """A variant that extends `extends` (by default BASE_FILE, the scenario as calibrated, written beside
+    it) with the fitted values (a list on the way is copied whole, since `extends` replaces lists)."""
     doc = read_document(scenario_path)
     fitted = set_values(doc, result.best, "calibration").data
-    variant: dict = {"extends": BASE_FILE,
+    variant: dict = {"extends": extends,
                      "meta": {"name": f"{result.scenario.meta.name}-calibrated",
-                              "description": f"{result.scenario.meta.name} with values fitted by sim calibrate"}}
+                              "description": f"{result.scenario.meta.name} with values fitted by sim calibrate"
+                                             + (f" on observations up to {result.cutoff}" if result.cutoff else "")}}
+    if result.cutoff:
+        variant["meta"]["fitted_until"] = result.cutoff
     for key in result.best:
         path = resolve_path(fitted, parse_key_path(key))
         cut = next((i for i, part in enumerate(path) if isinstance(part, int)), len(path))

@@ -1,5 +1,6 @@
-"""What actually happened: dated events and dated states from observed.csv, turned into outcomes
-the engine records (first-hit steps), and scored against simulated runs."""
+"""What actually happened: dated events and dated states read from observed CSV files, split at a
+cut-off, turned into outcomes the engine records, and checked for what the scenario's scheduled
+shocks settle by themselves (those are given, not forecast)."""
 
 from __future__ import annotations
 
@@ -7,13 +8,15 @@ import csv
 import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Sequence
 
 import numpy as np
 
-from sim.errors import Problem, ScenarioError, did_you_mean
+from sim.errors import Problem, ScenarioError, SimError, did_you_mean
+from sim.scenario import expressions as x
+from sim.scenario import schema as s
 from sim.scenario.dates import step_of_date
 from sim.scenario.expressions import ExpressionError, Names, parse_expression
-from sim.scenario.schema import Scenario
 from sim.scenario.templates import normalize_id
 
 COLUMNS = ("kind", "id", "date", "value", "description")
@@ -21,35 +24,50 @@ COLUMNS = ("kind", "id", "date", "value", "description")
 
 @dataclass(frozen=True, slots=True)
 class Observation:
-    row: int            # line in the file
+    index: int          # position over all files read, in order
+    file: str
+    row: int            # line in its file
     kind: str           # event | state
     id: str             # an event id, or a boolean expression
     date: dt.date
-    value: bool         # states: whether it held on that date
+    value: bool         # whether the proposition held on that date (events: it had happened)
     description: str
 
     @property
     def outcome_id(self) -> str:
-        return f"observed_{self.row}"
+        return f"observed_{self.index}"
 
     @property
     def label(self) -> str:
         return self.description or self.id
 
 
-def load_observed(path: Path, scenario: Scenario) -> tuple[Observation, ...]:
-    """Read observed.csv and check every row against the scenario; all problems at once."""
-    path = Path(path)
-    if not path.is_file():
-        raise ScenarioError([Problem(str(path), "", "file not found")])
+def load_observed(paths: Path | Sequence[Path], scenario: s.Scenario) -> tuple[Observation, ...]:
+    """Read observed CSV files and check every row against the scenario; all problems at once."""
+    paths = [Path(paths)] if isinstance(paths, (str, Path)) else [Path(p) for p in paths]
     problems, rows = [], []
+    for path in paths:
+        rows += _read(path, scenario, problems, len(rows))
+    if problems:
+        raise ScenarioError(problems)
+    if not rows:
+        raise ScenarioError([Problem(", ".join(map(str, paths)), "", "no observations")])
+    return tuple(rows)
+
+
+def _read(path: Path, scenario: s.Scenario, problems: list, first: int) -> list[Observation]:
+    if not path.is_file():
+        problems.append(Problem(str(path), "", "file not found"))
+        return []
+    rows = []
+    names = scenario_names(scenario)
     with path.open(newline="", encoding="utf-8-sig") as handle:  # -sig: spreadsheets add a BOM
         reader = csv.DictReader(handle)
         missing = [c for c in ("kind", "id", "date") if c not in (reader.fieldnames or [])]
         if missing:
-            raise ScenarioError([Problem(str(path), "header", f"missing column(s) {', '.join(missing)}; "
-                                                              f"expected {', '.join(COLUMNS)}")])
-        names = _names(scenario)
+            problems.append(Problem(str(path), "header", f"missing column(s) {', '.join(missing)}; "
+                                                         f"expected {', '.join(COLUMNS)}"))
+            return []
         for line, raw in enumerate(reader, start=2):
             where = f"line {line}"
             kind, ident = (raw.get("kind") or "").strip(), normalize_id((raw.get("id") or "").strip())
@@ -58,9 +76,9 @@ def load_observed(path: Path, scenario: Scenario) -> tuple[Observation, ...]:
             except ValueError:
                 problems.append(Problem(str(path), where, f"date: found '{raw.get('date')}', expected YYYY-MM-DD"))
                 continue
-            if not scenario.dates[0] < date <= scenario.dates[-1]:
-                problems.append(Problem(str(path), where, f"date {date}: expected a date after the start "
-                                                          f"({scenario.dates[0]}) and no later than the last step "
+            if not scenario.dates[0] <= date <= scenario.dates[-1]:
+                problems.append(Problem(str(path), where, f"date {date}: expected a date from the start "
+                                                          f"({scenario.dates[0]}) to the last step "
                                                           f"({scenario.dates[-1]})"))
                 continue
             value_text = (raw.get("value") or "true").strip().lower()
@@ -69,8 +87,9 @@ def load_observed(path: Path, scenario: Scenario) -> tuple[Observation, ...]:
                 continue
             if kind == "event":
                 if value_text in ("false", "0"):
-                    problems.append(Problem(str(path), where, "an event row records that the event happened: "
-                                                              "its value must be true (or empty)"))
+                    problems.append(Problem(str(path), where, "an event row records that the event happened: its "
+                                                              "value must be true (write what did not happen as a "
+                                                              "state row, e.g. fired(x) with value false)"))
                     continue
                 if ident not in names.events:
                     problems.append(Problem(str(path), where, f"unknown event '{ident}'"
@@ -87,43 +106,140 @@ def load_observed(path: Path, scenario: Scenario) -> tuple[Observation, ...]:
             else:
                 problems.append(Problem(str(path), where, f"kind: found '{kind}', expected event or state"))
                 continue
-            rows.append(Observation(line, kind, ident, date, value_text in ("true", "1", ""),
-                                    (raw.get("description") or "").strip()))
-    if problems:
-        raise ScenarioError(problems)
-    if not rows:
-        raise ScenarioError([Problem(str(path), "", "no observations")])
-    return tuple(rows)
+            rows.append(Observation(first + len(rows), str(path), line, kind, ident, date,
+                                    value_text in ("true", "1", ""), (raw.get("description") or "").strip()))
+    return rows
 
 
-def _names(s: Scenario) -> Names:
-    return Names(s.actor_ids, tuple(b.id for b in s.blocs), tuple(x.id for x in s.sites),
-                 tuple(e.id for e in s.events), s.attribute_names, tuple(n for n, _ in s.parameters))
+def scenario_names(scenario: s.Scenario) -> Names:
+    return Names(scenario.actor_ids, tuple(b.id for b in scenario.blocs), tuple(x.id for x in scenario.sites),
+                 tuple(e.id for e in scenario.events), scenario.attribute_names,
+                 tuple(n for n, _ in scenario.parameters))
 
 
-def observation_outcomes(observed: tuple[Observation, ...], scenario: Scenario) -> dict:
-    """Outcome tables to add to the scenario: the first step an event fires, or the first step
-    from the observed date on at which the state holds (it held on the date iff that is the date's step)."""
+# --- the cut-off -----------------------------------------------------------------------------------
+def check_cutoff(cutoff: dt.date | None, scenario: s.Scenario) -> None:
+    if cutoff is not None and not scenario.dates[0] <= cutoff < scenario.dates[-1]:
+        raise SimError(f"--cutoff {cutoff} is outside {scenario.meta.name}'s dates: expected a date from "
+                       f"{scenario.dates[0]} to before {scenario.dates[-1]}")
+
+
+def split_at(observed, cutoff: dt.date | None) -> tuple[tuple[Observation, ...], tuple[Observation, ...]]:
+    """(observations on or before the cut-off, observations after it); without a cut-off, ((), all)."""
+    if cutoff is None:
+        return (), tuple(observed)
+    return tuple(o for o in observed if o.date <= cutoff), tuple(o for o in observed if o.date > cutoff)
+
+
+# --- what the scheduled shocks settle -----------------------------------------------------------------
+def settled_by_shocks(o: Observation, scenario: s.Scenario) -> str | None:
+    """Why an observation is given rather than forecast, or None: an event the scenario schedules (or
+    one only scheduled events trigger), or a state whose every input only scheduled effects can change."""
+    events = {e.id: e for e in scenario.events}
+    if o.kind == "event":
+        writers = _event_settled(o.id, events, scenario)
+        return f"the scheduled shock {', '.join(sorted(writers))}" if writers is not None else None
+    expr = parse_expression(o.id, scenario_names(scenario))
+    shocks: set[str] = set()
+    for node in _calls(expr.root):
+        writers = _writers(node, scenario, events)
+        if writers is None:
+            return None
+        shocks |= writers
+    if shocks:
+        return f"only scheduled shocks change it ({', '.join(sorted(shocks))})"
+    return "fixed: nothing in the scenario changes it"
+
+
+def _calls(node):
+    if isinstance(node, x.Call):
+        yield node
+        for a in node.args:
+            yield from _calls(a)
+    elif isinstance(node, x.Unary):
+        yield from _calls(node.operand)
+    elif isinstance(node, x.Binary):
+        yield from _calls(node.left)
+        yield from _calls(node.right)
+
+
+def _event_settled(eid: str, events: dict, scenario: s.Scenario) -> set[str] | None:
+    """The scheduled events behind event `eid` if only they can make it fire, else None."""
+    event = events[eid]
+    if event.given:
+        return {eid}
+    if event.kind != "follow_up":
+        return None
+    parents = [e for e in scenario.events if any(isinstance(f, s.FollowUpEffect) and f.event == eid
+                                                for f in e.effects)]
+    found: set[str] = set()
+    for parent in parents:
+        if parent.id == eid:
+            return None
+        more = _event_settled(parent.id, events, scenario)
+        if more is None:
+            return None
+        found |= more
+    return found
+
+
+def _writers(call: x.Call, scenario: s.Scenario, events: dict) -> set[str] | None:
+    """The scheduled events that change what `call` reads, or None when anything else can change it."""
+    args = [a.name for a in call.args if isinstance(a, x.Ref)]
+    if call.func in ("relation", "alignment", "same_camp"):
+        return None  # the alignment rule, inertia and noise move relations
+    if call.func in ("fired", "times_fired", "since"):
+        return _event_settled(args[0], events, scenario)
+    if call.func == "attr":
+        changes = [e for e in scenario.events for f in e.effects
+                   if isinstance(f, s.AttributeEffect) and (f.actor, f.attribute) == (args[0], args[1])]
+    elif call.func in ("presence", "planned_presence"):
+        from sim.model.state import Index
+
+        index = Index.of(scenario)
+        slots = set(index.presence_slots(args[0], args[1] if len(args) > 1 else None))
+        changes = [e for e in scenario.events for f in e.effects if isinstance(f, s.PresenceEffect)
+                   and slots & set([index.slots[(f.actor, f.site)]] if f.site else
+                                   index.presence_slots(f.actor, f.host))]
+    else:
+        return set()
+    if any(not e.given for e in changes):
+        return None
+    return {e.id for e in changes}
+
+
+# --- outcomes for the engine and the forecasts they give ------------------------------------------
+def observation_outcomes(observed, scenario: s.Scenario) -> dict:
+    """Outcome tables to add to the scenario: the first step an event fires, or the first step from the
+    observed date on at which the state (as written, true or not) holds: it held on the date iff that
+    is the date's step."""
     out = {}
     for o in observed:
         if o.kind == "event":
             expr = f"fired({o.id})"
         else:
-            step = step_of_date(scenario.dates, o.date)
-            state = o.id if o.value else f"not ({o.id})"
-            expr = f"({state}) and step >= {step}"
+            expr = f"({o.id}) and step >= {step_of_date(scenario.dates, o.date)}"
         out[o.outcome_id] = {"kind": "first", "expr": expr, "description": o.label}
     return out
 
 
-def hit_probabilities(observed, scenario: Scenario, outcomes: dict[str, np.ndarray], window: int) -> np.ndarray:
+def holds_on_date(o: Observation, scenario: s.Scenario, steps: np.ndarray) -> np.ndarray:
+    """Per replication: does the proposition (an event having happened, or the state as written) hold
+    on the observation's date? Steps of a week: on the date's step, the first on or after it."""
+    target = step_of_date(scenario.dates, o.date)
+    return steps <= target if o.kind == "event" else steps == target  # NaN (never) compares false
+
+
+def hit_probabilities(observed, scenario: s.Scenario, outcomes: dict[str, np.ndarray], window: int) -> np.ndarray:
     """Per observation, the smoothed share of replications that reproduce it: an event firing for the
-    first time within `window` steps of its date, or a state holding on its date."""
+    first time within `window` steps of its date, or a state having its observed value on its date."""
     probs = []
     for o in observed:
         steps = outcomes[o.outcome_id]
-        target = step_of_date(scenario.dates, o.date)
-        hits = np.abs(steps - target) <= window if o.kind == "event" else steps == target
+        if o.kind == "event":
+            hits = np.abs(steps - step_of_date(scenario.dates, o.date)) <= window
+        else:
+            hits = holds_on_date(o, scenario, steps) == o.value
         probs.append((np.sum(hits) + 0.5) / (len(steps) + 1.0))
     return np.array(probs)
 

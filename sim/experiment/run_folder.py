@@ -185,7 +185,7 @@ def describe_effect(effect: s.Effect, values, pos: int) -> str:
     verb = "set to" if effect.set is not None else "change"
     shown = f"{value:g}" if verb == "set to" else f"{value:+.4g}"
     if isinstance(effect, s.RelationEffect):
-        return f"relation {effect.label} {verb} {shown}"
+        return f"relation {effect.label} {verb} {shown}" + (" (lasting)" if effect.lasting else "")
     if isinstance(effect, s.AttributeEffect):
         return f"{effect.actor}.{effect.attribute} {verb} {shown}"
     over = int(steps[pos]) if steps is not None else 1

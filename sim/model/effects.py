@@ -51,7 +51,7 @@ class CompiledEffect:
 
 class RelationChange(CompiledEffect):
     def __init__(self, effects: list[s.RelationEffect], index: Index, slot: int):
-        self.delta, self.set, self.slot = effects[0].delta, effects[0].set, slot
+        self.delta, self.set, self.slot, self.lasting = effects[0].delta, effects[0].set, slot, effects[0].lasting
         lists = []
         for e in effects:
             pairs: list[tuple[int, int]] = []
@@ -71,12 +71,12 @@ class RelationChange(CompiledEffect):
             return amount
         owner, items = self.pairs.expand(cols)
         rows, src, dst = reps[owner], self.pairs.columns[0][items], self.pairs.columns[1][items]
-        rel = state.relations
-        if self.delta is not None:
-            np.add.at(rel, (rows, src, dst), amount[owner])
-            rel[rows, src, dst] = np.clip(rel[rows, src, dst], -1.0, 1.0)
-        else:
-            rel[rows, src, dst] = np.clip(amount[owner], -1.0, 1.0)
+        for rel in (state.relations, state.baseline) if self.lasting else (state.relations,):
+            if self.delta is not None:
+                np.add.at(rel, (rows, src, dst), amount[owner])
+                rel[rows, src, dst] = np.clip(rel[rows, src, dst], -1.0, 1.0)
+            else:
+                rel[rows, src, dst] = np.clip(amount[owner], -1.0, 1.0)
         return amount
 
 

@@ -57,7 +57,7 @@ def event_shape(event: s.Event) -> tuple:
     effects = []
     for e in event.effects:
         if isinstance(e, s.RelationEffect):
-            effects.append(("relation", e.mutual, e.delta, e.set))
+            effects.append(("relation", e.mutual, e.delta, e.set, e.lasting))
         elif isinstance(e, s.AttributeEffect):
             effects.append(("attribute", e.delta, e.set))
         elif isinstance(e, s.PresenceEffect):

@@ -53,7 +53,6 @@ class ScenarioModel(mesa.Model):
         self.events = EventEngine(scenario, self.index, self.params)
         self.noise = NoiseStreams(seed, self.replication_ids, n * n)
         self.draws = EventDraws(seed, self.replication_ids)
-        self.baseline = np.array(scenario.baseline, dtype=np.float64).reshape(n, n)
         self.rule = rule_for(scenario.meta.rule, self.params)
         self.search = SEARCHES[self.params.landscape_search]
         self.capability = self.index.attributes["capability"]
@@ -91,7 +90,7 @@ class ScenarioModel(mesa.Model):
         noise = self.noise.normals(state.step).reshape(state.relations.shape)
         update = self.rule.update
         for block in self._blocks:  # cache-sized blocks of replications: same numbers, about twice as fast
-            update(state.relations[block], weights[block], self.baseline, self.params, noise[block],
+            update(state.relations[block], weights[block], state.baseline[block], self.params, noise[block],
                    camps=state.camps[block], scale=state.scale[block], frozen=state.frozen[block])
         self._record()
 

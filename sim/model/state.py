@@ -24,6 +24,8 @@ class State:
     due: np.ndarray          # (R, E) int step at which a follow-up is due, NEVER = none
     due_parent: np.ndarray   # (R, E) int index of the event that scheduled it
     camps: np.ndarray        # (R, N) float +1/-1
+    baseline: np.ndarray     # (R, N, N) what inertia pulls relations toward (a shared read-only view unless
+                             # some effect is lasting)
     scale: np.ndarray        # (R,) balance_form "marvel": relations hold X / scale (scale = max(1, max |X|))
     frozen: np.ndarray       # (R,) bool: balance_form "marvel": the replication passed the cap and stopped
 
@@ -79,6 +81,13 @@ class Index:
         return tuple(self.actors)
 
 
+def _baseline(scenario: Scenario, r: int) -> np.ndarray:
+    n = len(scenario.actors)
+    shared = np.broadcast_to(np.array(scenario.baseline, dtype=np.float64).reshape(n, n), (r, n, n))
+    lasting = any(getattr(f, "lasting", False) for e in scenario.events for f in e.effects)
+    return shared.copy() if lasting else shared
+
+
 def initial_state(scenario: Scenario, replications: int) -> State:
     r, n, e = replications, len(scenario.actors), len(scenario.events)
     relations = np.broadcast_to(np.array(scenario.relations, dtype=np.float64), (r, n, n)).copy()
@@ -92,4 +101,5 @@ def initial_state(scenario: Scenario, replications: int) -> State:
         fired_count=np.zeros((r, e), dtype=np.int64), last_fired=np.full((r, e), -1, dtype=np.int64),
         due=np.full((r, e), NEVER, dtype=np.int64), due_parent=np.full((r, e), -1, dtype=np.int64),
         camps=np.ones((r, n)), scale=np.ones(r), frozen=np.zeros(r, dtype=bool),
+        baseline=_baseline(scenario, r),
     )

@@ -91,7 +91,9 @@ def plot_timing(scenario, observed, runs: list[tuple[str, dict]], path: Path, fm
     return save(fig, path, fmt)
 
 
-def plot_reliability(reliability: list[dict], brier: float, path: Path, fmt: str = "png") -> Path:
+def plot_reliability(reliability: list[dict], brier: float, path: Path, fmt: str = "png",
+                     xlabel: str = "forecast: share of runs in which the event has happened by that week",
+                     ylabel: str = "observed frequency (it had happened)", over: str = "weekly indicators") -> Path:
     fig, ax = plt.subplots(figsize=(5.5, 5.2))
     ax.plot([0, 1], [0, 1], color="0.5", ls="--", lw=1, label="perfect calibration")
     counts = np.array([r["count"] for r in reliability])
@@ -100,9 +102,9 @@ def plot_reliability(reliability: list[dict], brier: float, path: Path, fmt: str
     ax.plot([r["forecast"] for r in reliability], [r["observed"] for r in reliability], color=OKABE_ITO[0], lw=1)
     ax.set_xlim(-0.02, 1.02)
     ax.set_ylim(-0.02, 1.02)
-    ax.set_xlabel("forecast: share of runs in which the event has happened by that week")
-    ax.set_ylabel("observed frequency (it had happened)")
-    ax.set_title(f"Calibration over weekly indicators (Brier {brier:.3f})", fontsize=10)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(f"Reliability over {over} (Brier {brier:.3f})", fontsize=10)
     ax.legend(fontsize=8, loc="upper left")
     ax.grid(alpha=0.3)
     return save(fig, path, fmt)

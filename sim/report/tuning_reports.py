@@ -7,8 +7,9 @@ from pathlib import Path
 
 import tomli_w
 
+from sim.analysis import scores
 from sim.analysis.backtest import Backtest, score
-from sim.analysis.calibration import BASE_FILE, Calibration, at_edges, calibrated_document
+from sim.analysis.calibration import BASE_FILE, Calibration, at_edges, calibrated_document, save_as_extends
 from sim.analysis.sensitivity import SensitivityResult
 from sim.experiment import atomic
 from sim.plots import tuning_plots as plots
@@ -60,40 +61,54 @@ def sensitivity_report(result: SensitivityResult, out: Path, fmt: str = "png") -
     return out
 
 
-def calibration_report(scenario_path: Path, observed_path: Path, result: Calibration, out: Path,
-                       fmt: str = "png") -> Path:
+def _files(paths) -> str:
+    return ", ".join(str(p) for p in ([paths] if isinstance(paths, (str, Path)) else paths))
+
+
+def calibration_report(scenario_path: Path, observed_paths, result: Calibration, out: Path,
+                       fmt: str = "png", save_as: Path | None = None) -> Path:
     out.mkdir(parents=True, exist_ok=True)
     variant = calibrated_document(scenario_path, result)
     atomic.write_text(out / BASE_FILE, f"# {scenario_path} as calibrated (its extends resolved); calibrated.toml "
                                        "extends this copy\n" + tomli_w.dumps(read_document(scenario_path).data))
-    header = (f"# {result.scenario.meta.name} calibrated by `sim calibrate` against {observed_path} on {_now()}\n"
-              f"# negative log-likelihood {result.loss_before:.3f} before, {result.loss_after:.3f} after "
+    cut = f" up to {result.cutoff}" if result.cutoff else ""
+    header = (f"# {result.scenario.meta.name} calibrated by `sim calibrate` against {_files(observed_paths)}{cut} on "
+              f"{_now()}\n# negative log-likelihood {result.loss_before:.3f} before, {result.loss_after:.3f} after "
               f"({result.evaluations} evaluations of {result.config.replications} replications, seed "
-              f"{result.config.seed})\n")
+              f"{result.config.seed}; {len(result.observed)} observations fitted)\n")
     atomic.write_text(out / "calibrated.toml", header + tomli_w.dumps(variant))
+    if save_as is not None:
+        atomic.write_text(save_as, header + f"# written by --save-as; the run's report is in {out}\n" + tomli_w.dumps(
+            calibrated_document(scenario_path, result, save_as_extends(scenario_path, save_as))))
     atomic.write_csv(out / "history.csv", ["evaluations", "best_loss"] + list(result.config.keys),
                      ([n, f"{loss:.6g}"] + [f"{values[k]:.6g}" for k in result.config.keys]
                       for n, loss, values in result.history))
     before = score(result.scenario, result.observed, result.before, result.config.replications, result.config.seed)
     after = score(result.scenario, result.observed, result.after, result.config.replications, result.config.seed)
     report = Report(f"Calibration of {result.scenario.meta.name}",
-                    f"{_now()}; observed {observed_path}; config {result.config.path}")
-    report.text(f"Loss (negative log-likelihood of the observations; an event counts when it first fires within "
-                f"{result.config.window} step(s) of its date): **{result.loss_before:.3f} before, "
-                f"{result.loss_after:.3f} after**, {result.evaluations} evaluations of {result.config.replications} "
-                f"replications each, all with seed {result.config.seed} (common random numbers). "
-                f"The fitted values are in `calibrated.toml`, a variant that extends `{BASE_FILE}` (a copy of "
-                "the scenario as calibrated, beside it).")
+                    f"{_now()}; observed {_files(observed_paths)}; config {result.config.path}"
+                    + (f"; cut-off {result.cutoff}" if result.cutoff else ""))
+    report.text(f"Loss (negative log-likelihood of the {len(result.observed)} observations fitted{cut}; an event "
+                f"counts when it first fires within {result.config.window} step(s) of its date): "
+                f"**{result.loss_before:.3f} before, {result.loss_after:.3f} after**, {result.evaluations} evaluations "
+                f"of {result.config.replications} replications each, all with seed {result.config.seed} (common random "
+                f"numbers). The fitted values are in `calibrated.toml`, a variant that extends `{BASE_FILE}` (a copy of "
+                "the scenario as calibrated, beside it)"
+                + (f"; it records `meta.fitted_until = {result.cutoff}`, so `sim backtest` scores only what came "
+                   "after." if result.cutoff else "."))
     report.table(["value", "before", "fitted", "search range"],
                  [[f"`{v.key}`", f"{result.start[v.key]:.4g}", f"{result.best[v.key]:.4g}",
                    f"{v.bounds[0]:.4g} to {v.bounds[1]:.4g}"] for v in result.config.values])
     for note in at_edges(result):
         report.text(f"**Note**: {note}.")
-    report.heading("Observations before and after")
-    report.table(["observation", "date", "P(by date) before", "P(by date) after", "median before", "median after"],
-                 [[b["observation"], b["observed_date"], f"{b['probability_by_date']:.3f}",
-                   f"{a['probability_by_date']:.3f}", b["simulated_median_date"], a["simulated_median_date"]]
+    report.heading("Observations fitted, before and after")
+    report.table(["observation", "date", "held", "P before", "P after", "median before", "median after"],
+                 [[b["observation"], b["observed_date"], "yes" if b["value"] else "no", f"{b['probability']:.3f}",
+                   f"{a['probability']:.3f}", b["simulated_median_date"], a["simulated_median_date"]]
                   for b, a in zip(before.rows, after.rows)])
+    if result.left_out:
+        report.heading("Observations left out of the fit")
+        report.table(["observation", "date", "why"], [[o.label, o.date.isoformat(), why] for o, why in result.left_out])
     figure = plots.plot_timing(result.scenario, result.observed, [("before", result.before), ("after", result.after)],
                                out / "timing", fmt)
     if figure:
@@ -102,26 +117,62 @@ def calibration_report(scenario_path: Path, observed_path: Path, result: Calibra
     return out
 
 
-def backtest_report(result: Backtest, observed_path: Path, out: Path, fmt: str = "png") -> Path:
+BACKTEST_COLUMNS = ("observation", "kind", "id", "observed_date", "value", "probability", "climatology",
+                    "persistence", "brier", "brier_climatology", "brier_persistence", "simulated_median_date",
+                    "ever_happens")
+
+
+def _cell(v) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    return f"{v:.6g}" if isinstance(v, float) else ("" if v is None else str(v))
+
+
+def backtest_report(result: Backtest, observed_paths, out: Path, fmt: str = "png") -> Path:
     out.mkdir(parents=True, exist_ok=True)
-    atomic.write_csv(out / "backtest.csv", list(result.rows[0]),
-                     ([f"{v:.6g}" if isinstance(v, float) else ("" if v is None else v) for v in r.values()]
-                      for r in result.rows))
+    atomic.write_csv(out / "backtest.csv", BACKTEST_COLUMNS, ([_cell(r[c]) for c in BACKTEST_COLUMNS]
+                                                             for r in result.rows))
+    atomic.write_csv(out / "given.csv", ["observation", "kind", "id", "observed_date", "why"],
+                     ([o.label, o.kind, o.id, o.date.isoformat(), why] for o, why in result.given))
+    cut = f"after the cut-off {result.cutoff}" if result.cutoff else "(no cut-off: every observation)"
     report = Report(f"Backtest of {result.scenario.meta.name}",
-                    f"{_now()}; observed {observed_path}; {result.replications} replications, seed {result.seed}")
-    report.text(f"Mean Brier score over the observations: **{result.brier:.3f}**; over weekly indicators "
-                f"(has each observed event happened by each week?): **{result.weekly_brier:.3f}** "
-                "(0 is perfect; always forecasting 50% scores 0.25). With steps of one "
-                f"{result.scenario.meta.step_unit}, an observation counts as happened by its date when it happens in "
-                "or before the step whose date is the first on or after it (so within one step after the date).")
-    report.table(["observation", "kind", "observed date", "P(happened by then)", "simulated median date", "Brier"],
-                 [[r["observation"], r["kind"], r["observed_date"], f"{r['probability_by_date']:.3f}",
-                   r["simulated_median_date"], f"{r['brier']:.3f}"] for r in result.rows])
+                    f"{_now()}; observed {_files(observed_paths)}; {result.replications} replications, seed "
+                    f"{result.seed}; scored: the observations {cut}")
+    report.text(f"**{len(result.rows)} observation(s) scored**, {sum(r['value'] for r in result.rows)} of them true; "
+                f"**{len(result.given)} left out as given** (a scheduled shock settles them: listed at the end and "
+                f"in `given.csv`); {len(result.before)} on or before the cut-off were used only for the persistence "
+                "forecast. Each observation is a proposition on its date (an event had happened by then; a state "
+                "held) that came out true or false. Forecasts: the **model** (the share of runs in which it holds), "
+                "**climatology** (every proposition gets the share of true ones among those scored) and "
+                "**persistence** (what held at the cut-off still holds: the latest observation of it on or before "
+                "the cut-off; else, for an event, that it had not happened, and for a state, its value at the "
+                "start). The model's interval counts only its own runs: the parameters and starting values are "
+                "fixed here (a 95% Monte Carlo interval on each probability is about ±"
+                f"{1.96 * 0.5 / max(result.replications, 1) ** 0.5:.3f} at worst).")
+    if result.skill:
+        report.table(["forecast", "Brier (0 best)", "log score (0 best)", "model's Brier skill against it"],
+                     result.skill.table())
+        report.text("A Brier skill score above 0 means the model beats that reference; 1 is perfect. The log "
+                    f"score clips forecasts to [{scores.LOG_CLIP}, {1 - scores.LOG_CLIP}].")
+    report.heading("Every scored observation")
+    report.table(["observation", "date", "held", "model", "climatology", "persistence", "simulated median date"],
+                 [[r["observation"], r["observed_date"], "yes" if r["value"] else "no", f"{r['probability']:.3f}",
+                   f"{r['climatology']:.3f}", f"{r['persistence']:.0f}", r["simulated_median_date"]]
+                  for r in result.rows])
+    if result.reliability:
+        report.figure("Reliability of the model's forecasts over the scored observations",
+                      plots.plot_reliability(result.reliability, result.brier, out / "reliability", fmt,
+                                             "forecast: share of runs in which the proposition holds on its date",
+                                             "observed frequency (it held)", "the scored observations"))
     timing = plots.plot_timing(result.scenario, result.observed, [("this scenario", result.outcomes)],
                                out / "timing", fmt)
     if timing:
         report.figure("Observed dates against simulated timing", timing)
-    report.figure("Calibration (reliability) over weekly indicators",
-                  plots.plot_reliability(result.reliability, result.weekly_brier, out / "reliability", fmt))
+    if result.weekly_brier == result.weekly_brier:
+        report.text(f"Timing: over weekly indicators (has each scored event happened by each week?) the model's "
+                    f"Brier score is **{result.weekly_brier:.3f}**.")
+    if result.given:
+        report.heading("Left out as given")
+        report.table(["observation", "date", "why"], [[o.label, o.date.isoformat(), why] for o, why in result.given])
     report.write(out)
     return out

@@ -15,7 +15,7 @@ from sim.scenario.templates import normalize_id
 EVENT_KEYS = ("name", "kind", "date", "step", "probability", "condition", "once", "cooldown", "effects",
               "mark", "enabled")
 EFFECT_KEYS = {
-    "relation": ("type", "source", "target", "mutual", "delta", "set"),
+    "relation": ("type", "source", "target", "mutual", "delta", "set", "lasting"),
     "attribute": ("type", "actor", "attribute", "delta", "set"),
     "presence": ("type", "actor", "site", "host", "delta", "set", "over"),
     "follow_up": ("type", "event", "delay"),
@@ -174,8 +174,9 @@ def _effect(check: Checker, raw, path: KeyPath, names: Names, params: dict[str, 
         mutual = check.boolean(raw.get("mutual"), path + ("mutual",), False)
         arrow = " <-> " if mutual else " -> "
         label = ",".join(_as_list(raw.get("source"))) + arrow + ",".join(_as_list(raw.get("target")))
+        lasting = check.boolean(raw.get("lasting"), path + ("lasting",), False)
         ok = sources and targets and amount is not None
-        return s.RelationEffect(sources, targets, mutual, delta, setv, label) if ok else None
+        return s.RelationEffect(sources, targets, mutual, delta, setv, label, lasting) if ok else None
     actor = check.ref(raw.get("actor"), path + ("actor",), "actor", names.actors)
     if kind == "attribute":
         attribute = check.ref(raw.get("attribute"), path + ("attribute",), "attribute", names.attributes)

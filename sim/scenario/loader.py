@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import json
 from pathlib import Path
@@ -18,7 +19,7 @@ from sim.scenario.templates import Expanded, World, apply_shock, expand_template
 
 TOP_KEYS = ("meta", "parameters", "attributes", "actors", "blocs", "sites", "presence", "relations",
             "events", "templates", "shocks", "mechanisms", "outcomes", "tracking")
-META_KEYS = ("name", "description", "start", "step", "steps", "seed", "replications", "rule")
+META_KEYS = ("name", "description", "start", "step", "steps", "seed", "replications", "rule", "fitted_until")
 ACTOR_KEYS = ACTOR_FIELDS
 DEFAULT_ATTRIBUTES = {"capability": 1.0}
 
@@ -94,7 +95,8 @@ def _meta(check: Checker, raw) -> s.Meta | None:
     )
     if any(v is None for v in values.values()):
         return None
-    return s.Meta(**values)
+    fitted = check.date(raw["fitted_until"], path + ("fitted_until",)) if "fitted_until" in raw else None
+    return s.Meta(**values, fitted_until=fitted)
 
 
 def _parameters(check: Checker, raw) -> tuple[tuple[tuple[str, float], ...], tuple[tuple[str, str], ...]]:
@@ -110,9 +112,10 @@ def _parameters(check: Checker, raw) -> tuple[tuple[tuple[str, float], ...], tup
         if number is not None:
             values[name] = number
         library = check.doc.file_of(("parameters", name)).startswith("<mechanism")
-        if name not in model and not library and did_you_mean(name, model):
-            check.warn(("parameters", name), f"'{name}' is not a model parameter{did_you_mean(name, model)};"
-                                             " it is kept as a scenario parameter for expressions")
+        close = difflib.get_close_matches(name, model, n=1, cutoff=0.8)
+        if name not in model and not library and close:
+            check.warn(("parameters", name), f"'{name}' is not a model parameter (did you mean '{close[0]}'?); "
+                                             "it is kept as a scenario parameter for expressions")
     for name, (default, lo, hi) in RULE_PARAMETERS.items():
         if name in values and not lo <= values[name] <= hi:
             check.problem(("parameters", name), f"found {values[name]:g}, expected a number between {lo:g} and {hi:g}")

@@ -24,6 +24,7 @@ class Meta:
     seed: int
     replications: int
     rule: str
+    fitted_until: dt.date | None = None  # calibrated on observations up to this date (sim calibrate --cutoff)
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +70,7 @@ class RelationEffect:
     delta: Amount | None
     set: Amount | None
     label: str  # e.g. "niger <-> france"
+    lasting: bool = False  # also moves the baseline (the long-run interests inertia pulls toward)
 
 
 @dataclass(frozen=True, slots=True)
