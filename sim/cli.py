@@ -264,7 +264,7 @@ def cmd_backtest(args) -> int:
           f"(settled by a scheduled shock)")
     for r in result.rows:
         print(f"  {r['observed_date']}  {'true ' if r['value'] else 'false'}  P {r['probability']:.2f}  "
-              f"climatology {r['climatology']:.2f}  persistence {r['persistence']:.0f}  {r['observation'][:70]}")
+              f"climatology {r['climatology']:.2f}  persistence {r['persistence']:.0f}  {r['short']}")
     if result.skill:
         for name, brier, log, skill in result.skill.table():
             print(f"{name:<12} Brier {brier}  log {log}" + (f"  model's Brier skill against it {skill}" if skill else ""))

@@ -93,7 +93,7 @@ def score(scenario: Scenario, observed, outcomes: dict[str, np.ndarray], reps: i
         model.append(p)
         truth.append(float(o.value))
         pers.append(persistence(o, before, scenario))
-        rows.append({"observation": o.label, "kind": o.kind, "id": o.id, "observed_date": o.date.isoformat(),
+        rows.append({"observation": o.label, "short": o.short, "kind": o.kind, "id": o.id, "observed_date": o.date.isoformat(),
                      "value": o.value, "probability": p, "simulated_median_date": median,
                      "ever_happens": float(np.mean(~np.isnan(steps))) if o.kind == "event" else None})
     truth_a = np.array(truth)

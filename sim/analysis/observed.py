@@ -41,6 +41,12 @@ class Observation:
     def label(self) -> str:
         return self.description or self.id
 
+    @property
+    def short(self) -> str:
+        """The description without its source, at most 60 characters (for plots and terminals)."""
+        text = (self.description.split(" Source:")[0] if self.description else self.id).strip()
+        return text if len(text) <= 60 else text[:57].rstrip() + "..."
+
 
 def load_observed(paths: Path | Sequence[Path], scenario: s.Scenario) -> tuple[Observation, ...]:
     """Read observed CSV files and check every row against the scenario; all problems at once."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import matplotlib
@@ -76,11 +77,12 @@ def plot_timing(scenario, observed, runs: list[tuple[str, dict]], path: Path, fm
         ax.plot([], [], "s", color=OKABE_ITO[k], alpha=0.5, label=f"simulated, {label} (box 25-75%, whiskers 5-95%)")
     ax.plot(mdates.date2num([o.date for o in events]), range(len(events)), "D", color="black", label="observed")
     shares = lambda o: " / ".join(f"{np.mean(~np.isnan(r[o.outcome_id])):.0%}" for _, r in runs)  # noqa: E731
-    ax.set_yticks(range(len(events)), [f"{o.label}\n(fires in {shares(o)} of runs)" for o in events], fontsize=7)
+    ax.set_yticks(range(len(events)), [f"{o.id}: {o.short}\n(fires in {shares(o)} of runs)" for o in events], fontsize=7)
     ax.invert_yaxis()
     ax.xaxis_date()
     ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(ax.xaxis.get_major_locator()))
-    ax.set_xlim(mdates.date2num(dates[0]), mdates.date2num(dates[-1]))
+    first = min(o.date for o in events) - dt.timedelta(days=120)
+    ax.set_xlim(mdates.date2num(max(dates[0], first)), mdates.date2num(dates[-1]))
     states = sum(o.kind == "state" for o in observed)
     ax.set_xlabel("date of the first firing (runs in which it never fires are left out)"
                   + (f"; the {states} state observation(s) are in the report's table" if states else ""))

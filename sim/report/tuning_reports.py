@@ -156,7 +156,7 @@ def backtest_report(result: Backtest, observed_paths, out: Path, fmt: str = "png
                     f"score clips forecasts to [{scores.LOG_CLIP}, {1 - scores.LOG_CLIP}].")
     report.heading("Every scored observation")
     report.table(["observation", "date", "held", "model", "climatology", "persistence", "simulated median date"],
-                 [[r["observation"], r["observed_date"], "yes" if r["value"] else "no", f"{r['probability']:.3f}",
+                 [[r["short"], r["observed_date"], "yes" if r["value"] else "no", f"{r['probability']:.3f}",
                    f"{r['climatology']:.3f}", f"{r['persistence']:.0f}", r["simulated_median_date"]]
                   for r in result.rows])
     if result.reliability:
