@@ -44,7 +44,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, help="seed for every scenario (default: each scenario's meta.seed)")
     p.add_argument("--jobs", type=int, help="worker processes (default: all cores)")
     p.add_argument("--executor", choices=("process", "dask", "serial"), default="process")
-    p.add_argument("--scheduler", help="address of an existing Dask scheduler, e.g. tcp://10.0.0.5:8786")
+    p.add_argument("--scheduler", help="address of an existing Dask scheduler, e.g. tcp://127.0.0.1:8786")
     p.add_argument("--chunk-size", type=int, help="replications per chunk (default 1000)")
     p.add_argument("--keep-trajectories", action="store_true", help="also write every replication's series")
     p.add_argument("--out", type=Path, default=Path("results"), help="results root (default: results/)")

@@ -136,3 +136,20 @@ def test_summary_is_strict_json_even_with_one_replication(tmp_path):
     (folder,) = list((tmp_path / "tiny").iterdir())
     summary = json.loads((folder / "summary.json").read_text(), parse_constant=lambda c: pytest.fail(c))
     assert summary["outcomes"]["a_to_pair"]["mean_ci95"] == [None, None]
+
+
+def test_events_csv_is_what_csv_writer_makes_of_the_event_rows(tmp_path):
+    """write_events builds the lines itself (fast); they must be the csv module's bytes, quoting included."""
+    import io
+
+    from sim.experiment.run_folder import EVENT_COLUMNS, event_rows, write_events
+    from sim.model.model import run_scenario
+
+    result = run_scenario(load_scenario(SCENARIOS / "sahel-2020-2025.toml"), replications=30)
+    write_events(tmp_path / "events.csv", result)
+    expected = io.StringIO()
+    writer = csv.writer(expected, lineterminator="\n")
+    writer.writerow(EVENT_COLUMNS)
+    writer.writerows(event_rows(result))
+    assert (tmp_path / "events.csv").read_text() == expected.getvalue()
+    assert '"' in expected.getvalue()  # some fields needed quoting

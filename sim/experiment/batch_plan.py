@@ -15,6 +15,7 @@ import tomli_w
 
 from sim.errors import RunFolderError, ScenarioError, SimError
 from sim.experiment import atomic
+from sim.experiment.run_folder import SEEDS_NOTE
 from sim.experiment.chunks import ChunkSpec
 from sim.experiment.sweep import Sweep, check_sweep_against, sweep_points
 from sim.scenario.documents import Document, read_document, set_values
@@ -107,8 +108,7 @@ def save_plan(plan: BatchPlan, folder: Path) -> dict:
     return {"scenarios": entries, "sweep_file": plan.sweep_file, "points": list(plan.points),
             "chunk_size": plan.chunk_size, "keep_trajectories": plan.keep_trajectories,
             "chunks": len(plan.chunks()), "replications": plan.total_replications,
-            "replication_seeds": "replication k of every point: numpy SeedSequence(seed, spawn_key=(k,)), whose "
-                                 "two children drive the relation noise and the event draws"}
+            "replication_seeds": "replication k of every point: " + SEEDS_NOTE.format(seed="seed")}
 
 
 def load_plan(folder: Path) -> tuple[BatchPlan, dict]:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from sim.errors import RunFolderError
 from sim.experiment import atomic
-from sim.experiment.run_folder import event_rows, write_trajectories
+from sim.experiment.run_folder import EVENT_COLUMNS, event_rows, write_trajectories
 from sim.model.model import RunResult, run_scenario
 from sim.scenario.loader import load_scenario
 from sim.scenario.schema import Scenario, Tracking
@@ -60,7 +60,7 @@ def replay(run_dir: Path, replication: int) -> Replay:
     out.mkdir(parents=True, exist_ok=True)
     write_trajectories(out / "trajectory.csv", result)
     rows = event_rows(result)
-    atomic.write_csv(out / "events.csv", ["replication", "step", "date", "event", "name", "why", "effects"], rows)
+    atomic.write_csv(out / "events.csv", EVENT_COLUMNS, rows)
     return Replay(result, out, rows, _matches(run_dir / "events.csv", replication, rows))
 
 

@@ -22,8 +22,11 @@ from sim.experiment import atomic
 from sim.model.model import RunResult
 from sim.model.recorder import STATISTICS
 from sim.scenario import schema as s
+from sim.scenario.distributions import Distribution
 
 PACKAGES = ("mesa", "numpy", "scipy", "matplotlib", "networkx")
+SEEDS_NOTE = ("replication k: relation noise from SFC64 seeded by numpy SeedSequence({seed}, spawn_key=(k, 0)); event "
+              "draws from a counter-based SplitMix64 stream keyed by (seed, k, the event's id): see sim/model/streams.py")
 
 
 def package_versions() -> dict[str, str]:
@@ -94,8 +97,7 @@ def manifest(result: RunResult, info: RunInfo, run_id: str, folder: Path) -> dic
         "overrides": list(info.overrides),
         "seed": result.seed,
         "replications": len(result.replications),
-        "replication_seeds": f"replication k: numpy SeedSequence({result.seed}, spawn_key=(k,)), whose two "
-                             "children drive the relation noise and the event draws (see sim/model/streams.py)",
+        "replication_seeds": SEEDS_NOTE.format(seed=result.seed),
         "steps": scenario.meta.steps,
         "keep_trajectories": info.keep_trajectories,
         "command": sys.argv,
@@ -137,24 +139,103 @@ def write_trajectories(path: Path, result: RunResult) -> None:
     atomic.write_csv(path, ["step", "date", "replication", "quantity", "source", "target", "value"], rows)
 
 
+EVENT_COLUMNS = ["replication", "step", "date", "event", "name", "why", "effects"]
+
+
+def _firings(result: RunResult):
+    """(replication, step, event index, parent, (drawn values per effect)) for every firing, in firing order."""
+    for firing in result.firings:
+        columns = [tuple(np.asarray(a).tolist() for a in v) if isinstance(v, tuple) else (np.asarray(v).tolist(),)
+                   for v in firing.values]
+        reps = result.replications[firing.reps].tolist()
+        for pos, (rep, e, parent) in enumerate(zip(reps, firing.events.tolist(), firing.parents.tolist())):
+            yield int(rep), firing.step, e, parent, tuple(tuple(c[pos] for c in col) for col in columns)
+
+
+class _EventTexts:
+    """The why and effects texts of firings, built once per distinct (event, parent) and (event, effect,
+    drawn values): a large run repeats them many times."""
+
+    def __init__(self, scenario: s.Scenario):
+        self.scenario = scenario
+        self.reasons: dict[tuple[int, int], str] = {}
+        self.effects: dict[tuple, str] = {}
+
+    def why(self, e: int, parent: int) -> str:
+        text = self.reasons.get((e, parent))
+        if text is None:
+            events = self.scenario.events
+            text = self.reasons[(e, parent)] = (f"follow-up of {events[parent].id}" if parent >= 0
+                                                else own_reason(events[e]))
+        return text
+
+    def effect_list(self, e: int, drawn: tuple) -> str:
+        text = self.effects.get((e, drawn))
+        if text is None:
+            effects = self.scenario.events[e].effects
+            text = self.effects[(e, drawn)] = "; ".join(describe_effect(f, d) for f, d in zip(effects, drawn))
+        return text
+
+
 def event_rows(result: RunResult):
     """(replication, step, date, event, name, why, effects) for every firing, ordered by replication."""
     scenario = result.scenario
-    rows = []
-    for firing in result.firings:
-        for pos, rep in enumerate(firing.reps):
-            event = scenario.events[firing.events[pos]]
-            parent = firing.parents[pos]
-            why = (f"follow-up of {scenario.events[parent].id}" if parent >= 0 else own_reason(event))
-            effects = "; ".join(describe_effect(eff, firing.values[k], pos) for k, eff in enumerate(event.effects))
-            rows.append((int(result.replications[rep]), firing.step, scenario.dates[firing.step].isoformat(),
-                         event.id, event.name, why, effects))
+    texts = _EventTexts(scenario)
+    rows = [(rep, step, scenario.dates[step].isoformat(), scenario.events[e].id, scenario.events[e].name,
+             texts.why(e, parent), texts.effect_list(e, drawn)) for rep, step, e, parent, drawn in _firings(result)]
     rows.sort(key=lambda row: (row[0], row[1]))
     return rows
 
 
+def _field(text: str) -> str:
+    """A CSV field as csv.writer writes it (minimal quoting)."""
+    if "," in text or '"' in text or "\n" in text or "\r" in text:
+        return '"' + text.replace('"', '""') + '"'
+    return text
+
+
+def _drawn(effect) -> bool:
+    """Whether an effect's realised values differ between firings (a distribution somewhere)."""
+    amounts = [getattr(effect, name, None) for name in ("delta", "set", "delay", "over")]
+    return any(isinstance(a, Distribution) for a in amounts)
+
+
 def write_events(path: Path, result: RunResult) -> None:
-    atomic.write_csv(path, ["replication", "step", "date", "event", "name", "why", "effects"], event_rows(result))
+    """events.csv: the same bytes as csv.writer over event_rows, built in bulk (a run can log millions of
+    firings): the text after the date is built once per (event, parent) when no effect is drawn."""
+    scenario = result.scenario
+    texts = _EventTexts(scenario)
+    dates = [d.isoformat() for d in scenario.dates]
+    fixed = [not any(_drawn(f) for f in e.effects) for e in scenario.events]
+    tails: dict[tuple, str] = {}
+
+    def tail(e: int, parent: int, drawn: tuple) -> str:
+        text = tails.get((e, parent, drawn))
+        if text is None:
+            event = scenario.events[e]
+            text = tails[(e, parent, drawn)] = ",".join(_field(x) for x in (
+                event.id, event.name, texts.why(e, parent), texts.effect_list(e, drawn)))
+        return text
+
+    lines: list[str] = []
+    reps_all, steps_all = [], []
+    for firing in result.firings:
+        reps = result.replications[firing.reps]
+        prefix = f",{firing.step},{dates[firing.step]},"
+        if all(fixed[e] for e in np.unique(firing.events)):
+            keys, first, inverse = np.unique(firing.events * (len(fixed) + 1) + firing.parents + 1, return_index=True,
+                                             return_inverse=True)
+            drawn = [tuple(tuple(float(np.asarray(a)[i]) for a in (v if isinstance(v, tuple) else (v,)))
+                           for v in firing.values) for i in first]
+            ends = [tail(int(firing.events[i]), int(firing.parents[i]), d) + "\n" for i, d in zip(first, drawn)]
+            lines += [f"{rep}{prefix}{ends[k]}" for rep, k in zip(reps.tolist(), inverse.tolist())]
+        else:
+            single = RunResult(scenario, result.seed, result.replications, {}, (), None, None, [firing])
+            lines += [f"{rep}{prefix}{tail(e, parent, drawn)}\n" for rep, _, e, parent, drawn in _firings(single)]
+        reps_all.append(reps)
+        steps_all.append(np.full(len(reps), firing.step))
+    order = np.lexsort((np.concatenate(steps_all), np.concatenate(reps_all))) if lines else []  # stable
+    atomic.write_text(path, ",".join(EVENT_COLUMNS) + "\n" + "".join([lines[i] for i in order]))
 
 
 def own_reason(event: s.Event) -> str:
@@ -175,11 +256,9 @@ def own_reason(event: s.Event) -> str:
     return reason
 
 
-def describe_effect(effect: s.Effect, values, pos: int) -> str:
-    steps = None
-    if isinstance(values, tuple):  # presence: (amounts, durations)
-        values, steps = values
-    value = None if values is None else float(values[pos])
+def describe_effect(effect: s.Effect, drawn: tuple) -> str:
+    """One firing's effect: `drawn` is (amount,) or, for presence, (amount, duration in steps)."""
+    value = float(drawn[0])
     if isinstance(effect, s.FollowUpEffect):
         return f"schedules {effect.event} in {value:g} step" + ("" if value == 1 else "s")
     verb = "set to" if effect.set is not None else "change"
@@ -188,6 +267,6 @@ def describe_effect(effect: s.Effect, values, pos: int) -> str:
         return f"relation {effect.label} {verb} {shown}" + (" (lasting)" if effect.lasting else "")
     if isinstance(effect, s.AttributeEffect):
         return f"{effect.actor}.{effect.attribute} {verb} {shown}"
-    over = int(steps[pos]) if steps is not None else 1
+    over = int(drawn[1]) if len(drawn) > 1 else 1
     return f"presence {effect.actor}@{effect.place} {verb} {shown}" + (f" over {over} steps" if over > 1 else "")
 

@@ -48,7 +48,9 @@ def influence_weights(capability: np.ndarray, exponent: float) -> np.ndarray:
 # --- camps (Axelrod & Bennett's landscape) -----------------------------------------------------------
 def _propensities(relations: np.ndarray, sizes: np.ndarray) -> np.ndarray:
     """Q = s_i s_j p_ij with p = (X + X^T) / 2 and no self terms; frustration is -1/2 c^T Q c + const."""
-    q = 0.5 * (relations + relations.transpose(0, 2, 1)) * sizes[:, :, None] * sizes[:, None, :]
+    q = relations + relations.transpose(0, 2, 1)
+    q *= 0.5 * sizes[:, :, None]
+    q *= sizes[:, None, :]
     n = q.shape[1]
     q[:, np.arange(n), np.arange(n)] = 0.0
     return q
@@ -65,11 +67,16 @@ def local_camps(relations: np.ndarray, sizes: np.ndarray, camps: np.ndarray) -> 
     """Two camps minimising frustration E = sum s_i s_j p_ij d_ij (Axelrod & Bennett 1993) by single-actor
     moves: from `camps` (+1/-1 per actor), flip per replication the actor whose move lowers E most, until
     none does (a local minimum). Labels are normalised so that actor 0 is in camp +1."""
-    q = _propensities(relations, sizes)
     camps = camps.astype(np.float64, copy=True)
     rows = np.arange(len(camps))
+    transposed = relations.transpose(0, 2, 1)
+    self_terms = sizes * np.diagonal(relations, axis1=1, axis2=2)  # s_i p_ii: not a pair, left out
     for _ in range(camps.shape[1] ** 2):
-        gain = camps * np.matmul(q, camps[:, :, None])[:, :, 0]  # change in E if that actor switches camp
+        # field_i = sum_{j != i} s_j p_ij c_j with p = (X + X^T) / 2, without forming p (this runs every step)
+        weighted = (sizes * camps)[:, :, None]
+        field = 0.5 * (np.matmul(relations, weighted) + np.matmul(transposed, weighted))[:, :, 0]
+        field -= self_terms * camps
+        gain = sizes * camps * field  # change in E if that actor switches camp
         best = gain.argmin(axis=1)
         improving = gain[rows, best] < -1e-12
         if not improving.any():
