@@ -28,7 +28,7 @@ def test_a_name_that_is_not_a_plain_name_is_refused_before_anything_runs(name, t
     code = main(["run", str(TINY), "--out", str(out), "--no-plots", "--set", f'meta.name="{name}"'])
     assert code == 2
     err = capsys.readouterr().err
-    assert f"--set: meta.name: found '" in err and NAME_RULE in err
+    assert "--set: meta.name: found '" in err and NAME_RULE in err
     assert files_under(tmp_path.parent) == before  # nothing written anywhere, not even the results root
 
 

@@ -296,3 +296,58 @@ def test_events_csv_names_instances(tmp_path):
     withdraw = next(r for r in rows if r["event"] == "withdraw[h1,west1]")
     assert withdraw["why"] in ("follow-up of expel[h1,west1]", "follow-up of depart[h1,west1]")
     assert withdraw["effects"].startswith("presence west1@h1 set to 0 over ")
+
+
+# --- edge cases found in review ---------------------------------------------------------------------------
+def test_when_instances_make_one_event_due_the_earliest_wins(write_toml):
+    """Two instances of one group make `bell` due in the same step with their own drawn delays."""
+    path = write_toml(WORLD + """
+[templates.call]
+for = { x = ["a", "b", "c"] }
+kind = "triggered"
+condition = "step == 1"
+effects = [{ type = "follow_up", event = "bell", delay = { dist = "uniform", low = 1, high = 9 } }]
+[events.bell]
+kind = "follow_up"
+[outcomes.rang]
+kind = "first"
+expr = "fired(bell)"
+""")
+    scenario = load_scenario(path)
+    draws = EventDraws(1, np.arange(50))
+    delays = [np.maximum(1, np.rint(1 + 8 * draws.uniforms(np.arange(50), np.full(50, event_key(f"call[{x}]")), 1, 1)))
+              for x in "abc"]
+    expected = 1 + np.min(delays, axis=0)
+    for grouped in (True, False):
+        model = ScenarioModel(scenario, 1, 50)
+        model.events = EventEngine(scenario, model.index, model.params, grouped=grouped)
+        np.testing.assert_array_equal(model.run().outcomes["rang"], expected)
+
+
+def test_a_template_too_large_stops_with_a_message(write_toml):
+    actors = "".join(f"[actors.x{i}]\n" for i in range(20))
+    path = write_toml('[meta]\nname = "big"\nstart = 2024-01-01\nsteps = 2\n' + actors +
+                      '[templates.t]\nfor = { a = { kind = "state" }, b = { kind = "state" }, c = { kind = "state" }, '
+                      'd = { kind = "state" } }\nkind = "stochastic"\nprobability = 0.1\n')
+    with pytest.raises(ScenarioError) as error:
+        load_scenario(path)
+    assert str(error.value) == f"{path}: templates.t.for: expands to more than 100,000 events"
+
+
+def test_set_on_a_mechanism_table_is_refused():
+    with pytest.raises(ScenarioError) as error:
+        load_scenario(MECH, ["mechanisms.expulsion.enabled=false"])
+    assert str(error.value).startswith("--set: mechanisms.expulsion.enabled: the mechanisms are merged before --set "
+                                       "applies, so this would change nothing")
+
+
+def test_follow_ups_that_schedule_each_other_are_not_settled(write_toml, tmp_path):
+    from sim.analysis.observed import settled_by_shocks
+
+    path = write_toml(WORLD + '[events.ping]\nkind = "follow_up"\neffects = [{ type = "follow_up", event = "pong" }]\n'
+                              '[events.pong]\nkind = "follow_up"\neffects = [{ type = "follow_up", event = "ping" }]\n')
+    observed = tmp_path / "o.csv"
+    observed.write_text("kind,id,date\nstate,fired(ping),2024-01-15\n")
+    scenario = load_scenario(path)
+    (row,) = load_observed(observed, scenario)
+    assert settled_by_shocks(row, scenario) is None

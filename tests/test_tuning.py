@@ -103,6 +103,41 @@ def test_backtest_numbers(observed, tmp_path):
     assert (out / "reliability.png").is_file() and (out / "backtest.csv").is_file()
 
 
+
+def test_shipped_timelines_backtest_the_shipped_scenarios(tmp_path):
+    niger = backtest(SCENARIOS / "niger-2024.toml", SCENARIOS / "observed" / "niger-2023-2024.csv", reps=100)
+    assert {o.id for o, _ in niger.given} == {"coup", "ecowas_sanctions", "aes_charter", "ecowas_lifts_sanctions"}
+    assert len(niger.rows) == 19 and niger.skill is not None
+    observed = [SCENARIOS / "observed" / name for name in ("sahel-2020-2023.csv", "sahel-2023-2025.csv")]
+    sahel = backtest(SCENARIOS / "sahel-2020-2025.toml", observed, reps=100, cutoff=dt.date(2023, 6, 30))
+    assert all(dt.date.fromisoformat(r["observed_date"]) > dt.date(2023, 6, 30) for r in sahel.rows)
+    assert {r["value"] for r in sahel.rows} == {True, False}  # what did not happen is scored too
+    assert load_tuning(ROOT / "tuning" / "niger-tune.toml").keys[0] == "parameters.balance_rate"
+
+
+def test_bad_observed_and_config_files(write_toml, tmp_path):
+    bad = tmp_path / "bad.csv"
+    bad.write_text("kind,id,date\nevent,drfit,2024-03-11\nstate,presence(b) ==,2024-03-11\nevent,drift,2030-01-01\n")
+    with pytest.raises(ScenarioError) as info:
+        backtest(SYNTHETIC, bad)
+    assert [str(p) for p in info.value.problems] == [
+        f"{bad}: line 2: unknown event 'drfit' (did you mean 'drift'?)",
+        f"{bad}: line 3: state 'presence(b) ==': unexpected end of text at column 15",
+        f"{bad}: line 4: date 2030-01-01: expected a date from the start (2024-01-01) to the last step (2024-10-07)",
+    ]
+    latin = tmp_path / "latin.csv"
+    latin.write_bytes("kind,id,date,value,description\nevent,drift,2024-03-11,true,C\xf4te\n".encode("cp1252"))
+    with pytest.raises(ScenarioError) as info:
+        backtest(SYNTHETIC, latin)
+    assert str(info.value) == (f"{latin}: not UTF-8 text (invalid continuation byte at byte 60); save it as "
+                               "UTF-8 CSV")
+    with pytest.raises(ScenarioError) as info:
+        load_tuning(write_toml('[[parameters]]\nkey = "parameters.noise"\nlow = 0.2\nhigh = 0.1\nmean = 1\n', "c.toml"))
+    assert [str(p) for p in info.value.problems] == [
+        f"{tmp_path / 'c.toml'}: parameters[0].mean: 'mean' is not used by a uniform distribution (it takes low, high)",
+        f"{tmp_path / 'c.toml'}: parameters[0]: found low = 0.2 and high = 0.1, expected low < high",
+    ]
+
 # --- the cut-off protocol and skill (issue 10) ---------------------------------------------------------
 def test_calibrating_with_a_cutoff_fits_the_early_observations_alone(write_toml, tmp_path):
     """drift happens under inertia 0.08 on 2024-03-11; a later row says relation(a, b) was still above -0.6
@@ -173,3 +208,23 @@ def test_a_fitted_scenario_is_not_scored_on_what_it_was_fitted_to(observed, writ
     assert "was fitted on observations up to 2024-04-01 (meta.fitted_until)" in capsys.readouterr().err
     result = backtest(fitted, observed, reps=20)  # the cut-off defaults to fitted_until
     assert result.cutoff == dt.date(2024, 4, 1) and [r["id"] for r in result.rows] == ["alarm"]
+
+
+def test_save_as_never_overwrites_the_scenario_or_what_it_extends(write_toml, observed, tmp_path, capsys):
+    tune = write_toml('[tuning]\nreplications = 10\ngenerations = 1\npopulation = 2\n'
+                      '[[parameters]]\nkey = "parameters.inertia"\nlow = 0.03\nhigh = 0.3\n', "small.toml")
+    base = tmp_path / "base.toml"
+    base.write_text(SYNTHETIC.read_text())
+    variant = write_toml('extends = "base.toml"\n[meta]\nname = "v"\n', "v.toml")
+    for target in (variant, base, tmp_path):
+        before = base.read_text(), variant.read_text()
+        assert main(["calibrate", str(variant), "--observed", str(observed), "--config", str(tune), "--save-as",
+                     str(target), "--executor", "serial", "--out", str(tmp_path / "cal")]) == 2
+        assert (base.read_text(), variant.read_text()) == before
+    err = capsys.readouterr().err
+    assert f"error: --save-as {variant}: that is {variant} or a file it extends" in err
+    assert f"error: --save-as {tmp_path}: is a folder; expected a file name" in err
+    assert main(["calibrate", str(variant), "--observed", str(observed), "--config", str(tune), "--save-as",
+                 str(tmp_path / "v-calibrated.toml"), "--executor", "serial", "--out", str(tmp_path / "cal")]) == 0
+    saved = load_scenario(tmp_path / "v-calibrated.toml")
+    assert saved.meta.name == "v-calibrated" and saved.meta.fitted_until == dt.date(2024, 6, 10)  # the last fitted

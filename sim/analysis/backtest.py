@@ -85,9 +85,10 @@ def score(scenario: Scenario, observed, outcomes: dict[str, np.ndarray], reps: i
         happened = steps[~np.isnan(steps)]
         median = scenario.dates[int(np.median(happened))].isoformat() if o.kind == "event" and len(happened) else (
             "never" if o.kind == "event" else "")
-        if o.kind == "event":  # weekly indicators: has it happened by step t?
+        if o.kind == "event":  # weekly indicators from the cut-off on: has it happened by step t?
             target = step_of_date(scenario.dates, o.date)
-            for t in range(1, scenario.meta.steps + 1):
+            first = step_of_date(scenario.dates, cutoff) + 1 if cutoff else 1
+            for t in range(first, scenario.meta.steps + 1):
                 forecasts.append(np.mean(steps <= t))
                 weekly_truth.append(1.0 if t >= target else 0.0)
         model.append(p)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -72,6 +73,8 @@ def fitted_observations(observed, scenario: Scenario, cutoff: dt.date | None):
 def calibrate(scenario_path: Path, observed_paths, config: TuningConfig, executor, report=print,
               cutoff: dt.date | None = None) -> Calibration:
     scenario = load_scenario(scenario_path)
+    if cutoff is None:
+        cutoff = scenario.meta.fitted_until  # a fitted scenario is refitted on what it was fitted on, no more
     check_cutoff(cutoff, scenario)
     observed, left_out = fitted_observations(load_observed(observed_paths, scenario), scenario, cutoff)
     if not observed:
@@ -138,13 +141,35 @@ BASE_FILE = "base.toml"  # the calibrated scenario, written beside calibrated.to
 
 def save_as_extends(scenario_path: Path, target: Path) -> str:
     """The `extends` a calibrated variant saved as `target` needs to reach the scenario: the scenario must
-    be in target's folder or below it (an extends never leaves its file's folder)."""
+    be in target's folder or below it (an extends never leaves its file's folder), and target must not be
+    the scenario, a file it extends (that would lose it and make a cycle) or a folder."""
+    target = Path(target)
+    if target.is_dir():
+        raise SimError(f"--save-as {target}: is a folder; expected a file name such as <name>-calibrated.toml")
+    if target.resolve() in extends_chain(scenario_path):
+        raise SimError(f"--save-as {target}: that is {scenario_path} or a file it extends; the calibrated variant "
+                       "extends it, so it needs a file of its own")
     try:
-        relative = Path(scenario_path).resolve().relative_to(Path(target).resolve().parent)
+        relative = Path(scenario_path).resolve().relative_to(target.resolve().parent)
     except ValueError:
         raise SimError(f"--save-as {target}: the calibrated variant extends {scenario_path}, so it must be saved in "
                        f"that file's folder ({Path(scenario_path).parent}) or above it") from None
     return relative.as_posix()
+
+
+def extends_chain(path: Path) -> set[Path]:
+    """The resolved paths of a scenario file and every file it extends."""
+    chain, current = set(), Path(path)
+    while current.is_file() and current.resolve() not in chain and len(chain) < 64:
+        chain.add(current.resolve())
+        try:
+            parent = tomllib.loads(current.read_text(encoding="utf-8-sig")).get("extends")
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+            break  # the loader reports it, with its line, when the scenario is read
+        if not isinstance(parent, str):
+            break
+        current = current.parent / parent
+    return chain
 
 
 def calibrated_document(scenario_path: Path, result: Calibration, extends: str = BASE_FILE) -> dict:
@@ -153,11 +178,11 @@ def calibrated_document(scenario_path: Path, result: Calibration, extends: str =
     doc = read_document(scenario_path)
     fitted = set_values(doc, result.best, "calibration").data
     variant: dict = {"extends": extends,
-                     "meta": {"name": f"{result.scenario.meta.name}-calibrated",
+                     "meta": {"name": f"{result.scenario.meta.name[:53]}-calibrated",  # names stay within 64
                               "description": f"{result.scenario.meta.name} with values fitted by sim calibrate"
                                              + (f" on observations up to {result.cutoff}" if result.cutoff else "")}}
-    if result.cutoff:
-        variant["meta"]["fitted_until"] = result.cutoff
+    # what backtests must not score: up to the cut-off, or without one, up to the last observation fitted
+    variant["meta"]["fitted_until"] = result.cutoff or max(o.date for o in result.observed)
     for key in result.best:
         path = resolve_path(fitted, parse_key_path(key))
         cut = next((i for i, part in enumerate(path) if isinstance(part, int)), len(path))

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import io
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
@@ -16,6 +17,7 @@ from sim.errors import Problem, ScenarioError, SimError, did_you_mean
 from sim.scenario import expressions as x
 from sim.scenario import schema as s
 from sim.scenario.dates import step_of_date
+from sim.scenario.distributions import Distribution
 from sim.scenario.expressions import ExpressionError, Names, parse_expression
 from sim.scenario.templates import normalize_id
 
@@ -65,55 +67,72 @@ def _read(path: Path, scenario: s.Scenario, problems: list, first: int) -> list[
     if not path.is_file():
         problems.append(Problem(str(path), "", "file not found"))
         return []
+    try:
+        text = path.read_text(encoding="utf-8-sig")  # -sig: spreadsheets add a BOM
+    except UnicodeDecodeError as error:
+        problems.append(Problem(str(path), "", f"not UTF-8 text ({error.reason} at byte {error.start}); save it "
+                                               "as UTF-8 CSV"))
+        return []
+    except OSError as error:
+        problems.append(Problem(str(path), "", f"cannot be read ({error.strerror})"))
+        return []
+    try:
+        return _rows(path, text, scenario, problems, first)
+    except csv.Error as error:
+        problems.append(Problem(str(path), "", f"not a readable CSV file ({error})"))
+        return []
+
+
+def _rows(path: Path, text: str, scenario: s.Scenario, problems: list, first: int) -> list[Observation]:
     rows = []
     names = scenario_names(scenario)
-    with path.open(newline="", encoding="utf-8-sig") as handle:  # -sig: spreadsheets add a BOM
-        reader = csv.DictReader(handle)
-        missing = [c for c in ("kind", "id", "date") if c not in (reader.fieldnames or [])]
-        if missing:
-            problems.append(Problem(str(path), "header", f"missing column(s) {', '.join(missing)}; "
-                                                         f"expected {', '.join(COLUMNS)}"))
-            return []
-        for line, raw in enumerate(reader, start=2):
-            where = f"line {line}"
-            kind, ident = (raw.get("kind") or "").strip(), normalize_id((raw.get("id") or "").strip())
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    missing = [c for c in ("kind", "id", "date") if c not in (reader.fieldnames or [])]
+    if missing:
+        problems.append(Problem(str(path), "header", f"missing column(s) {', '.join(missing)}; "
+                                                     f"expected {', '.join(COLUMNS)}"))
+        return []
+    for raw in reader:
+        line = reader.line_num  # the line the row ends on (a quoted description may span lines)
+        where = f"line {line}"
+        kind, ident = (raw.get("kind") or "").strip(), normalize_id((raw.get("id") or "").strip())
+        try:
+            date = dt.date.fromisoformat((raw.get("date") or "").strip())
+        except ValueError:
+            problems.append(Problem(str(path), where, f"date: found '{raw.get('date')}', expected YYYY-MM-DD"))
+            continue
+        if not scenario.dates[0] <= date <= scenario.dates[-1]:
+            problems.append(Problem(str(path), where, f"date {date}: expected a date from the start "
+                                                      f"({scenario.dates[0]}) to the last step "
+                                                      f"({scenario.dates[-1]})"))
+            continue
+        value_text = (raw.get("value") or "true").strip().lower()
+        if value_text not in ("true", "false", "1", "0", ""):
+            problems.append(Problem(str(path), where, f"value: found '{value_text}', expected true or false"))
+            continue
+        if kind == "event":
+            if value_text in ("false", "0"):
+                problems.append(Problem(str(path), where, "an event row records that the event happened: its "
+                                                          "value must be true (write what did not happen as a "
+                                                          "state row, e.g. fired(x) with value false)"))
+                continue
+            if ident not in names.events:
+                problems.append(Problem(str(path), where, f"unknown event '{ident}'"
+                                        + did_you_mean(ident, names.events)))
+                continue
+        elif kind == "state":
             try:
-                date = dt.date.fromisoformat((raw.get("date") or "").strip())
-            except ValueError:
-                problems.append(Problem(str(path), where, f"date: found '{raw.get('date')}', expected YYYY-MM-DD"))
-                continue
-            if not scenario.dates[0] <= date <= scenario.dates[-1]:
-                problems.append(Problem(str(path), where, f"date {date}: expected a date from the start "
-                                                          f"({scenario.dates[0]}) to the last step "
-                                                          f"({scenario.dates[-1]})"))
-                continue
-            value_text = (raw.get("value") or "true").strip().lower()
-            if value_text not in ("true", "false", "1", "0", ""):
-                problems.append(Problem(str(path), where, f"value: found '{value_text}', expected true or false"))
-                continue
-            if kind == "event":
-                if value_text in ("false", "0"):
-                    problems.append(Problem(str(path), where, "an event row records that the event happened: its "
-                                                              "value must be true (write what did not happen as a "
-                                                              "state row, e.g. fired(x) with value false)"))
+                if parse_expression(ident, names).type != "bool":
+                    problems.append(Problem(str(path), where, f"state '{ident}' is not a true/false expression"))
                     continue
-                if ident not in names.events:
-                    problems.append(Problem(str(path), where, f"unknown event '{ident}'"
-                                            + did_you_mean(ident, names.events)))
-                    continue
-            elif kind == "state":
-                try:
-                    if parse_expression(ident, names).type != "bool":
-                        problems.append(Problem(str(path), where, f"state '{ident}' is not a true/false expression"))
-                        continue
-                except ExpressionError as error:
-                    problems.append(Problem(str(path), where, f"state '{ident}': {error}"))
-                    continue
-            else:
-                problems.append(Problem(str(path), where, f"kind: found '{kind}', expected event or state"))
+            except ExpressionError as error:
+                problems.append(Problem(str(path), where, f"state '{ident}': {error}"))
                 continue
-            rows.append(Observation(first + len(rows), str(path), line, kind, ident, date,
-                                    value_text in ("true", "1", ""), (raw.get("description") or "").strip()))
+        else:
+            problems.append(Problem(str(path), where, f"kind: found '{kind}', expected event or state"))
+            continue
+        rows.append(Observation(first + len(rows), str(path), line, kind, ident, date,
+                                value_text in ("true", "1", ""), (raw.get("description") or "").strip()))
     return rows
 
 
@@ -169,24 +188,31 @@ def _calls(node):
         yield from _calls(node.right)
 
 
-def _event_settled(eid: str, events: dict, scenario: s.Scenario) -> set[str] | None:
-    """The scheduled events behind event `eid` if only they can make it fire, else None."""
+def _certain(event: s.Event) -> bool:
+    """It fires whenever it is due: enabled, no condition, probability exactly 1."""
+    return event.enabled and event.condition is None and isinstance(event.probability, float) \
+        and event.probability >= 1.0
+
+
+def _event_settled(eid: str, events: dict, scenario: s.Scenario, seen: frozenset = frozenset()) -> set[str] | None:
+    """The scheduled events behind event `eid` if they alone decide when it fires, else None: a certain
+    scheduled event, or a certain follow-up that only such events schedule, after fixed delays."""
     event = events[eid]
+    if not _certain(event) or eid in seen:
+        return None
     if event.given:
         return {eid}
     if event.kind != "follow_up":
         return None
-    parents = [e for e in scenario.events if any(isinstance(f, s.FollowUpEffect) and f.event == eid
-                                                for f in e.effects)]
     found: set[str] = set()
-    for parent in parents:
-        if parent.id == eid:
-            return None
-        more = _event_settled(parent.id, events, scenario)
-        if more is None:
-            return None
-        found |= more
-    return found
+    for parent in scenario.events:
+        for f in parent.effects:
+            if isinstance(f, s.FollowUpEffect) and f.event == eid:
+                more = _event_settled(parent.id, events, scenario, seen | {eid})
+                if more is None or not isinstance(f.delay, float):
+                    return None
+                found |= more
+    return found or None
 
 
 def _writers(call: x.Call, scenario: s.Scenario, events: dict) -> set[str] | None:
@@ -198,20 +224,31 @@ def _writers(call: x.Call, scenario: s.Scenario, events: dict) -> set[str] | Non
         return _event_settled(args[0], events, scenario)
     if call.func == "attr":
         changes = [e for e in scenario.events for f in e.effects
-                   if isinstance(f, s.AttributeEffect) and (f.actor, f.attribute) == (args[0], args[1])]
+                   if isinstance(f, s.AttributeEffect) and (f.actor, f.attribute) == (args[0], args[1])
+                   and not isinstance(f.delta if f.delta is not None else f.set, Distribution)]
+        if len(changes) < sum(isinstance(f, s.AttributeEffect) and (f.actor, f.attribute) == (args[0], args[1])
+                              for e in scenario.events for f in e.effects):
+            return None  # a drawn size: the shock does not settle it
     elif call.func in ("presence", "planned_presence"):
         from sim.model.state import Index
 
         index = Index.of(scenario)
         slots = set(index.presence_slots(args[0], args[1] if len(args) > 1 else None))
-        changes = [e for e in scenario.events for f in e.effects if isinstance(f, s.PresenceEffect)
-                   and slots & set([index.slots[(f.actor, f.site)]] if f.site else
-                                   index.presence_slots(f.actor, f.host))]
+        writes = [(e, f) for e in scenario.events for f in e.effects if isinstance(f, s.PresenceEffect)
+                  and slots & set([index.slots[(f.actor, f.site)]] if f.site else
+                                  index.presence_slots(f.actor, f.host))]
+        if any(isinstance(a, Distribution) for _, f in writes for a in (f.delta, f.set, f.over)):
+            return None  # a drawn size or duration: the shock does not settle it
+        changes = [e for e, _ in writes]
     else:
         return set()
-    if any(not e.given for e in changes):
-        return None
-    return {e.id for e in changes}
+    found: set[str] = set()
+    for e in changes:
+        settled = _event_settled(e.id, events, scenario)
+        if settled is None:
+            return None
+        found |= settled
+    return found
 
 
 # --- outcomes for the engine and the forecasts they give ------------------------------------------

@@ -108,7 +108,7 @@ def save_plan(plan: BatchPlan, folder: Path) -> dict:
     return {"scenarios": entries, "sweep_file": plan.sweep_file, "points": list(plan.points),
             "chunk_size": plan.chunk_size, "keep_trajectories": plan.keep_trajectories,
             "chunks": len(plan.chunks()), "replications": plan.total_replications,
-            "replication_seeds": "replication k of every point: " + SEEDS_NOTE.format(seed="seed")}
+            "replication_seeds": "the same at every point; " + SEEDS_NOTE.format(seed="seed")}
 
 
 def load_plan(folder: Path) -> tuple[BatchPlan, dict]:

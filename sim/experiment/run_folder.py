@@ -223,7 +223,7 @@ def write_events(path: Path, result: RunResult) -> None:
         reps = result.replications[firing.reps]
         prefix = f",{firing.step},{dates[firing.step]},"
         if all(fixed[e] for e in np.unique(firing.events)):
-            keys, first, inverse = np.unique(firing.events * (len(fixed) + 1) + firing.parents + 1, return_index=True,
+            _, first, inverse = np.unique(firing.events * (len(fixed) + 1) + firing.parents + 1, return_index=True,
                                              return_inverse=True)
             drawn = [tuple(tuple(float(np.asarray(a)[i]) for a in (v if isinstance(v, tuple) else (v,)))
                            for v in firing.values) for i in first]

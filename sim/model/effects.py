@@ -132,11 +132,14 @@ class FollowUp(CompiledEffect):
 
     def apply(self, state, reps, cols, g, draws, shock_scale):
         delay = np.maximum(1, np.rint(_draw(self.delay, g, draws, reps, cols, state.step, self.slot))).astype(np.int64)
-        target = self.target[cols]
         due = state.step + delay
+        # latest first, so that when several firings make one event due in one replication the earliest
+        # due step is written last and kept, as when they are scheduled one by one
+        order = np.argsort(-due, kind="stable")
+        reps, target, due, parent = reps[order], self.target[cols][order], due[order], self.parent[cols][order]
         sooner = due < state.due[reps, target]
         state.due[reps[sooner], target[sooner]] = due[sooner]
-        state.due_parent[reps[sooner], target[sooner]] = self.parent[cols][sooner]
+        state.due_parent[reps[sooner], target[sooner]] = parent[sooner]
         return delay.astype(np.float64)
 
 

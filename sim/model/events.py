@@ -45,11 +45,6 @@ class EventGroup:
     effects: list[CompiledEffect] = field(default_factory=list)
     follow_up_target: bool = False
 
-    @property
-    def own(self) -> bool:
-        """Fires on its own (not only as a follow-up) in some step."""
-        return self.spec.kind in ("stochastic", "triggered", "scheduled")
-
 
 def event_shape(event: s.Event) -> tuple:
     """What instances must share to be evaluated together: everything but the ids they name."""
@@ -69,8 +64,9 @@ def event_shape(event: s.Event) -> tuple:
 
 
 def group_events(scenario: s.Scenario, together: bool = True) -> list[list[int]]:
-    """Enabled events in groups: template instances of one shape together (unless `together` is false:
-    the same numbers, slower), every other event alone."""
+    """Enabled events in groups: template instances of one shape together, every other event alone.
+    `together = False` evaluates each instance alone: the same numbers unless instances of one template
+    change the same relation in the same step (summed then clipped together, clipped one by one alone)."""
     groups: list[list[int]] = []
     by_shape: dict[tuple, list[int]] = {}
     for e, event in enumerate(scenario.events):

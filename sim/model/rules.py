@@ -191,8 +191,11 @@ def marvel_update(relations, weights, baseline, params: RuleParameters, normals,
         frozen[live] = blows | (biggest >= cap)
         scale[live] = np.maximum(1.0, biggest)
         relations[live] = x / scale[live, None, None]
-    if params.inertia or params.noise:
-        _finish(relations, baseline, params, normals, bounded=False)
+    live = np.flatnonzero(~frozen)
+    if (params.inertia or params.noise) and len(live):  # a frozen replication stops changing
+        moved = relations[live]
+        _finish(moved, baseline[live], params, normals[live], bounded=False)
+        relations[live] = moved
 
 
 def landscape_update(relations, weights, baseline, params: RuleParameters, normals, camps, **_) -> None:

@@ -21,12 +21,7 @@ import numpy as np
 BLOCK_STEPS = 8
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)  # SplitMix64's increment
 _M1, _M2 = np.uint64(0xBF58476D1CE4E5B9), np.uint64(0x94D049BB133111EB)
-_SLOT_BITS = 16  # position in an event's stream: step << 16 | slot
-MAX_SLOTS = 1 << _SLOT_BITS
-
-
-def replication_seed(seed: int, replication: int) -> np.random.SeedSequence:
-    return np.random.SeedSequence(seed, spawn_key=(int(replication),))
+_SLOT_BITS = 16  # position in an event's stream: step << 16 | slot (the loader caps effects per event well below)
 
 
 def _mix(z: np.ndarray) -> np.ndarray:

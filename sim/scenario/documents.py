@@ -66,15 +66,12 @@ def _merge(base: dict, over: dict) -> dict:
 MAX_EXTENDS = 16  # files in one `extends` chain
 
 
-def read_document(path: str | Path, _chain: tuple[Path, ...] = ()) -> Document:
+def read_document(path: str | Path) -> Document:
     """Read a scenario file and everything it extends into one merged document, with the mechanisms
     it uses (sim/mechanisms/) merged in under it."""
-    doc = _read_chain(path, _chain)
-    if not _chain:
-        from sim.scenario.mechanisms import include_mechanisms
+    from sim.scenario.mechanisms import include_mechanisms
 
-        doc = include_mechanisms(doc)
-    return doc
+    return include_mechanisms(_read_chain(path))
 
 
 def _read_chain(path: str | Path, _chain: tuple[Path, ...] = ()) -> Document:
@@ -176,14 +173,15 @@ def parse_override(text: str) -> tuple[KeyPath, object]:
 
 def apply_overrides(doc: Document, overrides: list[str] | tuple[str, ...]) -> Document:
     """Apply --set overrides to a copy of `doc`; every bad one is reported, not just the first."""
-    import copy
-
     data = copy.deepcopy(doc.data)
     origin = dict(doc.origin)
     problems: list[Problem] = []
     for text in overrides:
         try:
             path, value = parse_override(text)
+            if path[0] == "mechanisms":
+                raise KeyError("the mechanisms are merged before --set applies, so this would change nothing; set "
+                               "their values instead: parameters.<name>, templates.<id>.enabled, templates.<id>.for...")
             path = _expand_actor_shorthand(data, path)
             _set_path(data, path, value)
         except (ValueError, KeyError, IndexError) as error:
@@ -199,8 +197,6 @@ def apply_overrides(doc: Document, overrides: list[str] | tuple[str, ...]) -> Do
 
 def set_values(doc: Document, values: dict[str, object], origin_label: str) -> Document:
     """Set already-parsed values by key path (sweeps); problems name `origin_label`."""
-    import copy
-
     data = copy.deepcopy(doc.data)
     origin = dict(doc.origin)
     problems: list[Problem] = []
@@ -267,10 +263,18 @@ def _expand_actor_shorthand(data: dict, path: KeyPath) -> KeyPath:
     instance = instance_path(data, path)
     if instance:
         override, _ = instance
-        tables = data["templates"][override[1]].setdefault("instances", {})
+        template = data["templates"][override[1]]
+        where = f"templates.{override[1]}"
+        if not isinstance(template, dict):
+            raise KeyError(f"{where} is not a table, so it has no instances")
+        tables = template.setdefault("instances", {})
+        if not isinstance(tables, dict):
+            raise KeyError(f"{where}.instances is not a table")
         table = tables.setdefault(override[3], {})
+        if not isinstance(table, dict):
+            raise KeyError(f'{where}.instances."{override[3]}" is not a table')
         if len(override) > 5 and override[4] == "effects" and "effects" not in table:
-            table["effects"] = copy.deepcopy(data["templates"][override[1]].get("effects", []))
+            table["effects"] = copy.deepcopy(template.get("effects", []))
         return override
     expanded = expand_shorthand(path)
     if expanded != path:

@@ -21,6 +21,7 @@ EFFECT_KEYS = {
     "follow_up": ("type", "event", "delay"),
 }
 PARAMETER_HINT = "a number, a parameter name or a distribution table"
+MAX_EFFECTS = 1000  # per event: each effect owns two draw slots of the event's stream, which has 65,536 per step
 
 
 def expression(check: Checker, value, path: KeyPath, names: Names, wanted: str):
@@ -119,6 +120,9 @@ def event_spec(check: Checker, eid: str, raw, names: Names, dates, meta, params:
     effects_raw = raw.get("effects", [])
     if not isinstance(effects_raw, list):
         check.problem(path + ("effects",), f"found {describe(effects_raw)}, expected a list of effect tables")
+        effects_raw = []
+    if len(effects_raw) > MAX_EFFECTS:
+        check.problem(path + ("effects",), f"{len(effects_raw)} effects, expected at most {MAX_EFFECTS}")
         effects_raw = []
     effects = tuple(_effect(check, spec, path + ("effects", i), names, params) for i, spec in enumerate(effects_raw))
     return s.Event(

@@ -7,7 +7,7 @@ import hashlib
 import json
 from pathlib import Path
 
-from sim.errors import ScenarioError, did_you_mean
+from sim.errors import ScenarioError
 from sim.scenario import schema as s
 from sim.scenario.checks import Checker, describe
 from sim.scenario.dates import STEP_UNITS, step_dates
@@ -272,10 +272,9 @@ def _expand_events(check: Checker, raw: dict, actors, blocs, sites, presence):
             expanded.append(apply_shock(check, eid, spec, shocks))
         else:
             expanded.append(Expanded(eid, spec, ("events", eid), None, ()))
-    taken = {x.id for x in expanded}
     templates = []
     for tid, spec in templates_raw.items():
-        instances = expand_template(check, tid, spec, world, taken)
+        instances = expand_template(check, tid, spec, world)
         expanded += instances
         placeholders = tuple(spec.get("for", {})) if isinstance(spec, dict) and isinstance(spec.get("for"), dict) \
             else ()

@@ -70,11 +70,16 @@ def include_mechanisms(doc: Document) -> Document:
         if not isinstance(spec, dict):
             problems.append(Problem(doc.file_of(here), format_path(here), "expected a table (it may be empty)"))
             continue
-        for key in spec:
+        for key, value in spec.items():
+            where = (doc.file_of(here + (key,)), format_path(here + (key,)))
             if key not in MECHANISM_KEYS:
-                problems.append(Problem(doc.file_of(here + (key,)), format_path(here + (key,)),
-                                        f"unknown key '{key}'; expected one of {', '.join(MECHANISM_KEYS)}"
+                problems.append(Problem(*where, f"unknown key '{key}'; expected one of {', '.join(MECHANISM_KEYS)}"
                                         + did_you_mean(key, MECHANISM_KEYS)))
+            elif key in ("for", "with") and not isinstance(value, dict):
+                problems.append(Problem(*where, "expected a table of placeholder = " +
+                                        ("selector" if key == "for" else "id")))
+            elif key == "enabled" and not isinstance(value, bool):
+                problems.append(Problem(*where, "expected true or false"))
         lib = library(name)
         for key in ("for", "with"):
             names = {p for t in lib.get("templates", {}).values() for p in t.get(key, {})}
@@ -101,8 +106,10 @@ def include_mechanisms(doc: Document) -> Document:
         merged = {}
         for tid, template in lib.get("templates", {}).items():
             template = _bind(copy.deepcopy(template), spec)
-            if ("templates", tid) not in origin:
-                _mark(template, ("templates", tid), label(name), origin)
+            library_origin: dict = {}
+            _mark(template, ("templates", tid), label(name), library_origin)
+            for key, where in library_origin.items():  # the library's keys, unless the scenario set them
+                origin.setdefault(key, where)
             merged[tid] = _merge(template, templates.get(tid, {}))
         data["templates"] = templates | merged  # the scenario's templates first, then the library's in order
     if problems:

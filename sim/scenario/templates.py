@@ -132,7 +132,7 @@ def select(check: Checker, spec, path: KeyPath, bound: dict[str, str], world: Wo
             return None
         chosen = [a for a in chosen if world.kinds[a] in kinds]
     if "bloc" in spec:
-        blocs = _names(check, spec["bloc"], path + ("bloc",), {}, tuple(world.blocs), "bloc")
+        blocs = _names(check, spec["bloc"], path + ("bloc",), bound, tuple(world.blocs), "bloc")
         if blocs is None:
             return None
         chosen = [a for a in chosen if any(a in world.blocs[b] for b in blocs)]
@@ -168,7 +168,7 @@ def select(check: Checker, spec, path: KeyPath, bound: dict[str, str], world: Wo
 
 
 # --- templates -----------------------------------------------------------------------------------
-def expand_template(check: Checker, tid: str, raw, world: World, taken: set[str]) -> list[Expanded]:
+def expand_template(check: Checker, tid: str, raw, world: World) -> list[Expanded]:
     path = ("templates", tid)
     before = len(check.problems)
     raw = check.table(raw, path, TEMPLATE_KEYS, required=("for", "kind"))
@@ -196,14 +196,11 @@ def expand_template(check: Checker, tid: str, raw, world: World, taken: set[str]
     if len(check.problems) > before:
         return []
     fixed = {k: str(v) for k, v in fixed.items()}
-    combos = _bindings(check, list(selectors.items()), path + ("for",), fixed, world, distinct, len(fixed))
-    if combos is None:
+    combos: list[dict[str, str]] = []
+    if not _bindings(check, list(selectors.items()), path + ("for",), fixed, world, distinct, len(fixed), combos):
         return []
     if not combos:
         check.problem(path + ("for",), "the selectors match nothing together: the template has no instance")
-        return []
-    if len(combos) > MAX_INSTANCES:
-        check.problem(path + ("for",), f"expands to {len(combos):,} events, more than {MAX_INSTANCES:,}")
         return []
     overrides = check.mapping_any(raw.get("instances"), path + ("instances",))
     keys = {",".join(c[k] for k in selectors): c for c in combos}
@@ -216,9 +213,6 @@ def expand_template(check: Checker, tid: str, raw, world: World, taken: set[str]
     for combo in combos:
         values = tuple(combo[k] for k in selectors)
         eid = instance_id(tid, values)
-        if eid in taken:
-            check.problem(path, f"instance '{eid}' clashes with an event written under that id")
-            continue
         event = dict(body)
         override = overrides.get(",".join(values))
         if override is not None and check.table(override, path + ("instances", ",".join(values)), INSTANCE_KEYS):
@@ -232,27 +226,27 @@ def expand_template(check: Checker, tid: str, raw, world: World, taken: set[str]
     return out
 
 
-def _bindings(check, selectors, path, bound, world, distinct, n_fixed) -> list[dict[str, str]] | None:
-    """Every combination of the placeholders' values, nested in the order they are written (the first
-    `n_fixed` entries of `bound` are the template's fixed `with` values)."""
+def _bindings(check, selectors, path, bound, world, distinct, n_fixed, out: list) -> bool:
+    """Append to `out` every combination of the placeholders' values, nested in the order they are written
+    (the first `n_fixed` entries of `bound` are the template's fixed `with` values); False on a problem,
+    including more than MAX_INSTANCES combinations (stopping there, before memory runs out)."""
     if not selectors:
-        return [dict(bound)]
+        out.append(dict(bound))
+        if len(out) > MAX_INSTANCES:
+            check.problem(path, f"expands to more than {MAX_INSTANCES:,} events")
+            return False
+        return True
     (name, spec), rest = selectors[0], selectors[1:]
     matched = select(check, spec, path + (name,), bound, world)
     if matched is None:
-        return None
+        return False
     if distinct:
         matched = [a for a in matched if a not in list(bound.values())[n_fixed:]]
     if not matched and len(bound) == n_fixed:
         check.problem(path + (name,), f"the selector for '{{{name}}}' matches no actor")
-        return None
-    out = []
-    for actor in matched:
-        more = _bindings(check, rest, path, {**bound, name: actor}, world, distinct, n_fixed)
-        if more is None:
-            return None
-        out += more
-    return out
+        return False
+    return all(_bindings(check, rest, path, {**bound, name: actor}, world, distinct, n_fixed, out)
+               for actor in matched)
 
 
 # --- shocks ----------------------------------------------------------------------------------------
