@@ -14,6 +14,7 @@ from typing import Sequence
 import numpy as np
 
 from sim.errors import Problem, ScenarioError, SimError, did_you_mean
+from sim.model.compile import walk
 from sim.scenario import expressions as x
 from sim.scenario import schema as s
 from sim.scenario.dates import step_of_date
@@ -166,7 +167,7 @@ def settled_by_shocks(o: Observation, scenario: s.Scenario) -> str | None:
         return f"the scheduled shock {', '.join(sorted(writers))}" if writers is not None else None
     expr = parse_expression(o.id, scenario_names(scenario))
     shocks: set[str] = set()
-    for node in _calls(expr.root):
+    for node in (n for n in walk(expr) if isinstance(n, x.Call)):
         writers = _writers(node, scenario, events)
         if writers is None:
             return None
@@ -174,18 +175,6 @@ def settled_by_shocks(o: Observation, scenario: s.Scenario) -> str | None:
     if shocks:
         return f"only scheduled shocks change it ({', '.join(sorted(shocks))})"
     return "fixed: nothing in the scenario changes it"
-
-
-def _calls(node):
-    if isinstance(node, x.Call):
-        yield node
-        for a in node.args:
-            yield from _calls(a)
-    elif isinstance(node, x.Unary):
-        yield from _calls(node.operand)
-    elif isinstance(node, x.Binary):
-        yield from _calls(node.left)
-        yield from _calls(node.right)
 
 
 def _certain(event: s.Event) -> bool:

@@ -44,8 +44,10 @@ class Skill:
     def table(self) -> list[list[str]]:
         rows = []
         for name in self.brier:
+            skill = self.brier_skill.get(name, 0.0)
             rows.append([name, f"{self.brier[name]:.3f}", f"{self.log[name]:.3f}",
-                         "" if name == "model" else f"{self.brier_skill[name]:+.3f}"])
+                         "" if name == "model" else ("undefined (the reference is perfect)" if skill != skill
+                                                     else f"{skill:+.3f}")])
         return rows
 
 

@@ -102,7 +102,7 @@ def calibration_report(scenario_path: Path, observed_paths, result: Calibration,
     for note in at_edges(result):
         report.text(f"**Note**: {note}.")
     report.heading("Observations fitted, before and after")
-    report.table(["observation", "date", "held", "P before", "P after", "median before", "median after"],
+    report.table(["observation", "date", "held", "P(holds) before", "P(holds) after", "median before", "median after"],
                  [[b["observation"], b["observed_date"], "yes" if b["value"] else "no", f"{b['probability']:.3f}",
                    f"{a['probability']:.3f}", b["simulated_median_date"], a["simulated_median_date"]]
                   for b, a in zip(before.rows, after.rows)])
@@ -156,7 +156,8 @@ def backtest_report(result: Backtest, observed_paths, out: Path, fmt: str = "png
                     f"score clips forecasts to [{scores.LOG_CLIP}, {1 - scores.LOG_CLIP}].")
     report.heading("Every scored observation")
     report.table(["observation", "date", "held", "model", "climatology", "persistence", "simulated median date"],
-                 [[r["short"], r["observed_date"], "yes" if r["value"] else "no", f"{r['probability']:.3f}",
+                 [[r["short"] + (f" (`{r['id']}`)" if r["kind"] == "event" else ""), r["observed_date"],
+                   "yes" if r["value"] else "no", f"{r['probability']:.3f}",
                    f"{r['climatology']:.3f}", f"{r['persistence']:.0f}", r["simulated_median_date"]]
                   for r in result.rows])
     if result.reliability:
