@@ -56,14 +56,10 @@ class Checker:
 
     def mapping(self, value, path: KeyPath) -> dict:
         """A table whose keys are user-chosen ids."""
-        if value is None:
-            return {}
-        if not isinstance(value, dict):
-            self.problem(path, f"found {describe(value)}, expected a table")
-            return {}
-        for key in value:
+        table = self.mapping_any(value, path)
+        for key in table:
             self.ident(key, path + (key,))
-        return value
+        return table
 
     def mapping_any(self, value, path: KeyPath) -> dict:
         """A table whose keys are free text (e.g. template instances 'chad,france')."""
