@@ -20,6 +20,14 @@ def _date(text: str) -> dt.date:
         raise argparse.ArgumentTypeError(f"expected a date like 2023-06-30, found '{text}'") from None
 
 
+def uncertainty_options(p) -> None:
+    p.add_argument("--uncertainty", type=Path, metavar="FILE",
+                   help="draw uncertain parameters per replication group: a tuning config's ranges (.toml) or a "
+                        "joint sample (.csv, e.g. the plausible.csv of sim calibrate)")
+    p.add_argument("--per-draw", type=int, default=20, metavar="N",
+                   help="with --uncertainty: replications that share one draw of the parameters (default 20)")
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="sim", description="Strategic scenario simulation engine.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -36,6 +44,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--keep-trajectories", action="store_true", help="also write every replication's series")
     p.add_argument("--out", type=Path, default=Path("results"), help="results root (default: results/)")
     p.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
+    uncertainty_options(p)
 
     p = sub.add_parser("batch", help="run scenarios x sweep points x replications in parallel, resumably")
     p.add_argument("scenarios", type=Path, nargs="*", help="scenario files (not with --resume)")
@@ -50,6 +59,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, default=Path("results"), help="results root (default: results/)")
     p.add_argument("--resume", type=Path, metavar="BATCH_DIR", help="finish an interrupted batch")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY.PATH=VALUE",
+                   help="override a value in every scenario of the batch (repeatable)")
+    uncertainty_options(p)
 
     p = sub.add_parser("compare", help="compare scenarios across batches: report with plots and differences")
     p.add_argument("batches", type=Path, nargs="*", help="batch folders (results/batch-<id>/)")
@@ -147,17 +159,34 @@ def cmd_run(args) -> int:
         print(f"warning: {warning}", file=sys.stderr)
     seed = scenario.meta.seed if args.seed is None else args.seed
     reps = scenario.meta.replications if args.reps is None else args.reps
+    uncertainty = _uncertainty(args, args.scenario)
     started = dt.datetime.now().astimezone()
     clock = time.perf_counter()
-    result = run_scenario(scenario, seed=seed, replications=reps, keep_trajectories=args.keep_trajectories)
+    result = run_scenario(scenario, seed=seed, replications=reps, keep_trajectories=args.keep_trajectories,
+                          uncertainty=uncertainty)
     elapsed = time.perf_counter() - clock
     info = RunInfo(tuple(args.overrides), started, dt.datetime.now().astimezone(), args.keep_trajectories)
     folder = write_run(result, args.out, info, plots=not args.no_plots)
     summary = json.loads((folder / "summary.json").read_text())["outcomes"]
     print(f"{scenario.meta.name}: {reps} replications, seed {seed}, {elapsed:.1f} s")
+    if uncertainty:
+        print(f"parameters drawn from {uncertainty.source}: {-(-reps // uncertainty.per_draw)} draws of "
+              f"{uncertainty.per_draw} replications each; " + "; ".join(uncertainty.describe()))
     print(outcome_table(summary))
+    print("intervals: " + ("Monte Carlo error of the runs and the parameter draws; the range over parameter draws "
+                           "shows what the parameters' uncertainty does" if uncertainty else
+                           "Monte Carlo error only, with every parameter at the scenario's value "
+                           "(--uncertainty tune.toml adds the parameters' uncertainty)"))
     print(f"results in {folder}/")
     return EXIT_OK
+
+
+def _uncertainty(args, scenario_path: Path):
+    if getattr(args, "uncertainty", None) is None:
+        return None
+    from sim.analysis.uncertainty_file import load_uncertainty
+
+    return load_uncertainty(args.uncertainty, scenario_path, args.per_draw, getattr(args, "overrides", ()))
 
 
 def cmd_batch(args) -> int:

@@ -30,8 +30,50 @@ def _quantiles(values: np.ndarray) -> dict[str, float]:
     return {f"q{round(q * 100):02d}": float(v) for q, v in zip(QUANTILES, np.quantile(values, QUANTILES))}
 
 
-def summarise_outcome(outcome: Outcome, values: np.ndarray, dates: tuple[dt.date, ...]) -> dict:
-    """What summary.json says of one outcome."""
+def over_draws(x: np.ndarray, draws: np.ndarray, bounded: bool) -> dict:
+    """How a per-replication quantity `x` (an indicator, or a value) varies over parameter draws, the
+    replications being grouped by the draw they share: the range of the per-draw means that holds 90%
+    of the draws, the share of the variance that the parameters explain (one-way random effects, the
+    within-draw noise removed), and a 95% interval for the overall mean that counts the Monte Carlo
+    error of both the draws and the runs (draws as clusters)."""
+    ids, inverse, counts = np.unique(draws, return_inverse=True, return_counts=True)
+    means = np.bincount(inverse, weights=x) / counts
+    within = np.bincount(inverse, weights=(x - means[inverse]) ** 2) / counts
+    mean, j = float(x.mean()), len(ids)
+    m = float(counts.mean())
+    between = max(float(means.var(ddof=1)) - float(within.mean()) / m, 0.0) if j > 1 else 0.0
+    total = between + float(within.mean())
+    weights = counts / counts.sum()
+    se = math.sqrt(float(np.sum(weights ** 2 * (means - mean) ** 2)) * j / (j - 1)) if j > 1 else float("nan")
+    low, high = _t_interval(mean, se, j - 1) if j > 1 else (float("nan"), float("nan"))
+    if bounded:
+        low, high = max(low, 0.0), min(high, 1.0)
+    q05, q95 = np.quantile(means, [0.05, 0.95])
+    return {"draws": j, "per_draw": int(counts.max()), "range90": [float(q05), float(q95)],
+            "parameter_share": between / total if total > 0 else 0.0, "mean_ci95": [low, high]}
+
+
+def summarise_outcome(outcome: Outcome, values: np.ndarray, dates: tuple[dt.date, ...],
+                      draws: np.ndarray | None = None) -> dict:
+    """What summary.json says of one outcome; with `draws` (the parameter draw of each replication), also
+    how it varies over the uncertain parameters, and its interval counts the draws' Monte Carlo error."""
+    out = _summary(outcome, values, dates)
+    if draws is not None and len(values):
+        x = (values.astype(np.float64) if outcome.is_boolean else (~np.isnan(values)).astype(np.float64)
+             if outcome.kind == "first" else values.astype(np.float64))
+        spread = over_draws(x, draws, out["type"] != "value")
+        out["over_parameters"] = spread
+        key = "ci95" if out["type"] != "value" else "mean_ci95"
+        if out["type"] != "value":  # no narrower than the runs alone allow (all draws alike gives width 0)
+            spread["mean_ci95"] = [min(spread["mean_ci95"][0], out[key][0]), max(spread["mean_ci95"][1], out[key][1])]
+        out[key] = spread["mean_ci95"]
+        out["interval_covers"] = "Monte Carlo error of the runs and of the parameter draws"
+    else:
+        out["interval_covers"] = "Monte Carlo error of the runs only (parameters fixed at the scenario's values)"
+    return out
+
+
+def _summary(outcome: Outcome, values: np.ndarray, dates: tuple[dt.date, ...]) -> dict:
     n = len(values)
     base = {"kind": outcome.kind, "description": outcome.description, "expr": outcome.expr.text, "n": n}
     if outcome.is_boolean:
@@ -54,24 +96,64 @@ def summarise_outcome(outcome: Outcome, values: np.ndarray, dates: tuple[dt.date
         "quantiles": _quantiles(values)}
 
 
+def _spread_cell(s: dict) -> str:
+    spread = s.get("over_parameters")
+    if not spread:
+        return ""
+    low, high = spread["range90"]
+    fmt = ".2f" if s["type"] != "value" else ".3g"
+    return f"{low:{fmt}} to {high:{fmt}} ({spread['parameter_share']:.0%} of variance)"
+
+
 def outcome_table(summary: dict[str, dict]) -> str:
-    """A short plain-text table of the outcomes for the terminal."""
-    rows = [("outcome", "estimate", "95% interval", "")]
+    """A short plain-text table of the outcomes for the terminal: the estimate, its Monte Carlo interval
+    and, with parameter uncertainty, the range over parameter draws."""
+    uncertain = any("over_parameters" in s for s in summary.values())
+    rows = [("outcome", "estimate", "95% interval (Monte Carlo)")
+            + (("90% of parameter draws",) if uncertain else ()) + ("",)]
     for name, s in summary.items():
-        if s["type"] == "probability":
-            rows.append((name, f"P = {s['probability']:.3f}", f"[{s['ci95'][0]:.3f}, {s['ci95'][1]:.3f}]", ""))
-        elif s["type"] == "first_hit":
-            note = (f"median {s['date_quantiles']['q50']} (step {s['step_quantiles']['q50']:g})"
-                    if "date_quantiles" in s else "never happens")
-            rows.append((name, f"P = {s['probability']:.3f}", f"[{s['ci95'][0]:.3f}, {s['ci95'][1]:.3f}]", note))
+        if s["type"] in ("probability", "first_hit"):
+            interval = f"[{s['ci95'][0]:.3f}, {s['ci95'][1]:.3f}]"
+            estimate = f"P = {s['probability']:.3f}"
+            note = ""
+            if s["type"] == "first_hit":
+                note = (f"median {s['date_quantiles']['q50']} (step {s['step_quantiles']['q50']:g})"
+                        if "date_quantiles" in s else "never happens")
         else:
             q = s["quantiles"]
             low, high = s["mean_ci95"]
             interval = "n/a (one run)" if low is None or low != low else f"[{low:.3f}, {high:.3f}]"
-            rows.append((name, f"mean {s['mean']:.3f}", interval, f"90% of runs in [{q['q05']:.3g}, {q['q95']:.3g}]"))
-    widths = [max(len(r[c]) for r in rows) for c in range(4)]
+            estimate = f"mean {s['mean']:.3f}"
+            note = f"90% of runs in [{q['q05']:.3g}, {q['q95']:.3g}]"
+        rows.append((name, estimate, interval) + ((_spread_cell(s),) if uncertain else ()) + (note,))
+    columns = len(rows[0])
+    widths = [max(len(r[c]) for r in rows) for c in range(columns)]
     lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows]
-    lines.insert(1, "  ".join("-" * w for w in widths[:3]))
+    lines.insert(1, "  ".join("-" * w for w in widths[:-1]))
+    return "\n".join(lines)
+
+
+def _cell(s: dict | None) -> str:
+    if s is None:
+        return "-"
+    if s["type"] in ("probability", "first_hit"):
+        text = f"{s['probability']:.3f} [{s['ci95'][0]:.3f}, {s['ci95'][1]:.3f}]"
+    else:
+        low, high = s["mean_ci95"]
+        text = f"{s['mean']:.3g}" + ("" if low != low else f" [{low:.3g}, {high:.3g}]")
+    spread = s.get("over_parameters")
+    return text + (f" draws {spread['range90'][0]:.2g}..{spread['range90'][1]:.2g}" if spread else "")
+
+
+def side_by_side(summaries: dict[str, dict[str, dict]]) -> str:
+    """One table for several scenarios: an outcome per row, a scenario per column (P or mean, and its 95%
+    Monte Carlo interval; with parameter uncertainty, the range over 90% of the draws)."""
+    names = list(summaries)
+    outcomes = list(dict.fromkeys(o for s in summaries.values() for o in s))
+    rows = [["outcome"] + names] + [[o] + [_cell(summaries[n].get(o)) for n in names] for o in outcomes]
+    widths = [max(len(r[c]) for r in rows) for c in range(len(rows[0]))]
+    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows]
+    lines.insert(1, "  ".join("-" * w for w in widths))
     return "\n".join(lines)
 
 

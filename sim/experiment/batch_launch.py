@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 import time
 
-from sim.analysis.stats import outcome_table
+from sim.analysis.stats import outcome_table, side_by_side
 from sim.errors import SimError
 from sim.experiment.batch import finish_manifest, missing_chunks, run_batch, start_batch
 from sim.experiment.batch_plan import DEFAULT_CHUNK, load_plan, make_plan
@@ -34,7 +34,8 @@ def launch_batch(args) -> int:
     if args.resume:
         fixed = [name for name, given in (("scenarios", args.scenarios), ("--sweep", args.sweep), ("--reps", args.reps),
                                           ("--seed", args.seed), ("--keep-trajectories", args.keep_trajectories),
-                                          ("--chunk-size", args.chunk_size)) if given]
+                                          ("--chunk-size", args.chunk_size), ("--set", args.overrides),
+                                          ("--uncertainty", args.uncertainty)) if given]
         if fixed:
             raise SimError(f"--resume continues the batch as planned; {', '.join(fixed)} cannot change")
         plan, _ = load_plan(args.resume)
@@ -43,8 +44,14 @@ def launch_batch(args) -> int:
         if not args.scenarios:
             raise SimError("give one or more scenario files (or --resume BATCH_DIR)")
         sweep = load_sweep(args.sweep) if args.sweep else None
+        uncertainty = None
+        if args.uncertainty:
+            from sim.analysis.uncertainty_file import load_uncertainty
+
+            for file in args.scenarios:  # the same parameters are drawn in every scenario: each must have them
+                uncertainty = load_uncertainty(args.uncertainty, file, args.per_draw, args.overrides)
         plan = make_plan(args.scenarios, sweep, args.reps, args.seed, args.chunk_size or DEFAULT_CHUNK,
-                         args.keep_trajectories)
+                         args.keep_trajectories, uncertainty, args.overrides)
         folder = start_batch(plan, args.out, args.executor, sweep_raw(sweep) if sweep else None)
     todo = missing_chunks(plan, folder)
     done_reps = plan.total_replications - sum(c.size for c in todo)
@@ -70,8 +77,9 @@ def launch_batch(args) -> int:
     if ran:
         print(f"ran {ran:,} replications in {seconds:.1f} s ({ran / seconds:,.0f}/s) on {executor.workers} worker(s)")
     if len(plan.points) == 1:
-        for name, summary in headline.items():
-            print(f"\n{name}:\n{outcome_table(summary)}")
+        print(outcome_table(next(iter(headline.values()))) if len(headline) == 1 else side_by_side(headline))
+        print("intervals: Monte Carlo error" + (" of the runs and of the parameter draws" if plan.uncertainty else
+                                                " only, parameters fixed (--uncertainty adds their spread)"))
     else:
         print(f"{len(plan.points)} sweep points per scenario: outcomes per point in {folder}/points.csv")
     if failures:

@@ -1,6 +1,7 @@
 """Tidy outputs of a batch, built from its chunk files in plan order (bounded memory).
 
-runs.parquet (one row per replication), points.csv (per scenario, point and outcome),
+runs.parquet (one row per replication, with the drawn parameter values when some are uncertain),
+events.parquet (per replication, each event's first step and count), points.csv (per scenario, point and outcome),
 series.csv (per scenario, point, step and tracked series), failures.csv, and with
 --keep-trajectories trajectories.parquet.
 """
@@ -18,6 +19,7 @@ from sim.experiment import atomic
 from sim.experiment.batch_plan import BatchPlan
 from sim.experiment.chunks import load_chunk
 from sim.model.model import series_of
+from sim.model.uncertain import draw_ids
 from sim.model.recorder import STATISTICS
 
 ROW_GROUP = 200_000
@@ -42,8 +44,11 @@ def write_outputs(plan: BatchPlan, folder: Path) -> tuple[dict, list]:
     chunks = folder / "chunks"
     swept = _swept_keys(plan)
     types = _outcome_types(plan)
+    drawn = [f"parameters.{name}" for name in plan.uncertainty.names] if plan.uncertainty else []
     schema = pa.schema([("scenario", pa.string()), ("point", pa.int32())] + [(k, pa.float64()) for k in swept]
-                       + [("replication", pa.int64())] + list(types.items()))
+                       + [("replication", pa.int64())] + ([("draw", pa.int64())] if drawn else [])
+                       + [(k, pa.float64()) for k in drawn] + list(types.items()))
+    events = EventRecord(folder)
     traj_writer = None
     failures = []
     point_rows, series_rows, headline = [], [], {}
@@ -59,13 +64,15 @@ def write_outputs(plan: BatchPlan, folder: Path) -> tuple[dict, list]:
                 results = [load_chunk(chunks / f"{c.name}.npz") for c in specs]
                 for spec, result in zip(specs, results):
                     failures += [(planned.name, p, k, planned.seed, tb) for k, tb in result.failures]
-                    pending.append(_runs_table(schema, planned.name, p, plan.points[p], result, types))
+                    pending.append(_runs_table(schema, planned.name, p, plan.points[p], result, types,
+                                               plan.uncertainty))
+                    events.add(planned.name, p, scenario, result)
                     if sum(t.num_rows for t in pending) >= ROW_GROUP:
                         writer.write_table(pa.concat_tables(pending))
                         pending = []
                     if result.trajectories is not None:
                         traj_writer = _write_trajectories(traj_writer, folder, planned.name, p, scenario, result)
-                summary = _point_summaries(scenario, results)
+                summary = _point_summaries(scenario, results, plan.uncertainty)
                 if p == 0:
                     headline[planned.name] = summary
                 point_rows += _point_rows(planned.name, p, plan.points[p], swept, summary)
@@ -73,6 +80,7 @@ def write_outputs(plan: BatchPlan, folder: Path) -> tuple[dict, list]:
         if pending:
             writer.write_table(pa.concat_tables(pending))
     runs_tmp.replace(folder / "runs.parquet")
+    events.close()
     if traj_writer is not None:
         traj_writer.close()
         (folder / ".trajectories.parquet.tmp").replace(folder / "trajectories.parquet")
@@ -89,12 +97,47 @@ def write_outputs(plan: BatchPlan, folder: Path) -> tuple[dict, list]:
     return headline, failures
 
 
-def _runs_table(schema, name, point, values, result, types) -> pa.Table:
+class EventRecord:
+    """events.parquet: for each replication, the first step and the number of firings of every event that
+    fired in it (an event with no row never fired in that replication), so that outcomes can be explained
+    by what happened on the way (`sim discover`)."""
+
+    SCHEMA = pa.schema([("scenario", pa.string()), ("point", pa.int32()), ("replication", pa.int64()),
+                        ("event", pa.string()), ("first_step", pa.int32()), ("count", pa.int32())])
+
+    def __init__(self, folder: Path):
+        self.folder = folder
+        self.tmp = folder / ".events.parquet.tmp"
+        self.writer = pq.ParquetWriter(self.tmp, self.SCHEMA)
+
+    def add(self, name: str, point: int, scenario, result) -> None:
+        if result.fired_count is None or not len(result.replications):
+            return
+        rows, cols = np.nonzero(result.fired_count)
+        ids = np.array([e.id for e in scenario.events], dtype=object)
+        self.writer.write_table(pa.table({
+            "scenario": pa.array([name] * len(rows), pa.string()), "point": pa.array(np.full(len(rows), point, np.int32)),
+            "replication": pa.array(result.replications[rows].astype(np.int64)),
+            "event": pa.array(ids[cols].tolist(), pa.string()),
+            "first_step": pa.array(result.first_fired[rows, cols].astype(np.int32)),
+            "count": pa.array(result.fired_count[rows, cols].astype(np.int32))}, schema=self.SCHEMA))
+
+    def close(self) -> None:
+        self.writer.close()
+        self.tmp.replace(self.folder / "events.parquet")
+
+
+def _runs_table(schema, name, point, values, result, types, uncertainty=None) -> pa.Table:
     n = len(result.replications)
     columns = {"scenario": pa.array([name] * n, pa.string()), "point": pa.array(np.full(n, point, np.int32))}
     for key in values:
         columns[key] = pa.array(np.full(n, float(values[key])))
     columns["replication"] = pa.array(result.replications.astype(np.int64))
+    if uncertainty:
+        columns["draw"] = pa.array(draw_ids(uncertainty, result.replications))
+        for key in uncertainty.names:
+            columns[f"parameters.{key}"] = pa.array(np.asarray(result.drawn.get(key, np.full(n, np.nan)),
+                                                               dtype=np.float64))
     for key, kind in types.items():
         if key in result.outcomes:
             data = result.outcomes[key]
@@ -106,12 +149,13 @@ def _runs_table(schema, name, point, values, result, types) -> pa.Table:
     return pa.table(columns, schema=schema)
 
 
-def _point_summaries(scenario, results) -> dict:
+def _point_summaries(scenario, results, uncertainty=None) -> dict:
     summary = {}
+    draws = (np.concatenate([draw_ids(uncertainty, r.replications) for r in results]) if uncertainty else None)
     for outcome in scenario.outcomes:
         values = np.concatenate([r.outcomes[outcome.id] for r in results if outcome.id in r.outcomes] or [[]])
         if len(values):
-            summary[outcome.id] = summarise_outcome(outcome, values, scenario.dates)
+            summary[outcome.id] = summarise_outcome(outcome, values, scenario.dates, draws)
     return summary
 
 

@@ -17,12 +17,14 @@ from sim.errors import RunFolderError, ScenarioError, SimError
 from sim.experiment import atomic
 from sim.experiment.run_folder import SEEDS_NOTE
 from sim.experiment.chunks import ChunkSpec
-from sim.experiment.sweep import Sweep, check_sweep_against, sweep_points
-from sim.scenario.documents import Document, read_document, set_values
+from sim.experiment.sweep import Sweep, canonical_key, check_sweep_against, sweep_points
+from sim.scenario.documents import Document, apply_overrides, read_document, set_values
 from sim.scenario.loader import build_scenario
 from sim.scenario.schema import Scenario
+from sim.scenario.uncertainty import Uncertainty, from_json, to_json
 
 DEFAULT_CHUNK = 1000
+UNCERTAINTY_FILE = "uncertainty.json"
 
 
 @dataclass(frozen=True)
@@ -42,6 +44,7 @@ class BatchPlan:
     sweep_file: str | None
     chunk_size: int
     keep_trajectories: bool
+    uncertainty: Uncertainty | None = None  # parameters drawn per replication group (the same at every point)
 
     def chunks(self) -> list[ChunkSpec]:
         specs = []
@@ -49,7 +52,8 @@ class BatchPlan:
             for p, scenario in enumerate(planned.points):
                 for c, first in enumerate(range(0, planned.replications, self.chunk_size)):
                     specs.append(ChunkSpec(s, p, c, first, min(first + self.chunk_size, planned.replications),
-                                           planned.seed, self.keep_trajectories, planned.file, scenario.resolved))
+                                           planned.seed, self.keep_trajectories, planned.file, scenario.resolved,
+                                           self.uncertainty))
         return specs
 
     @property
@@ -58,14 +62,23 @@ class BatchPlan:
 
     def digest(self) -> str:
         text = json.dumps([[s.name, s.seed, s.replications, [x.content_hash for x in s.points]] for s in self.scenarios]
-                          + [list(self.points), self.chunk_size], sort_keys=True, default=str)
+                          + [list(self.points), self.chunk_size]
+                          + ([to_json(self.uncertainty)] if self.uncertainty else []), sort_keys=True, default=str)
         return hashlib.sha256(text.encode()).hexdigest()
 
 
 def make_plan(files: list[Path], sweep: Sweep | None, reps: int | None, seed: int | None,
-              chunk_size: int = DEFAULT_CHUNK, keep_trajectories: bool = False) -> BatchPlan:
+              chunk_size: int = DEFAULT_CHUNK, keep_trajectories: bool = False,
+              uncertainty: Uncertainty | None = None, overrides=()) -> BatchPlan:
     points = tuple(sweep_points(sweep)) if sweep else ({},)
     docs = [read_document(file) for file in files]
+    if overrides:
+        docs = [apply_overrides(doc, list(overrides)) for doc in docs]
+    if sweep and uncertainty:
+        both = sorted({canonical_key(k) for k in sweep.keys} & {f"parameters.{n}" for n in uncertainty.names})
+        if both:
+            raise SimError(f"{', '.join(both)}: both swept and drawn as uncertain; a value is either swept or "
+                           "drawn, not both")
     if sweep:
         problems = []
         for doc in docs:
@@ -84,7 +97,8 @@ def make_plan(files: list[Path], sweep: Sweep | None, reps: int | None, seed: in
     if clashes:
         raise SimError(f"two scenarios in one batch are named {', '.join(clashes)}: give each its own meta.name "
                        "(a batch tells scenarios apart by name)")
-    return BatchPlan(tuple(scenarios), points, sweep.path if sweep else None, chunk_size, keep_trajectories)
+    return BatchPlan(tuple(scenarios), points, sweep.path if sweep else None, chunk_size, keep_trajectories,
+                     uncertainty)
 
 
 def _planned(doc: Document, file: str, points, origin: str, reps, seed) -> PlannedScenario:
@@ -105,7 +119,10 @@ def save_plan(plan: BatchPlan, folder: Path) -> dict:
                         "seed": planned.seed, "replications_per_point": planned.replications,
                         "hash": planned.points[0].content_hash if len(plan.points) == 1 else None,
                         "point_hashes": [x.content_hash for x in planned.points]})
+    if plan.uncertainty:
+        atomic.write_json(folder / UNCERTAINTY_FILE, to_json(plan.uncertainty))
     return {"scenarios": entries, "sweep_file": plan.sweep_file, "points": list(plan.points),
+            "uncertainty": plan.uncertainty.manifest() if plan.uncertainty else None,
             "chunk_size": plan.chunk_size, "keep_trajectories": plan.keep_trajectories,
             "chunks": len(plan.chunks()), "replications": plan.total_replications,
             "replication_seeds": "the same at every point; " + SEEDS_NOTE.format(seed="seed")}
@@ -126,5 +143,8 @@ def load_plan(folder: Path) -> tuple[BatchPlan, dict]:
         if [x.content_hash for x in planned.points] != entry["point_hashes"]:
             raise RunFolderError(f"{folder}: {entry['resolved']} no longer matches the manifest's hashes")
         scenarios.append(planned)
+    uncertainty = None
+    if manifest.get("uncertainty"):
+        uncertainty = from_json(json.loads((Path(folder) / UNCERTAINTY_FILE).read_text()))
     return BatchPlan(tuple(scenarios), points, manifest["sweep_file"], manifest["chunk_size"],
-                     manifest["keep_trajectories"]), manifest
+                     manifest["keep_trajectories"], uncertainty), manifest

@@ -15,6 +15,7 @@ from sim.experiment import atomic
 from sim.model.model import run_scenario
 from sim.scenario.documents import Document
 from sim.scenario.loader import build_scenario
+from sim.scenario.uncertainty import Uncertainty
 
 
 @dataclass(frozen=True)
@@ -28,6 +29,7 @@ class ChunkSpec:
     keep_trajectories: bool
     file: str = field(compare=False)
     data: dict = field(compare=False, repr=False)  # the resolved scenario document at this point
+    uncertainty: Uncertainty | None = field(default=None, compare=False, repr=False)
 
     @property
     def name(self) -> str:
@@ -47,11 +49,15 @@ class ChunkResult:
     stats: np.ndarray | None                 # (steps + 1, 6, S) quantile bands, first chunk of a point only
     trajectories: np.ndarray | None          # (steps + 1, R, S) with --keep-trajectories
     seconds: float = 0.0
+    drawn: dict[str, np.ndarray] = field(default_factory=dict)  # uncertain parameter -> (R,) values
+    first_fired: np.ndarray | None = None    # (R, E) step each event first fired, -1 = never
+    fired_count: np.ndarray | None = None    # (R, E) times it fired
 
 
-def simulate(scenario, seed, replications, keep_trajectories):
+def simulate(scenario, seed, replications, keep_trajectories, uncertainty=None):
     """Kept separate so that tests can make chosen replications fail."""
-    return run_scenario(scenario, seed=seed, replications=replications, keep_trajectories=keep_trajectories)
+    return run_scenario(scenario, seed=seed, replications=replications, keep_trajectories=keep_trajectories,
+                        uncertainty=uncertainty)
 
 
 def run_chunk(spec: ChunkSpec) -> ChunkResult:
@@ -60,18 +66,18 @@ def run_chunk(spec: ChunkSpec) -> ChunkResult:
     ids = list(range(spec.first, spec.stop))
     failures: list[tuple[int, str]] = []
     try:
-        result = simulate(scenario, spec.seed, ids, spec.keep_trajectories)
+        result = simulate(scenario, spec.seed, ids, spec.keep_trajectories, spec.uncertainty)
     except Exception:
         result = None
     if result is None:  # find the replications that fail alone; the others are unaffected by them
         good = []
         for k in ids:
             try:
-                simulate(scenario, spec.seed, [k], False)
+                simulate(scenario, spec.seed, [k], False, spec.uncertainty)
                 good.append(k)
             except Exception:
                 failures.append((k, traceback.format_exc()))
-        result = simulate(scenario, spec.seed, good, spec.keep_trajectories) if good else None
+        result = simulate(scenario, spec.seed, good, spec.keep_trajectories, spec.uncertainty) if good else None
     if result is None:
         return ChunkResult(np.array([], dtype=np.int64), {}, failures, None, None, None,
                            time.perf_counter() - clock)
@@ -79,7 +85,13 @@ def run_chunk(spec: ChunkSpec) -> ChunkResult:
     return ChunkResult(
         replications=result.replications, outcomes=result.outcomes, failures=failures,
         series_sum=result.stats[:, 0, :] * count, stats=result.stats if spec.chunk == 0 else None,
-        trajectories=result.trajectories, seconds=time.perf_counter() - clock)
+        trajectories=result.trajectories, seconds=time.perf_counter() - clock, drawn=result.drawn,
+        first_fired=_compact(result.first_fired), fired_count=_compact(result.fired_count))
+
+
+def _compact(steps: np.ndarray) -> np.ndarray:
+    """Steps and counts fit in 32 bits (a scenario has far fewer steps); halves the chunk files."""
+    return steps.astype(np.int32)
 
 
 def save_chunk(folder: Path, spec: ChunkSpec, result: ChunkResult) -> Path:
@@ -89,9 +101,11 @@ def save_chunk(folder: Path, spec: ChunkSpec, result: ChunkResult) -> Path:
               "seconds": np.array(result.seconds)}
     for key, values in result.outcomes.items():
         arrays[f"outcome:{key}"] = values
-    for key in ("series_sum", "stats", "trajectories"):
+    for key in ("series_sum", "stats", "trajectories", "first_fired", "fired_count"):
         if getattr(result, key) is not None:
             arrays[key] = getattr(result, key)
+    for key, values in result.drawn.items():
+        arrays[f"drawn:{key}"] = values
     buffer = io.BytesIO()
     np.savez(buffer, **arrays)
     path = Path(folder) / f"{spec.name}.npz"
@@ -103,6 +117,8 @@ def load_chunk(path: Path) -> ChunkResult:
     with np.load(path, allow_pickle=False) as data:
         outcomes = {key.split(":", 1)[1]: data[key] for key in data.files if key.startswith("outcome:")}
         get = (lambda key: data[key] if key in data.files else None)
+        drawn = {key.split(":", 1)[1]: data[key] for key in data.files if key.startswith("drawn:")}
         return ChunkResult(data["replications"], outcomes,
                            list(zip(data["failed"].tolist(), data["tracebacks"].tolist())),
-                           get("series_sum"), get("stats"), get("trajectories"), float(data["seconds"]))
+                           get("series_sum"), get("stats"), get("trajectories"), float(data["seconds"]), drawn,
+                           get("first_fired"), get("fired_count"))

@@ -22,7 +22,8 @@ from sim.experiment import atomic
 from sim.model.model import RunResult
 from sim.model.recorder import STATISTICS
 from sim.scenario import schema as s
-from sim.scenario.distributions import Distribution
+from sim.model.uncertain import draw_ids
+from sim.scenario.distributions import Distribution, Named
 
 PACKAGES = ("mesa", "numpy", "scipy", "matplotlib", "networkx")
 SEEDS_NOTE = ("replication k: relation noise from SFC64 seeded by numpy SeedSequence({seed}, spawn_key=(k, 0)); event "
@@ -65,7 +66,8 @@ def write_run(result: RunResult, root: Path, info: RunInfo, plots: bool = True) 
     staging = parent / f".{final.name}.partial"
     staging.mkdir()
     try:
-        summary = {o.id: summarise_outcome(o, result.outcomes[o.id], scenario.dates) for o in scenario.outcomes}
+        draws = draw_ids(result.uncertainty, result.replications) if result.uncertainty else None
+        summary = {o.id: summarise_outcome(o, result.outcomes[o.id], scenario.dates, draws) for o in scenario.outcomes}
         atomic.write_text(staging / "scenario.toml", tomli_w.dumps(scenario.resolved))
         write_outcomes(staging / "outcomes.csv", result)
         write_timeseries(staging / "timeseries.csv", result)
@@ -74,6 +76,8 @@ def write_run(result: RunResult, root: Path, info: RunInfo, plots: bool = True) 
         write_events(staging / "events.csv", result)
         atomic.write_json(staging / "summary.json", {"scenario": scenario.meta.name, "seed": result.seed,
                                                      "replications": len(result.replications),
+                                                     "uncertainty": (result.uncertainty.manifest()
+                                                                     if result.uncertainty else None),
                                                      "outcomes": summary})
         if plots:
             from sim.plots.run_plots import plot_run  # matplotlib only when plots are asked for
@@ -100,6 +104,7 @@ def manifest(result: RunResult, info: RunInfo, run_id: str, folder: Path) -> dic
         "replication_seeds": SEEDS_NOTE.format(seed=result.seed),
         "steps": scenario.meta.steps,
         "keep_trajectories": info.keep_trajectories,
+        "uncertainty": result.uncertainty.manifest() if result.uncertainty else None,
         "command": sys.argv,
         "versions": package_versions(),
         "started": info.started.isoformat(timespec="seconds"),
@@ -118,9 +123,13 @@ def write_outcomes(path: Path, result: RunResult) -> None:
     outcomes = result.scenario.outcomes
     columns = [result.outcomes[o.id] for o in outcomes]
     flags = [o.is_boolean for o in outcomes]
+    drawn = list(result.drawn.items())
+    extra = ["draw"] + [f"parameters.{name}" for name, _ in drawn] if result.uncertainty else []
+    draws = draw_ids(result.uncertainty, result.replications) if result.uncertainty else None
     rows = ([int(rep)] + [_cell(col[r], flag) for col, flag in zip(columns, flags)]
+            + ([int(draws[r])] + [f"{values[r]:.10g}" for _, values in drawn] if extra else [])
             for r, rep in enumerate(result.replications))
-    atomic.write_csv(path, ["replication"] + [o.id for o in outcomes], rows)
+    atomic.write_csv(path, ["replication"] + [o.id for o in outcomes] + extra, rows)
 
 
 def write_timeseries(path: Path, result: RunResult) -> None:
@@ -194,10 +203,12 @@ def _field(text: str) -> str:
     return text
 
 
-def _drawn(effect) -> bool:
-    """Whether an effect's realised values differ between firings (a distribution somewhere)."""
+def _drawn(effect, varying) -> bool:
+    """Whether an effect's realised values differ between firings (a distribution somewhere, or a
+    parameter drawn per replication)."""
     amounts = [getattr(effect, name, None) for name in ("delta", "set", "delay", "over")]
-    return any(isinstance(a, Distribution) for a in amounts)
+    return any(isinstance(a, Distribution) or (isinstance(a, Named) and a.name in varying) for a in amounts) or (
+        isinstance(effect, s.RelationEffect) and effect.delta is not None and "shock_scale" in varying)
 
 
 def write_events(path: Path, result: RunResult) -> None:
@@ -206,7 +217,7 @@ def write_events(path: Path, result: RunResult) -> None:
     scenario = result.scenario
     texts = _EventTexts(scenario)
     dates = [d.isoformat() for d in scenario.dates]
-    fixed = [not any(_drawn(f) for f in e.effects) for e in scenario.events]
+    fixed = [not any(_drawn(f, result.drawn) for f in e.effects) for e in scenario.events]
     tails: dict[tuple, str] = {}
 
     def tail(e: int, parent: int, drawn: tuple) -> str:

@@ -92,7 +92,10 @@ def _compile(nodes: list, index: Index) -> Compiled:
         value = node.value
         return lambda s: value
     if isinstance(node, x.Param):
-        value = index.parameters[node.name]
+        name = node.name
+        if name in index.varying:  # one value per replication, as a column against the instances
+            return lambda s: s.varying[name][:, None]
+        value = index.parameters[name]
         return lambda s: value
     if isinstance(node, x.Step):
         return lambda s: s.step

@@ -14,14 +14,15 @@ import numpy as np
 
 from sim.model.state import Index, State
 from sim.scenario import schema as s
-from sim.scenario.distributions import Distribution, amount_sample
+from sim.scenario.distributions import Distribution, resolve
 
 
-def _draw(amount, g, draws, reps, cols, t: int, slot: int) -> np.ndarray:
-    """The amount for each firing: drawn from the event's stream when it is a distribution."""
+def _draw(amount, g, draws, reps, cols, state: State, slot: int) -> np.ndarray:
+    """The amount for each firing: drawn from the event's stream when it is a distribution, with the
+    firing replication's own value of any parameter that varies per replication."""
     if isinstance(amount, Distribution):
-        return amount_sample(amount, draws.uniforms(reps, g.keys[cols], t, slot))
-    return np.full(len(reps), float(amount))
+        return amount.sample(draws.uniforms(reps, g.keys[cols], state.step, slot), state.varying, reps)
+    return np.broadcast_to(resolve(amount, state.varying, reps), len(reps)).astype(np.float64)
 
 
 class _Ragged:
@@ -64,9 +65,9 @@ class RelationChange(CompiledEffect):
         self.pairs = _Ragged(lists, 2)
 
     def apply(self, state, reps, cols, g, draws, shock_scale):
-        amount = _draw(self.delta if self.delta is not None else self.set, g, draws, reps, cols, state.step, self.slot)
+        amount = _draw(self.delta if self.delta is not None else self.set, g, draws, reps, cols, state, self.slot)
         if self.delta is not None:
-            amount = amount * shock_scale
+            amount = amount * (shock_scale[reps] if isinstance(shock_scale, np.ndarray) else shock_scale)
         if self.pairs.empty:
             return amount
         owner, items = self.pairs.expand(cols)
@@ -87,7 +88,7 @@ class AttributeChange(CompiledEffect):
         self.attribute = np.array([index.attributes[e.attribute] for e in effects], dtype=np.int64)
 
     def apply(self, state, reps, cols, g, draws, shock_scale):
-        amount = _draw(self.delta if self.delta is not None else self.set, g, draws, reps, cols, state.step, self.slot)
+        amount = _draw(self.delta if self.delta is not None else self.set, g, draws, reps, cols, state, self.slot)
         where = (reps, self.actor[cols], self.attribute[cols])
         if self.delta is not None:
             np.add.at(state.attributes, where, amount)
@@ -107,9 +108,8 @@ class PresenceChange(CompiledEffect):
                                                else index.presence_slots(e.actor, e.host))] for e in effects], 1)
 
     def apply(self, state, reps, cols, g, draws, shock_scale):
-        t = state.step
-        amount = _draw(self.delta if self.delta is not None else self.set, g, draws, reps, cols, t, self.slot)
-        steps = np.maximum(1, np.rint(_draw(self.over, g, draws, reps, cols, t, self.slot + 1))).astype(np.int64)
+        amount = _draw(self.delta if self.delta is not None else self.set, g, draws, reps, cols, state, self.slot)
+        steps = np.maximum(1, np.rint(_draw(self.over, g, draws, reps, cols, state, self.slot + 1))).astype(np.int64)
         if self.slots.empty:
             return amount, steps.astype(np.float64)
         owner, items = self.slots.expand(cols)
@@ -131,7 +131,7 @@ class FollowUp(CompiledEffect):
         self.parent = np.array(parents, dtype=np.int64)
 
     def apply(self, state, reps, cols, g, draws, shock_scale):
-        delay = np.maximum(1, np.rint(_draw(self.delay, g, draws, reps, cols, state.step, self.slot))).astype(np.int64)
+        delay = np.maximum(1, np.rint(_draw(self.delay, g, draws, reps, cols, state, self.slot))).astype(np.int64)
         due = state.step + delay
         # latest first, so that when several firings make one event due in one replication the earliest
         # due step is written last and kept, as when they are scheduled one by one

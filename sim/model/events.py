@@ -21,6 +21,7 @@ from sim.model.effects import CompiledEffect, compile_effect
 from sim.model.state import NEVER, Index, State
 from sim.model.streams import EventDraws, event_key
 from sim.scenario import schema as s
+from sim.scenario.distributions import amount_key
 from sim.scenario.expressions import Expression
 
 
@@ -52,15 +53,19 @@ def event_shape(event: s.Event) -> tuple:
     effects = []
     for e in event.effects:
         if isinstance(e, s.RelationEffect):
-            effects.append(("relation", e.mutual, e.delta, e.set, e.lasting))
+            effects.append(("relation", e.mutual, _key(e.delta), _key(e.set), e.lasting))
         elif isinstance(e, s.AttributeEffect):
-            effects.append(("attribute", e.delta, e.set))
+            effects.append(("attribute", _key(e.delta), _key(e.set)))
         elif isinstance(e, s.PresenceEffect):
-            effects.append(("presence", e.site is None, e.delta, e.set, e.over))
+            effects.append(("presence", e.site is None, _key(e.delta), _key(e.set), _key(e.over)))
         else:
-            effects.append(("follow_up", e.delay))
+            effects.append(("follow_up", _key(e.delay)))
     return (event.template, event.kind, event.step, event.once, event.cooldown, probability,
             shape(event.condition) if event.condition else None, tuple(effects))
+
+
+def _key(amount) -> tuple | None:
+    return None if amount is None else amount_key(amount)
 
 
 def group_events(scenario: s.Scenario, together: bool = True) -> list[list[int]]:
@@ -86,7 +91,8 @@ def group_events(scenario: s.Scenario, together: bool = True) -> list[list[int]]
 class EventEngine:
     def __init__(self, scenario: s.Scenario, index: Index, rule_params, grouped: bool = True):
         self.scenario, self.index = scenario, index
-        self.shock_scale = rule_params.shock_scale
+        scale = rule_params.shock_scale  # a number, or (R,) values when it is uncertain
+        self.shock_scale = scale.reshape(-1) if isinstance(scale, np.ndarray) else scale
         targets = {eff.event for e in scenario.events for eff in e.effects if isinstance(eff, s.FollowUpEffect)}
         self.groups = [self._group(members, targets) for members in group_events(scenario, grouped)]
 
@@ -119,6 +125,8 @@ class EventEngine:
             if len(reps) == 0:
                 continue
             events = g.events[cols]
+            first = state.fired_count[reps, events] == 0
+            state.first_fired[reps[first], events[first]] = t
             state.fired_count[reps, events] += 1
             state.last_fired[reps, events] = t
             if id(g) in parents_of:

@@ -7,7 +7,7 @@ moves the relations; the tracked series and outcomes are recorded.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Sequence
 
 import mesa
@@ -20,7 +20,9 @@ from sim.model.recorder import STATISTICS, OutcomeTracker, Series, summarise_ste
 from sim.model.rules import SEARCHES, RuleParameters, influence_weights, rule_for
 from sim.model.state import Index, initial_state
 from sim.model.streams import EventDraws, NoiseStreams
+from sim.model.uncertain import draw_parameters
 from sim.scenario.schema import Scenario
+from sim.scenario.uncertainty import Uncertainty
 
 RULE_BLOCK = 512  # replications per block in the alignment update (keeps the arrays in cache)
 
@@ -35,20 +37,30 @@ class RunResult:
     stats: np.ndarray                    # (steps + 1, len(STATISTICS), S)
     trajectories: np.ndarray | None      # (steps + 1, R, S) when kept
     firings: list[Firing]
+    first_fired: np.ndarray | None = None  # (R, E) step each event first fired, -1 = never
+    fired_count: np.ndarray | None = None  # (R, E) times each event fired
+    drawn: dict[str, np.ndarray] = field(default_factory=dict)  # uncertain parameter -> (R,) values drawn
+    uncertainty: Uncertainty | None = None
 
 
 class ScenarioModel(mesa.Model):
     def __init__(self, scenario: Scenario, seed: int, replications: int | Sequence[int] = 1,
-                 keep_trajectories: bool = False):
+                 keep_trajectories: bool = False, varying: dict[str, np.ndarray] | None = None):
+        """`varying`: parameter name -> one value per replication (parameter uncertainty), used in place of
+        the scenario's number everywhere the parameter is read (rules, expressions, amounts)."""
         super().__init__(rng=seed)
         self.spec = scenario  # (mesa.Model.scenario is Mesa's own object)
         self.seed = seed
         self.replication_ids = (np.arange(replications) if isinstance(replications, (int, np.integer))
                                 else np.asarray(replications, dtype=np.int64))
         r, n = len(self.replication_ids), len(scenario.actors)
-        self.index = Index.of(scenario)
-        self.params = RuleParameters.from_scenario(dict(scenario.parameters), dict(scenario.options))
-        self.state = initial_state(scenario, r)
+        varying = {k: np.asarray(v, dtype=np.float64) for k, v in (varying or {}).items()}
+        for name, values in varying.items():
+            if name not in dict(scenario.parameters) or values.shape != (r,):
+                raise ValueError(f"varying parameter {name!r}: expected a scenario parameter with {r} values")
+        self.index = Index.of(scenario, varying)
+        self.params = RuleParameters.from_scenario(dict(scenario.parameters), dict(scenario.options), varying)
+        self.state = initial_state(scenario, r, varying)
         self.actor_agents = [ActorAgent(self, spec, i) for i, spec in enumerate(scenario.actors)]
         self.events = EventEngine(scenario, self.index, self.params)
         self.noise = NoiseStreams(seed, self.replication_ids, n * n)
@@ -58,7 +70,8 @@ class ScenarioModel(mesa.Model):
         self.capability = self.index.attributes["capability"]
         self.needs_camps = needs_camps(scenario)
         self.firings: list[Firing] = []
-        self._blocks = [slice(lo, lo + RULE_BLOCK) for lo in range(0, r, RULE_BLOCK)]
+        self._blocks = [(block, self.params.rows(block) if self.params.per_replication else self.params)
+                        for block in (slice(lo, lo + RULE_BLOCK) for lo in range(0, r, RULE_BLOCK))]
         steps = scenario.meta.steps
         self.series, self._series_values = tracked_series(scenario, self.index, self.needs_camps)
         self.stats = np.empty((steps + 1, len(STATISTICS), len(self.series)))
@@ -89,8 +102,8 @@ class ScenarioModel(mesa.Model):
         weights = influence_weights(state.attributes[:, :, self.capability], self.params.capability_weight)
         noise = self.noise.normals(state.step).reshape(state.relations.shape)
         update = self.rule.update
-        for block in self._blocks:  # cache-sized blocks of replications: same numbers, about twice as fast
-            update(state.relations[block], weights[block], state.baseline[block], self.params, noise[block],
+        for block, params in self._blocks:  # cache-sized blocks of replications: same numbers, twice as fast
+            update(state.relations[block], weights[block], state.baseline[block], params, noise[block],
                    camps=state.camps[block], scale=state.scale[block], frozen=state.frozen[block])
         self._record()
 
@@ -99,7 +112,7 @@ class ScenarioModel(mesa.Model):
             self.step()
         return RunResult(self.spec, self.seed, self.replication_ids,
                          self.outcome_tracker.finish(self.state), self.series, self.stats,
-                         self.trajectories, self.firings)
+                         self.trajectories, self.firings, self.state.first_fired, self.state.fired_count)
 
 
 def needs_camps(scenario: Scenario) -> bool:
@@ -116,8 +129,15 @@ def series_of(scenario: Scenario) -> tuple[Series, ...]:
 
 
 def run_scenario(scenario: Scenario, seed: int | None = None, replications: int | Sequence[int] | None = None,
-                 keep_trajectories: bool = False) -> RunResult:
-    """Run `replications` (a count, or explicit replication ids) of `scenario` under `seed`."""
+                 keep_trajectories: bool = False, uncertainty: Uncertainty | None = None) -> RunResult:
+    """Run `replications` (a count, or explicit replication ids) of `scenario` under `seed`; with
+    `uncertainty`, each replication's values of the uncertain parameters are drawn from it."""
     seed = scenario.meta.seed if seed is None else seed
     replications = scenario.meta.replications if replications is None else replications
-    return ScenarioModel(scenario, seed, replications, keep_trajectories).run()
+    ids = (np.arange(replications) if isinstance(replications, (int, np.integer))
+           else np.asarray(replications, dtype=np.int64))
+    varying = draw_parameters(uncertainty, seed, ids) if uncertainty is not None else None
+    result = ScenarioModel(scenario, seed, ids, keep_trajectories, varying).run()
+    result.drawn = varying or {}
+    result.uncertainty = uncertainty
+    return result

@@ -33,13 +33,32 @@ class RuleParameters:
     landscape_search: str
 
     @classmethod
-    def from_scenario(cls, parameters: dict[str, float], options: dict[str, str]) -> RuleParameters:
-        return cls(**{name: float(parameters[name]) for name in RULE_PARAMETERS},
+    def from_scenario(cls, parameters: dict[str, float], options: dict[str, str],
+                      varying: dict[str, np.ndarray] | None = None) -> RuleParameters:
+        """The scenario's values; a parameter in `varying` holds one value per replication, shaped (R, 1, 1)."""
+        varying = varying or {}
+        return cls(**{name: (np.asarray(varying[name], dtype=np.float64).reshape(-1, 1, 1) if name in varying
+                             else float(parameters[name])) for name in RULE_PARAMETERS},
                    **{name: options.get(name, default) for name, (default, _) in RULE_OPTIONS.items()})
 
+    @property
+    def per_replication(self) -> bool:
+        return any(isinstance(getattr(self, name), np.ndarray) for name in RULE_PARAMETERS)
 
-def influence_weights(capability: np.ndarray, exponent: float) -> np.ndarray:
+    def rows(self, block: slice) -> RuleParameters:
+        """These parameters for a block of replications (per-replication values sliced, numbers kept)."""
+        values = {name: getattr(self, name) for name in self.__slots__}
+        return RuleParameters(**{k: v[block] if isinstance(v, np.ndarray) else v for k, v in values.items()})
+
+
+def _flat(value, rows=slice(None)):
+    """A per-replication parameter as a flat (R,) array for `rows`, or the number itself."""
+    return value.reshape(-1)[rows] if isinstance(value, np.ndarray) else value
+
+
+def influence_weights(capability: np.ndarray, exponent) -> np.ndarray:
     """Capability^exponent normalised to mean 1 per replication: strong actors pull harder."""
+    exponent = exponent.reshape(-1, 1) if isinstance(exponent, np.ndarray) else exponent
     raw = np.maximum(capability, 0.0) ** exponent
     mean = raw.mean(axis=1, keepdims=True)
     return np.divide(raw, mean, out=np.ones_like(raw), where=mean > 0)
@@ -133,11 +152,12 @@ SEARCHES = {"local": local_camps, "global": global_camps}
 # --- updates -------------------------------------------------------------------------------------
 def _finish(relations, baseline, params: RuleParameters, normals, bounded: bool = True) -> None:
     """Inertia toward the baseline, then noise, then (unless the form forbids it) the bounds."""
-    if params.inertia:
+    if np.any(params.inertia):
         relations *= 1.0 - params.inertia
         relations += params.inertia * baseline
-    if params.noise:
-        np.multiply(normals, params.noise, out=normals)  # the step's normals are used once
+    if np.any(params.noise):
+        noise = params.noise  # in the normals' precision, as a number is (so a drawn value acts the same)
+        np.multiply(normals, noise.astype(normals.dtype) if isinstance(noise, np.ndarray) else noise, out=normals)
         relations += normals
     if bounded:
         np.clip(relations, -1.0, 1.0, out=relations)
@@ -155,20 +175,39 @@ def kulakowski_update(relations, weights, baseline, params: RuleParameters, norm
     """Continuous structural balance, dX/dt = (1 - X^2) X W X / (N - 2) (Kulakowski et al. 2005), run for
     balance_rate time units per step in as many Euler sub-steps as keep it stable (balance_substeps)."""
     n = relations.shape[1]
-    if params.balance_rate:
-        substeps = balance_substeps(params.balance_rate, n)
-        h = params.balance_rate / substeps / max(n - 2, 1)
-        diagonal = (np.arange(n), np.arange(n))
-        for _ in range(substeps):
-            pull = np.matmul(relations * weights[:, None, :], relations)
-            damping = np.multiply(relations, relations)
-            np.subtract(1.0, damping, out=damping)
-            damping *= pull
-            damping *= h
-            relations += damping
-            if substeps > 1:
-                relations[:, diagonal[0], diagonal[1]] = 0.0
+    rate = params.balance_rate
+    if isinstance(rate, np.ndarray):
+        _kulakowski_per_replication(relations, weights, rate.reshape(-1))
+    elif rate:
+        substeps = balance_substeps(rate, n)
+        _balance_substeps(relations, weights, rate / substeps / max(n - 2, 1), substeps)
     _finish(relations, baseline, params, normals)
+
+
+def _balance_substeps(relations, weights, h, substeps: int) -> None:
+    n = relations.shape[1]
+    diagonal = (np.arange(n), np.arange(n))
+    for _ in range(substeps):
+        pull = np.matmul(relations * weights[:, None, :], relations)
+        damping = np.multiply(relations, relations)
+        np.subtract(1.0, damping, out=damping)
+        damping *= pull
+        damping *= h
+        relations += damping
+        if substeps > 1:
+            relations[:, diagonal[0], diagonal[1]] = 0.0
+
+
+def _kulakowski_per_replication(relations, weights, rate: np.ndarray) -> None:
+    """balance_rate drawn per replication: replications that share a number of sub-steps advance together,
+    each exactly as it would with its value as the scenario's number (alone or in any batch)."""
+    n = relations.shape[1]
+    substeps = np.array([balance_substeps(r, n) for r in rate.tolist()])
+    for count in np.unique(substeps[rate > 0]).tolist():
+        rows = np.flatnonzero((substeps == count) & (rate > 0))
+        part = relations[rows]
+        _balance_substeps(part, weights[rows], (rate[rows] / count / max(n - 2, 1))[:, None, None], count)
+        relations[rows] = part
 
 
 def marvel_update(relations, weights, baseline, params: RuleParameters, normals, scale, frozen, **_) -> None:
@@ -177,9 +216,11 @@ def marvel_update(relations, weights, baseline, params: RuleParameters, normals,
     stops (frozen) once max |X| passes marvel_cap; the step that would pass it ends where the leading
     term reaches the cap. Relations hold X / scale with scale = max(1, max |X|), so they stay in [-1, 1]."""
     live = np.flatnonzero(~frozen)
-    if params.balance_rate and len(live):
+    if isinstance(params.balance_rate, np.ndarray):  # drawn per replication: those at 0 skip it, as with 0 given
+        live = live[_flat(params.balance_rate, live) > 0]
+    if np.any(params.balance_rate) and len(live):
         x = relations[live] * scale[live, None, None]
-        cap, h = params.marvel_cap, params.balance_rate
+        cap, h = _flat(params.marvel_cap, live), _flat(params.balance_rate, live)
         eig = np.linalg.eigvals(x)
         real = np.where(np.abs(eig.imag) <= 1e-9 * (1.0 + np.abs(eig.real)), eig.real, -np.inf)
         lam = real.max(axis=1)
@@ -192,9 +233,10 @@ def marvel_update(relations, weights, baseline, params: RuleParameters, normals,
         scale[live] = np.maximum(1.0, biggest)
         relations[live] = x / scale[live, None, None]
     live = np.flatnonzero(~frozen)
-    if (params.inertia or params.noise) and len(live):  # a frozen replication stops changing
+    if (np.any(params.inertia) or np.any(params.noise)) and len(live):  # a frozen replication stops changing
         moved = relations[live]
-        _finish(moved, baseline[live], params, normals[live], bounded=False)
+        _finish(moved, baseline[live], params.rows(live) if params.per_replication else params, normals[live],
+                bounded=False)
         relations[live] = moved
 
 

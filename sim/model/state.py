@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -21,6 +21,7 @@ class State:
     ramp_left: np.ndarray    # (R, P) int steps left in that change (0 = none)
     fired_count: np.ndarray  # (R, E) int
     last_fired: np.ndarray   # (R, E) int step, -1 = never
+    first_fired: np.ndarray  # (R, E) int step, -1 = never
     due: np.ndarray          # (R, E) int step at which a follow-up is due, NEVER = none
     due_parent: np.ndarray   # (R, E) int index of the event that scheduled it
     camps: np.ndarray        # (R, N) float +1/-1
@@ -28,6 +29,8 @@ class State:
                              # some effect is lasting)
     scale: np.ndarray        # (R,) balance_form "marvel": relations hold X / scale (scale = max(1, max |X|))
     frozen: np.ndarray       # (R,) bool: balance_form "marvel": the replication passed the cap and stopped
+    varying: dict = field(default_factory=dict)  # parameter name -> (R,) values, for parameters drawn per
+                                                 # replication (parameter uncertainty); the others are numbers
 
     @property
     def replications(self) -> int:
@@ -45,9 +48,10 @@ class Index:
     slots: dict[tuple[str, str], int]          # (actor, site) -> presence slot
     site_host: dict[str, str]
     parameters: dict[str, float]
+    varying: frozenset = frozenset()  # parameters whose value is per replication (State.varying)
 
     @classmethod
-    def of(cls, scenario: Scenario) -> Index:
+    def of(cls, scenario: Scenario, varying=()) -> Index:
         actors = {a.id: i for i, a in enumerate(scenario.actors)}
         return cls(
             actors=actors,
@@ -57,6 +61,7 @@ class Index:
             slots={(p.actor, p.site): k for k, p in enumerate(scenario.presence)},
             site_host={s.id: s.host for s in scenario.sites},
             parameters=dict(scenario.parameters),
+            varying=frozenset(varying),
         )
 
     def parties(self, names: tuple[str, ...]) -> tuple[int, ...]:
@@ -88,7 +93,7 @@ def _baseline(scenario: Scenario, r: int) -> np.ndarray:
     return shared.copy() if lasting else shared
 
 
-def initial_state(scenario: Scenario, replications: int) -> State:
+def initial_state(scenario: Scenario, replications: int, varying: dict | None = None) -> State:
     r, n, e = replications, len(scenario.actors), len(scenario.events)
     relations = np.broadcast_to(np.array(scenario.relations, dtype=np.float64), (r, n, n)).copy()
     attrs = np.array([[a.attribute(name) for name in scenario.attribute_names] for a in scenario.actors],
@@ -99,7 +104,8 @@ def initial_state(scenario: Scenario, replications: int) -> State:
         step=0, relations=relations, attributes=np.broadcast_to(attrs, (r,) + attrs.shape).copy(),
         presence=presence, ramp_target=presence.copy(), ramp_left=np.zeros(presence.shape, dtype=np.int64),
         fired_count=np.zeros((r, e), dtype=np.int64), last_fired=np.full((r, e), -1, dtype=np.int64),
+        first_fired=np.full((r, e), -1, dtype=np.int64),
         due=np.full((r, e), NEVER, dtype=np.int64), due_parent=np.full((r, e), -1, dtype=np.int64),
         camps=np.ones((r, n)), scale=np.ones(r), frozen=np.zeros(r, dtype=bool),
-        baseline=_baseline(scenario, r),
+        baseline=_baseline(scenario, r), varying=dict(varying or {}),
     )

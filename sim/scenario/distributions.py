@@ -30,6 +30,39 @@ DISTRIBUTIONS: dict[str, tuple[tuple[str, ...], object]] = {
 }
 
 
+class Named(float):
+    """A number read from a named parameter. The engine may give the parameter a different value in each
+    replication (parameter uncertainty), so an amount keeps the name it came from; `log` marks a lognormal
+    `median` stored as mu = log(median)."""
+
+    def __new__(cls, value: float, name: str, log: bool = False):
+        number = super().__new__(cls, value)
+        number.name, number.log = name, log
+        return number
+
+    def __reduce__(self):
+        return (Named, (float(self), self.name, self.log))
+
+    def key(self) -> tuple:
+        return (float(self), self.name, self.log)
+
+
+def resolve(value: float, varying: dict, rows: np.ndarray):
+    """The value of an amount (or a distribution's parameter) for the given replication rows: the
+    per-replication values of its parameter when that parameter varies, else the number itself."""
+    if isinstance(value, Named) and value.name in varying:
+        values = varying[value.name][rows]
+        return np.log(values) if value.log else values
+    return float(value)
+
+
+def amount_key(value) -> tuple:
+    """What two amounts must share to be one amount: the number and, when it names one, the parameter."""
+    if isinstance(value, Distribution):
+        return (value.name,) + tuple((k, amount_key(v)) for k, v in value.params)
+    return value.key() if isinstance(value, Named) else (value,)
+
+
 @dataclass(frozen=True, slots=True)
 class Distribution:
     name: str
@@ -38,9 +71,10 @@ class Distribution:
     def param(self, key: str) -> float:
         return dict(self.params)[key]
 
-    def sample(self, u: np.ndarray) -> np.ndarray:
-        """Map uniforms in [0, 1) to draws of this distribution."""
-        p = dict(self.params)
+    def sample(self, u: np.ndarray, varying: dict | None = None, rows: np.ndarray | None = None) -> np.ndarray:
+        """Map uniforms in [0, 1) to draws of this distribution (with per-replication parameter values for
+        `rows` when some of its parameters vary)."""
+        p = {k: resolve(v, varying, rows) for k, v in self.params} if varying else dict(self.params)
         if self.name == "normal":
             return p["mean"] + p["sd"] * special.ndtri(np.clip(u, 1e-12, 1 - 1e-12))
         if self.name == "uniform":
@@ -67,7 +101,3 @@ def amount_sample(amount: float | Distribution, u: np.ndarray) -> np.ndarray:
     if isinstance(amount, Distribution):
         return amount.sample(u)
     return np.full(u.shape, float(amount))
-
-
-def describe_amount(amount: float | Distribution) -> str:
-    return amount.describe() if isinstance(amount, Distribution) else f"{amount:+g}"

@@ -8,7 +8,7 @@ from sim.errors import KeyPath, did_you_mean
 from sim.scenario import schema as s
 from sim.scenario.checks import Checker, describe
 from sim.scenario.dates import step_of_date
-from sim.scenario.distributions import DISTRIBUTIONS, Distribution
+from sim.scenario.distributions import DISTRIBUTIONS, Distribution, Named
 from sim.scenario.expressions import ExpressionError, Names, parse_expression
 from sim.scenario.templates import normalize_id
 
@@ -56,7 +56,9 @@ def _amount(check: Checker, value, path: KeyPath, params: dict[str, float], lo: 
                 if median is not None:
                     check.problem(path + ("median",), f"found {median:g}, expected a median > 0")
                 return None
-            value = {k: v for k, v in value.items() if k != "median"} | {"mu": float(np.log(median))}
+            mu = (Named(float(np.log(median)), median.name, log=True) if isinstance(median, Named)
+                  else float(np.log(median)))
+            value = {k: v for k, v in value.items() if k != "median"} | {"mu": mu}
         check.table(value, path, ("dist",) + keys, required=keys)
         numbers = {k: _number_or_parameter(check, value.get(k), path + (k,), params) for k in keys if k in value}
         if len(numbers) != len(keys) or None in numbers.values():
@@ -74,9 +76,11 @@ def _amount(check: Checker, value, path: KeyPath, params: dict[str, float], lo: 
 
 
 def _number_or_parameter(check: Checker, value, path: KeyPath, params: dict[str, float]):
+    if isinstance(value, Named):  # a lognormal's mu, from a median that names a parameter
+        return value
     if isinstance(value, str):
         if value in params:
-            return params[value]
+            return Named(params[value], value)
         check.problem(path, f"unknown parameter '{value}'; expected {PARAMETER_HINT}" + did_you_mean(value, params))
         return None
     return check.number(value, path)
