@@ -270,13 +270,21 @@ def cmd_calibrate(args) -> int:
           "(after the cut-off, or settled by a scheduled shock)", file=sys.stderr)
     out = calibration_report(args.scenario, args.observed, result, args.out or _default_out("calibrate", args.scenario),
                              save_as=args.save_as)
-    print(f"loss {result.loss_before:.3f} -> {result.loss_after:.3f}; fitted: "
-          + ", ".join(f"{k}={v:.4g}" for k, v in result.best.items()))
+    print(f"loss {result.loss_before:.3f} -> {result.loss_after:.3f}")
+    ranges = result.plausible_ranges()
+    print(f"{'value':<32} {'fitted':>10}  plausible ({len(result.plausible())} of {len(result.evaluated)} sets "
+          f"within the 95% likelihood-ratio bound, +{result.bound:.2f})")
+    for key, value in result.best.items():
+        low, high = ranges.get(key, (value, value))
+        print(f"{key:<32} {value:>10.4g}  {low:.4g} to {high:.4g}")
+    converged, why = result.converged()
+    print(f"{'converged' if converged else 'warning: not converged'}: {why}")
     from sim.analysis.calibration import at_edges
 
     for note in at_edges(result):
-        print(f"note: {note}", file=sys.stderr)
-    print(f"calibrated scenario: {args.save_as or out / 'calibrated.toml'}; report: {out / 'report.html'}")
+        print(f"warning: {note}")
+    print(f"calibrated scenario: {args.save_as or out / 'calibrated.toml'}; plausible values: {out / 'plausible.csv'} "
+          f"(sim run ... --uncertainty {out / 'plausible.csv'}); report: {out / 'report.html'}")
     return EXIT_OK
 
 

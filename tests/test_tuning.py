@@ -5,6 +5,7 @@ import dataclasses
 
 import numpy as np
 import pytest
+from scipy import stats
 
 from conftest import DATA, ROOT, SCENARIOS
 from sim.analysis import scores
@@ -57,11 +58,47 @@ def test_calibrate_cli_writes_a_variant_that_extends_the_scenario(write_toml, ob
     assert "extends = " in text and "[parameters]" in text
     calibrated = load_scenario(out / "calibrated.toml")
     assert calibrated.meta.name == "synthetic-calibrated"
-    fitted = float(next(line for line in (out / "history.csv").read_text().splitlines()[::-1]).split(",")[2])
+    fitted = float(next(line for line in (out / "history.csv").read_text().splitlines()[::-1]).split(",")[4])
     assert calibrated.parameter("inertia") == pytest.approx(fitted, rel=1e-5)
-    for name in ("report.html", "report.md", "timing.png"):
+    for name in ("report.html", "report.md", "timing.png", "convergence.png", "plausible.csv"):
         assert (out / name).is_file()
-    assert "generation 2: best loss" in capsys.readouterr().err
+    captured = capsys.readouterr()
+    assert "generation 2: best loss" in captured.err
+    assert "within the 95% likelihood-ratio bound" in captured.out
+    assert "converged" in captured.out  # converged or "warning: not converged", said in the output
+    plausible = (out / "plausible.csv").read_text().splitlines()
+    assert plausible[0] == "parameters.inertia,loss"
+    assert float(plausible[1].split(",")[0]) == pytest.approx(fitted, rel=1e-5)  # best first
+    # the plausible set feeds parameter uncertainty
+    assert main(["run", str(out / "calibrated.toml"), "--uncertainty", str(out / "plausible.csv"), "--reps", "20",
+                 "--no-plots", "--out", str(tmp_path / "runs")]) == 0
+    assert "90% of parameter draws" in capsys.readouterr().out
+
+
+def test_calibration_says_how_well_it_knows(write_toml, observed):
+    scenario = write_toml(SYNTHETIC.read_text().replace("inertia = 0.08", "inertia = 0.25")
+                          .replace("delta = 0.05", "delta = 0.15"), "start.toml")
+    result = calibrate(scenario, observed, config(write_toml), SerialExecutor(), report=lambda text: None)
+    assert result.bound == pytest.approx(stats.chi2.ppf(0.95, 2) / 2)
+    best = min(loss for _, loss in result.evaluated)
+    kept = result.plausible()
+    assert kept[0][1] == best and all(loss <= best + result.bound for _, loss in kept)
+    assert len(kept) < len(result.evaluated)
+    ranges = result.plausible_ranges()
+    for key, truth in TRUE.items():  # the true values lie in the plausible ranges
+        assert ranges[key][0] <= truth <= ranges[key][1], (key, ranges[key])
+    assert len(result.generations) == result.config.generations + 1
+    assert [g["best"] for g in result.generations] == sorted([g["best"] for g in result.generations], reverse=True)
+
+
+def test_a_value_fitted_at_its_bound_is_warned_about_in_the_output(write_toml, observed, tmp_path, capsys):
+    tune = write_toml('[tuning]\nreplications = 30\ngenerations = 2\npopulation = 3\n'
+                      '[[parameters]]\nkey = "parameters.inertia"\nlow = 0.2\nhigh = 0.3\n', "edge.toml")
+    assert main(["calibrate", str(SYNTHETIC), "--observed", str(observed), "--config", str(tune), "--out",
+                 str(tmp_path / "cal"), "--executor", "serial"]) == 0
+    out = capsys.readouterr().out
+    assert "warning: parameters.inertia = 0.2 is at the edge of its search range (0.2 to 0.3)" in out
+    assert "Warning" in (tmp_path / "cal" / "report.md").read_text()
 
 
 @pytest.mark.parametrize("method", ["sobol", "morris"])

@@ -7,10 +7,11 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+from scipy import stats
 from scipy.optimize import differential_evolution
 
 from sim.analysis.observed import (Observation, check_cutoff, load_observed, loss, observation_outcomes,
@@ -23,6 +24,9 @@ from sim.scenario.parameters import RULE_PARAMETERS
 from sim.scenario.documents import expand_shorthand, parse_key_path, read_document, read_value, resolve_path, set_values
 from sim.scenario.loader import load_scenario
 from sim.scenario.schema import Scenario
+
+
+CONFIDENCE = 0.95
 
 
 @dataclass
@@ -40,6 +44,37 @@ class Calibration:
     evaluations: int
     cutoff: dt.date | None = None
     left_out: tuple[tuple[Observation, str], ...] = ()  # settled by scheduled shocks, or after the cut-off
+    evaluated: list[tuple[dict, float]] = field(default_factory=list)  # every point tried, with its loss
+    generations: list[dict] = field(default_factory=list)  # per generation: best so far, median, evaluations
+
+    @property
+    def bound(self) -> float:
+        """Likelihood-ratio bound: values whose loss is within this of the best are not rejected at 95%
+        (2 x the loss difference is about chi-squared with one degree per fitted value)."""
+        return float(stats.chi2.ppf(CONFIDENCE, len(self.config.values)) / 2.0)
+
+    def plausible(self) -> list[tuple[dict, float]]:
+        """The evaluated values within the likelihood-ratio bound of the best, best first."""
+        best = min(loss for _, loss in self.evaluated) if self.evaluated else self.loss_after
+        kept = [(v, loss) for v, loss in self.evaluated if loss <= best + self.bound]
+        return sorted(kept, key=lambda item: item[1])
+
+    def plausible_ranges(self) -> dict[str, tuple[float, float]]:
+        kept = self.plausible()
+        return {k: (min(v[k] for v, _ in kept), max(v[k] for v, _ in kept)) for k in self.config.keys} if kept else {}
+
+    def converged(self) -> tuple[bool, str]:
+        """Whether the best loss stopped improving: less than 1% (relative) over the last third of generations."""
+        best = [g["best"] for g in self.generations]
+        if len(best) < 3:
+            return False, f"only {len(best)} generation(s): too few to judge convergence"
+        look = max(1, len(best) // 3)
+        change = best[-look - 1] - best[-1]
+        relative = change / max(abs(best[-1]), 1e-9)
+        if relative < 0.01:
+            return True, f"the best loss moved {change:.3g} ({relative:.1%}) over the last {look} generation(s)"
+        return False, (f"the best loss still fell {change:.3g} ({relative:.1%}) over the last {look} generation(s): "
+                       "raise tuning.generations")
 
 
 def current_value(doc_data: dict, key: str, scenario: Scenario) -> float:
@@ -93,23 +128,31 @@ def calibrate(scenario_path: Path, observed_paths, config: TuningConfig, executo
         base = ev.base
         best = {"loss": np.inf, "values": dict(start)}
 
+        evaluated: list[tuple[dict, float]] = []
+        generations: list[dict] = []
+
         def objective(x: np.ndarray) -> np.ndarray:
             columns = x.T if x.ndim == 2 else x[None, :]
             points = [dict(zip(config.keys, map(float, col))) for col in columns]
             losses = np.array([loss(observed, base, r, config.window) for r in ev.evaluate(points)])
+            evaluated.extend(zip(points, losses.tolist()))
             i = int(np.argmin(losses))
             if losses[i] < best["loss"]:
                 best["loss"], best["values"] = float(losses[i]), points[i]
             history.append((ev.evaluations, best["loss"], dict(best["values"])))
+            generations.append({"generation": len(generations), "evaluations": ev.evaluations, "best": best["loss"],
+                                "median": float(np.median(losses))})
             return losses if x.ndim == 2 else losses[0]
 
         before = ev.evaluate([start])[0]
         loss_before = loss(observed, base, before, config.window)
+        evaluated.append((dict(start), loss_before))
         report(f"start: loss {loss_before:.3f} at " + _show(start))
 
         def progress(xk, convergence=None):
-            report(f"generation {len(history) - 1}: best loss {best['loss']:.3f} after {ev.evaluations} "
-                   f"evaluations at " + _show(best["values"]))
+            g = generations[-1]
+            report(f"generation {g['generation']}: best loss {best['loss']:.3f} (this generation's median "
+                   f"{g['median']:.3f}) after {ev.evaluations} evaluations at " + _show(best["values"]))
 
         differential_evolution(objective, bounds, x0=x0, popsize=config.population, maxiter=config.generations,
                                seed=config.seed, vectorized=True, updating="deferred", polish=False, tol=0, atol=-1,
@@ -117,19 +160,34 @@ def calibrate(scenario_path: Path, observed_paths, config: TuningConfig, executo
         after = ev.evaluate([best["values"]])[0]
     return Calibration(base, observed, config, start, best["values"], loss_before,
                        loss(observed, base, after, config.window), before, after, history, ev.evaluations, cutoff,
-                       left_out)
+                       left_out, evaluated, generations)
 
 
 def at_edges(result: Calibration) -> list[str]:
-    """Values fitted within 1% of an end of their range: the optimum may lie outside it."""
+    """Warnings: values fitted within 1% of an end of their range (the optimum may lie outside it), and
+    plausible ranges cut by the search range (the uncertainty is then understated)."""
     notes = []
+    ranges = result.plausible_ranges()
     for v in result.config.values:
         low, high = v.bounds
         value = result.best[v.key]
-        if min(value - low, high - value) <= 0.01 * (high - low):
+        near = 0.01 * (high - low)
+        if min(value - low, high - value) <= near:
             notes.append(f"{v.key} = {value:.4g} is at the edge of its search range ({low:g} to {high:g}); "
-                         "the best value may lie outside it: consider widening the range")
+                         "the best value may lie outside it: widen the range")
+        elif v.key in ranges and (ranges[v.key][0] - low <= near or high - ranges[v.key][1] <= near):
+            notes.append(f"{v.key}: its plausible values reach the edge of the search range ({low:g} to {high:g}), "
+                         "so the range understates its uncertainty")
     return notes
+
+
+def write_plausible(result: Calibration, path: Path) -> None:
+    """plausible.csv: the evaluated values within the likelihood-ratio bound, for `--uncertainty`."""
+    from sim.experiment import atomic
+
+    keys = list(result.config.keys)
+    atomic.write_csv(path, keys + ["loss"], ([f"{values[k]:.10g}" for k in keys] + [f"{loss:.6g}"]
+                                             for values, loss in result.plausible()))
 
 
 def _show(values: dict) -> str:

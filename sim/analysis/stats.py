@@ -64,6 +64,11 @@ def summarise_outcome(outcome: Outcome, values: np.ndarray, dates: tuple[dt.date
         spread = over_draws(x, draws, out["type"] != "value")
         out["over_parameters"] = spread
         key = "ci95" if out["type"] != "value" else "mean_ci95"
+        if spread["draws"] < 2:  # one draw: nothing to say about the spread between draws
+            spread["mean_ci95"] = out[key]
+            out["over_parameters"] = spread
+            out["interval_covers"] = "Monte Carlo error of the runs only (a single parameter draw)"
+            return out
         if out["type"] != "value":  # no narrower than the runs alone allow (all draws alike gives width 0)
             spread["mean_ci95"] = [min(spread["mean_ci95"][0], out[key][0]), max(spread["mean_ci95"][1], out[key][1])]
         out[key] = spread["mean_ci95"]

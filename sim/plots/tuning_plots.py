@@ -111,3 +111,22 @@ def plot_reliability(reliability: list[dict], brier: float, path: Path, fmt: str
     ax.grid(alpha=0.3)
     return save(fig, path, fmt)
 
+
+
+def plot_convergence(generations: list[dict], bound: float, path: Path, fmt: str = "png") -> Path:
+    """Calibration: the best loss so far and each generation's median loss, per generation, with the band
+    of losses within the likelihood-ratio bound of the best (the plausible values)."""
+    g = np.array([x["generation"] for x in generations])
+    best = np.array([x["best"] for x in generations])
+    median = np.array([x["median"] for x in generations])
+    fig, ax = plt.subplots(figsize=(8, 4))
+    ax.axhspan(best[-1], best[-1] + bound, color=OKABE_ITO[2], alpha=0.15,
+               label=f"within the 95% likelihood-ratio bound (+{bound:.2f})")
+    ax.plot(g, median, "o-", color=OKABE_ITO[1], ms=4, label="median loss of the generation")
+    ax.plot(g, best, "o-", color=OKABE_ITO[0], ms=4, label="best loss so far")
+    ax.set_xlabel("generation (0 = the initial population)")
+    ax.set_ylabel("negative log-likelihood")
+    ax.set_title("Calibration: loss per generation")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    return save(fig, path, fmt)

@@ -9,7 +9,8 @@ import tomli_w
 
 from sim.analysis import scores
 from sim.analysis.backtest import Backtest, score
-from sim.analysis.calibration import BASE_FILE, Calibration, at_edges, calibrated_document, save_as_extends
+from sim.analysis.calibration import (BASE_FILE, Calibration, at_edges, calibrated_document, save_as_extends,
+                                      write_plausible)
 from sim.analysis.sensitivity import SensitivityResult
 from sim.experiment import atomic
 from sim.plots import tuning_plots as plots
@@ -80,9 +81,14 @@ def calibration_report(scenario_path: Path, observed_paths, result: Calibration,
     if save_as is not None:
         atomic.write_text(save_as, header + f"# written by --save-as; the run's report is in {out}\n" + tomli_w.dumps(
             calibrated_document(scenario_path, result, save_as_extends(scenario_path, save_as))))
-    atomic.write_csv(out / "history.csv", ["evaluations", "best_loss"] + list(result.config.keys),
-                     ([n, f"{loss:.6g}"] + [f"{values[k]:.6g}" for k in result.config.keys]
-                      for n, loss, values in result.history))
+    atomic.write_csv(out / "history.csv", ["generation", "evaluations", "best_loss", "median_loss"]
+                     + list(result.config.keys),
+                     ([g["generation"], n, f"{loss:.6g}", f"{g['median']:.6g}"]
+                      + [f"{values[k]:.6g}" for k in result.config.keys]
+                      for g, (n, loss, values) in zip(result.generations, result.history)))
+    write_plausible(result, out / "plausible.csv")
+    ranges = result.plausible_ranges()
+    converged, why = result.converged()
     before = score(result.scenario, result.observed, result.before, result.config.replications, result.config.seed)
     after = score(result.scenario, result.observed, result.after, result.config.replications, result.config.seed)
     report = Report(f"Calibration of {result.scenario.meta.name}",
@@ -96,11 +102,23 @@ def calibration_report(scenario_path: Path, observed_paths, result: Calibration,
                 "the scenario as calibrated, beside it)"
                 + (f"; it records `meta.fitted_until = {result.cutoff}`, so `sim backtest` scores only what came "
                    "after." if result.cutoff else "."))
-    report.table(["value", "before", "fitted", "search range"],
+    report.table(["value", "before", "fitted", "plausible (95% likelihood-ratio set)", "search range"],
                  [[f"`{v.key}`", f"{result.start[v.key]:.4g}", f"{result.best[v.key]:.4g}",
+                   f"{ranges[v.key][0]:.4g} to {ranges[v.key][1]:.4g}" if v.key in ranges else "",
                    f"{v.bounds[0]:.4g} to {v.bounds[1]:.4g}"] for v in result.config.values])
+    report.text(f"How well the values are known: {len(result.plausible())} of the {len(result.evaluated)} value sets "
+                f"evaluated have a loss within {result.bound:.2f} of the best (2 x the difference below the 95% "
+                f"chi-squared quantile with {len(result.config.values)} degrees of freedom). They are in "
+                "`plausible.csv`; `sim run calibrated.toml --uncertainty plausible.csv` draws from them, so the "
+                "headline numbers carry this uncertainty. The set covers only the values the search evaluated, and "
+                "each loss carries Monte Carlo noise from its "
+                f"{result.config.replications} replications, so it is a rough set, not a posterior.")
+    report.text(f"**{'Converged' if converged else 'Not converged'}**: {why}.")
     for note in at_edges(result):
-        report.text(f"**Note**: {note}.")
+        report.text(f"**Warning**: {note}.")
+    if result.generations:
+        report.figure("Loss per generation", plots.plot_convergence(result.generations, result.bound,
+                                                                    out / "convergence", fmt))
     report.heading("Observations fitted, before and after")
     report.table(["observation", "date", "held", "P(holds) before", "P(holds) after", "median before", "median after"],
                  [[b["observation"], b["observed_date"], "yes" if b["value"] else "no", f"{b['probability']:.3f}",
