@@ -20,6 +20,9 @@ def _date(text: str) -> dt.date:
         raise argparse.ArgumentTypeError(f"expected a date like 2023-06-30, found '{text}'") from None
 
 
+OUT_HELP = "results root (default: results/); every command writes a new folder inside it, here {folder}/"
+
+
 def uncertainty_options(p) -> None:
     p.add_argument("--uncertainty", type=Path, metavar="FILE",
                    help="draw uncertain parameters per replication group: a tuning config's ranges (.toml) or a "
@@ -28,8 +31,46 @@ def uncertainty_options(p) -> None:
                    help="with --uncertainty: replications that share one draw of the parameters (default 20)")
 
 
+EXAMPLES = {
+    "validate": ["sim validate scenarios/*.toml"],
+    "run": ["sim run scenarios/niger-2024.toml",
+            "sim run scenarios/niger-2024.toml --uncertainty tuning/niger-tune.toml --reps 2000",
+            "sim run scenarios/niger-2024.toml --set parameters.balance_rate=0.02 --seed 3 --no-plots"],
+    "batch": ["sim batch scenarios/niger-2024.toml scenarios/niger-us-deal.toml --reps 5000",
+              "sim batch scenarios/niger-2024.toml --sweep sweeps/niger-lhs.toml --jobs 2",
+              "sim batch scenarios/niger-2024.toml --uncertainty tuning/niger-tune.toml --reps 20000",
+              "sim batch scenarios/niger-2024.toml --executor dask --scheduler tcp://127.0.0.1:8786",
+              "sim batch --resume results/batch-<id>"],
+    "compare": ["sim compare scenarios/niger-2024.toml --set parameters.balance_rate=0.02 --reps 2000",
+                "sim compare results/batch-<id> --baseline niger-2024 --outcomes us_withdrawn",
+                "sim compare --ablate-events scenarios/niger-2024.toml --reps 500"],
+    "sensitivity": ["sim sensitivity scenarios/niger-2024.toml --config tuning/niger-tune.toml --method morris"],
+    "calibrate": ["sim calibrate scenarios/sahel-2020-2025.toml --observed scenarios/observed/sahel-2020-2023.csv "
+                  "--config tuning/sahel-tune.toml --cutoff 2023-06-30 --jobs 2"],
+    "backtest": ["sim backtest scenarios/sahel-2020-2025-calibrated.toml --observed scenarios/observed/sahel-2020-2023.csv "
+                 "--observed scenarios/observed/sahel-2023-2025.csv"],
+    "discover": ["sim discover results/batch-<id> --outcome us_withdrawn --value false",
+                 "sim discover results/batch-<id> --outcome shared_base_weeks --above 10 --features values"],
+    "show": ["sim show scenarios/niger-2024.toml --set parameters.balance_rate=0.02",
+             "sim show scenarios/sahel-2020-2025.toml --expanded"],
+    "replay": ["sim replay results/niger-2024/<run-id> --replication 412"],
+}
+
+
+def _version() -> str:
+    import importlib.metadata
+
+    try:
+        return importlib.metadata.version("sim-scenarios")
+    except importlib.metadata.PackageNotFoundError:
+        return "unknown (not installed)"
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="sim", description="Strategic scenario simulation engine.")
+    parser = argparse.ArgumentParser(prog="sim", description="Strategic scenario simulation engine.",
+                                     epilog="examples:\n  sim run scenarios/niger-2024.toml\n  sim <command> --help",
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version=f"sim {_version()}")
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("validate", help="check scenario files and print every problem found")
@@ -42,8 +83,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY.PATH=VALUE",
                    help="override any value, e.g. parameters.balance_rate=0.08 (repeatable)")
     p.add_argument("--keep-trajectories", action="store_true", help="also write every replication's series")
-    p.add_argument("--out", type=Path, default=Path("results"), help="results root (default: results/)")
+    p.add_argument("--out", type=Path, default=Path("results"), help=OUT_HELP.format(folder="<scenario>/<run-id>"))
     p.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
+    p.add_argument("--quiet", action="store_true", help="print only the results folder")
     uncertainty_options(p)
 
     p = sub.add_parser("batch", help="run scenarios x sweep points x replications in parallel, resumably")
@@ -56,24 +98,33 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--scheduler", help="address of an existing Dask scheduler, e.g. tcp://127.0.0.1:8786")
     p.add_argument("--chunk-size", type=int, help="replications per chunk (default 1000)")
     p.add_argument("--keep-trajectories", action="store_true", help="also write every replication's series")
-    p.add_argument("--out", type=Path, default=Path("results"), help="results root (default: results/)")
+    p.add_argument("--out", type=Path, default=Path("results"), help=OUT_HELP.format(folder="batch-<id>"))
     p.add_argument("--resume", type=Path, metavar="BATCH_DIR", help="finish an interrupted batch")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY.PATH=VALUE",
                    help="override a value in every scenario of the batch (repeatable)")
     uncertainty_options(p)
 
-    p = sub.add_parser("compare", help="compare scenarios across batches: report with plots and differences")
-    p.add_argument("batches", type=Path, nargs="*", help="batch folders (results/batch-<id>/)")
+    p = sub.add_parser("compare", help="compare scenarios: batch folders, or a scenario and its what-if (--set)")
+    p.add_argument("inputs", type=Path, nargs="*", metavar="BATCH_OR_SCENARIO",
+                   help="batch folders (results/batch-<id>/), or one scenario file with --set: it runs the scenario "
+                        "and its what-if, paired, then compares them")
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY.PATH=VALUE",
+                   help="with a scenario file: the what-if's changes (repeatable)")
     p.add_argument("--baseline", help="scenario to compare against (default: the first)")
-    p.add_argument("--outcomes", help="comma-separated outcome ids (default: all of the baseline's)")
+    p.add_argument("--outcomes", help="comma-separated outcome ids (default: all of every scenario's)")
     p.add_argument("--series", help="comma-separated tracked series, e.g. niger:us,niger:russia")
-    p.add_argument("--out", type=Path, help="output folder (default: results/compare-<time>/)")
+    p.add_argument("--out", type=Path, default=Path("results"), help=OUT_HELP.format(folder="compare-<time>"))
     p.add_argument("--format", choices=("png", "svg", "pdf"), default="png", help="plot format (default png)")
     p.add_argument("--ablate-events", type=Path, metavar="RUN_OR_SCENARIO",
                    help="rerun a run folder's (or a scenario file's) scenario with each event switched off")
-    p.add_argument("--reps", type=int, help="with --ablate-events: replications (default: the run's)")
-    p.add_argument("--seed", type=int, help="with --ablate-events: seed (default: the run's)")
+    p.add_argument("--reps", type=int, help="with a scenario file or --ablate-events: replications (default: the "
+                                            "scenario's)")
+    p.add_argument("--seed", type=int, help="with a scenario file or --ablate-events: seed (default: the scenario's)")
+    p.add_argument("--jobs", type=int, help="worker processes (default: all cores)")
+    p.add_argument("--executor", choices=("process", "dask", "serial"), default="process")
+    p.add_argument("--scheduler", help="address of an existing Dask scheduler, e.g. tcp://127.0.0.1:8786")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
 
     def executor_options(p):
         p.add_argument("--jobs", type=int, help="worker processes (default: all cores)")
@@ -85,7 +136,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--config", type=Path, required=True, help="tuning config (docs/tuning.md)")
     p.add_argument("--method", choices=("sobol", "morris"), default="sobol")
     p.add_argument("--outcomes", help="comma-separated outcome ids (default: the config's, else all)")
-    p.add_argument("--out", type=Path, help="output folder (default: results/sensitivity-<scenario>-<time>/)")
+    p.add_argument("--out", type=Path, default=Path("results"), help=OUT_HELP.format(folder="sensitivity-<scenario>-<time>"))
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     executor_options(p)
 
@@ -98,7 +149,8 @@ def _parser() -> argparse.ArgumentParser:
                    help="also write the calibrated variant as FILE, extending the scenario by a relative path "
                         "(FILE's folder must hold the scenario, e.g. scenarios/<name>-calibrated.toml)")
     p.add_argument("--config", type=Path, required=True, help="tuning config (docs/tuning.md)")
-    p.add_argument("--out", type=Path, help="output folder (default: results/calibrate-<scenario>-<time>/)")
+    p.add_argument("--out", type=Path, default=Path("results"), help=OUT_HELP.format(folder="calibrate-<scenario>-<time>"))
+    p.add_argument("--quiet", action="store_true", help="no line per generation")
     executor_options(p)
 
     p = sub.add_parser("backtest", help="score a scenario's forecasts of what happened after a cut-off")
@@ -109,7 +161,24 @@ def _parser() -> argparse.ArgumentParser:
                                                 "scenario's meta.fitted_until, else all)")
     p.add_argument("--reps", type=int, help="replications (default: the scenario's)")
     p.add_argument("--seed", type=int, help="seed (default: the scenario's)")
-    p.add_argument("--out", type=Path, help="output folder (default: results/backtest-<scenario>-<time>/)")
+    p.add_argument("--out", type=Path, default=Path("results"), help=OUT_HELP.format(folder="backtest-<scenario>-<time>"))
+
+    p = sub.add_parser("discover", help="scenario discovery: which values and events go with an outcome (PRIM, tree)")
+    p.add_argument("batch", type=Path, help="a batch folder (results/batch-<id>/), with a sweep or --uncertainty")
+    p.add_argument("--outcome", required=True, help="the outcome to explain")
+    p.add_argument("--scenario", help="which scenario of the batch (default: the first)")
+    p.add_argument("--value", choices=("true", "false"), default="true",
+                   help="explain the runs where the outcome holds (true, default) or where it does not (false)")
+    p.add_argument("--above", type=float, help="for a numeric outcome: the runs of interest are those above this")
+    p.add_argument("--box", type=int, help="pick this box of PRIM's peeling trajectory (default: chosen for you)")
+    p.add_argument("--max-dims", type=int, default=3, help="at most this many restrictions in the chosen box")
+    p.add_argument("--features", choices=("all", "values", "events"), default="all",
+                   help="explain with swept/drawn values and events (all, default), or with either alone")
+    p.add_argument("--exclude", action="append", default=[], metavar="EVENT",
+                   help="leave this event out of the features (repeatable); the events the outcome's own "
+                        "expression names are always left out")
+    p.add_argument("--out", type=Path, default=Path("results"), help=OUT_HELP.format(folder="discover-<outcome>-<time>"))
+    p.add_argument("--format", choices=("png", "svg", "pdf"), default="png", help="plot format (default png)")
 
     p = sub.add_parser("show", help="print the fully resolved scenario (after extends and --set) as TOML")
     p.add_argument("scenario", type=Path)
@@ -120,6 +189,9 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("replay", help="re-run one replication of a run alone: full trajectory and event log")
     p.add_argument("run_dir", type=Path)
     p.add_argument("--replication", type=int, required=True)
+    for name, sub_parser in sub.choices.items():
+        sub_parser.formatter_class = argparse.RawDescriptionHelpFormatter
+        sub_parser.epilog = "examples:\n" + "\n".join(f"  {line}" for line in EXAMPLES[name])
     return parser
 
 
@@ -150,11 +222,8 @@ def cmd_run(args) -> int:
     from sim.scenario.loader import load_scenario
     import json
 
+    check_reps_seed(args.reps, args.seed)
     scenario = load_scenario(args.scenario, args.overrides)
-    if args.reps is not None and args.reps < 1:
-        raise SimError(f"--reps must be at least 1, found {args.reps}")
-    if args.seed is not None and args.seed < 0:
-        raise SimError(f"--seed must be >= 0, found {args.seed}")
     for warning in scenario.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     seed = scenario.meta.seed if args.seed is None else args.seed
@@ -168,6 +237,9 @@ def cmd_run(args) -> int:
     info = RunInfo(tuple(args.overrides), started, dt.datetime.now().astimezone(), args.keep_trajectories)
     folder = write_run(result, args.out, info, plots=not args.no_plots)
     summary = json.loads((folder / "summary.json").read_text())["outcomes"]
+    if args.quiet:
+        print(folder)
+        return EXIT_OK
     print(f"{scenario.meta.name}: {reps} replications, seed {seed}, {elapsed:.1f} s")
     if uncertainty:
         print(f"parameters drawn from {uncertainty.source}: {-(-reps // uncertainty.per_draw)} draws of "
@@ -199,20 +271,41 @@ def cmd_compare(args) -> int:
     from sim.report.comparison import CompareOptions, compare
 
     split = (lambda text: tuple(x.strip() for x in text.split(",") if x.strip()) if text else ())
-    out = args.out or Path("results") / f"compare-{dt.datetime.now():%Y%m%d-%H%M%S}"
     options = CompareOptions(args.baseline, split(args.outcomes), split(args.series), args.format)
+    check_reps_seed(args.reps, args.seed)
+    scenario_file = len(args.inputs) == 1 and args.inputs[0].suffix.lower() == ".toml"
     if args.ablate_events:
         from sim.report.ablation import ablation_report
 
-        if args.batches:
+        if args.inputs:
             raise SimError("--ablate-events takes one run folder or scenario file, not batch folders")
-        folder = ablation_report(args.ablate_events, out, options, args.reps, args.seed)
+        folder = ablation_report(args.ablate_events, _default_out("compare", "ablation", args.out), options, args.reps,
+                                 args.seed)
+    elif scenario_file:
+        from sim.experiment.what_if import run_what_if
+
+        if not args.overrides:
+            raise SimError(f"{args.inputs[0]}: a scenario file is compared with its what-if: give the what-if's "
+                           "changes with --set KEY.PATH=VALUE (or give batch folders)")
+        executor = _tuning_executor(args)
+        batch = run_what_if(args.inputs[0], args.overrides, args.reps, args.seed, args.out, executor, args.quiet)
+        folder = compare([batch], _default_out("compare", args.inputs[0], args.out), options)
     else:
-        if not args.batches:
-            raise SimError("give one or more batch folders (or --ablate-events RUN_OR_SCENARIO)")
-        folder = compare(args.batches, out, options)
+        if args.overrides or args.reps is not None or args.seed is not None:
+            raise SimError("--set, --reps and --seed go with a scenario file (or --ablate-events), not batch folders")
+        if not args.inputs:
+            raise SimError("give batch folders, or a scenario file and --set for its what-if (or --ablate-events)")
+        folder = compare(args.inputs, _default_out("compare", "", args.out), options)
     print(f"report: {folder / 'report.html'} (and report.md)")
     return EXIT_OK
+
+
+def check_reps_seed(reps: int | None, seed: int | None) -> None:
+    """The one check of --reps and --seed (every command that takes them)."""
+    if reps is not None and reps < 1:
+        raise SimError(f"--reps must be at least 1, found {reps}")
+    if seed is not None and seed < 0:
+        raise SimError(f"--seed must be >= 0, found {seed}")
 
 
 def _tuning_executor(args):
@@ -225,8 +318,17 @@ def _tuning_executor(args):
     return make_executor(args.executor, args.jobs, args.scheduler)
 
 
-def _default_out(kind: str, scenario: Path) -> Path:
-    return Path("results") / f"{kind}-{scenario.stem}-{dt.datetime.now():%Y%m%d-%H%M%S}"
+def _default_out(kind: str, scenario: Path | str, root: Path = Path("results")) -> Path:
+    """A new folder <root>/<kind>-<name>-<time>[-n] (never an existing one, never outside root)."""
+    from sim.experiment import atomic
+
+    stem = Path(scenario).stem if isinstance(scenario, Path) else scenario
+    name = f"{kind}-{stem}-{dt.datetime.now():%Y%m%d-%H%M%S}" if stem else f"{kind}-{dt.datetime.now():%Y%m%d-%H%M%S}"
+    folder, n = atomic.inside(root, name), 1
+    while folder.exists():
+        n += 1
+        folder = atomic.inside(root, f"{name}-{n}")
+    return folder
 
 
 def cmd_sensitivity(args) -> int:
@@ -244,7 +346,7 @@ def cmd_sensitivity(args) -> int:
           f"and {config.seed + 1})", file=sys.stderr)
     with tqdm(total=total, unit="point", file=sys.stderr, disable=args.quiet or not sys.stderr.isatty()) as bar:
         result = run_sensitivity(args.scenario, config, args.method, executor, bar, outcomes)
-    out = sensitivity_report(result, args.out or _default_out("sensitivity", args.scenario))
+    out = sensitivity_report(result, _default_out("sensitivity", args.scenario, args.out))
     for o, change in result.stability().items():
         top = next(r for r in result.rows() if r["outcome"] == o and r["rank"] == 1)
         print(f"{o}: most influential {top['parameter']}; indices change by at most {change:.0%} "
@@ -264,11 +366,13 @@ def cmd_calibrate(args) -> int:
 
         save_as_extends(args.scenario, args.save_as)  # before hours of work, not after
     result = calibrate(args.scenario, args.observed, config, _tuning_executor(args),
-                       report=lambda text: print(text, file=sys.stderr, flush=True), cutoff=args.cutoff)
+                       report=(lambda text: None) if args.quiet else (lambda text: print(text, file=sys.stderr,
+                                                                                          flush=True)),
+                       cutoff=args.cutoff)
     print(f"fitted {len(result.observed)} observation(s)"
           + (f" up to {args.cutoff}" if args.cutoff else "") + f"; left out {len(result.left_out)} "
           "(after the cut-off, or settled by a scheduled shock)", file=sys.stderr)
-    out = calibration_report(args.scenario, args.observed, result, args.out or _default_out("calibrate", args.scenario),
+    out = calibration_report(args.scenario, args.observed, result, _default_out("calibrate", args.scenario, args.out),
                              save_as=args.save_as)
     print(f"loss {result.loss_before:.3f} -> {result.loss_after:.3f}")
     ranges = result.plausible_ranges()
@@ -292,10 +396,9 @@ def cmd_backtest(args) -> int:
     from sim.analysis.backtest import backtest
     from sim.report.tuning_reports import backtest_report
 
-    if (args.reps is not None and args.reps < 1) or (args.seed is not None and args.seed < 0):
-        raise SimError("--reps must be at least 1 and --seed at least 0")
+    check_reps_seed(args.reps, args.seed)
     result = backtest(args.scenario, args.observed, args.reps, args.seed, args.cutoff)
-    out = backtest_report(result, args.observed, args.out or _default_out("backtest", args.scenario))
+    out = backtest_report(result, args.observed, _default_out("backtest", args.scenario, args.out))
     after = f"after {result.cutoff}" if result.cutoff else "(no cut-off)"
     print(f"{len(result.rows)} observation(s) {after} scored; {len(result.given)} left out as given "
           f"(settled by a scheduled shock)")
@@ -305,6 +408,39 @@ def cmd_backtest(args) -> int:
     if result.skill:
         for name, brier, log, skill in result.skill.table():
             print(f"{name:<12} Brier {brier}  log {log}" + (f"  model's Brier skill against it {skill}" if skill else ""))
+    print(f"report: {out / 'report.html'}")
+    return EXIT_OK
+
+
+def cmd_discover(args) -> int:
+    from sim.analysis.discovery import discover, outcome_events
+    from sim.experiment.batch_plan import batch_scenarios
+    from sim.report.discovery_report import discovery_report
+
+    if args.max_dims < 1:
+        raise SimError(f"--max-dims must be at least 1, found {args.max_dims}")
+    scenarios = batch_scenarios(args.batch)
+    name = args.scenario or next(iter(scenarios), None)
+    scenario = scenarios.get(name)
+    dates = scenario.dates if scenario else None
+    names = {e.id: e.name for e in scenario.events} if scenario else None
+    exclude = set(args.exclude)
+    if scenario is not None:
+        unknown = exclude - {e.id for e in scenario.events}
+        if unknown:
+            raise SimError(f"--exclude {', '.join(sorted(unknown))}: no such event in {name}")
+        outcome = next((o for o in scenario.outcomes if o.id == args.outcome), None)
+        exclude |= outcome_events(outcome) if outcome else set()
+    clock = time.perf_counter()
+    result = discover(args.batch, args.outcome, name, args.value, args.above, args.box, args.max_dims,
+                      dates=dates, event_names=names, steps=scenario.meta.steps if scenario else None,
+                      use=args.features, exclude=frozenset(exclude))
+    out = discovery_report(result, args.batch, _default_out("discover", args.outcome, args.out), dates, names,
+                           args.format)
+    print(f"{result.scenario}: {result.n:,} runs, {len(result.features)} features; {time.perf_counter() - clock:.1f} s")
+    print(result.sentence)
+    print(f"classification tree: {result.tree_accuracy:.0%} of held-out runs right "
+          f"(majority guess {result.tree_baseline:.0%}); rules in {out / 'tree.txt'}")
     print(f"report: {out / 'report.html'}")
     return EXIT_OK
 
@@ -350,7 +486,7 @@ def cmd_replay(args) -> int:
 
 
 COMMANDS = {"validate": cmd_validate, "run": cmd_run, "batch": cmd_batch, "compare": cmd_compare, "sensitivity": cmd_sensitivity,
-            "calibrate": cmd_calibrate, "backtest": cmd_backtest, "show": cmd_show, "replay": cmd_replay}
+            "calibrate": cmd_calibrate, "backtest": cmd_backtest, "discover": cmd_discover, "show": cmd_show, "replay": cmd_replay}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -17,3 +17,9 @@ def write_toml(tmp_path):
         return path
 
     return write
+
+
+def made(root: Path) -> Path:
+    """The one folder a command wrote inside its --out root."""
+    (folder,) = [p for p in Path(root).iterdir() if p.is_dir() and not p.name.startswith(".")]
+    return folder

@@ -28,7 +28,8 @@ def niger_run(tmp_path_factory):
 def test_run_writes_every_file(niger_run):
     names = {p.name for p in niger_run.iterdir()}
     assert names == {"manifest.json", "scenario.toml", "outcomes.csv", "timeseries.csv", "trajectories.csv",
-                     "events.csv", "summary.json", "alignment.png", "presence.png", "camps.png"}
+                     "events.csv", "summary.json", "alignment.png", "presence.png", "camps.png",
+                     "network.png", "camp_membership.png"}
     assert not [p for p in niger_run.parent.iterdir() if p.name.startswith(".")]  # no staging left
 
 

@@ -6,7 +6,7 @@ import pytest
 from matplotlib import image
 from scipy import stats
 
-from conftest import DATA, ROOT, SCENARIOS
+from conftest import DATA, ROOT, SCENARIOS, made
 from sim.analysis.stats import compare_means
 from sim.cli import main
 
@@ -31,7 +31,7 @@ def report(batches, tmp_path_factory):
     out = tmp_path_factory.mktemp("report")
     assert main(["compare", *map(str, batches), "--baseline", "niger-2024", "--out", str(out),
                  "--series", "niger:us,niger:russia_bloc"]) == 0
-    return out
+    return made(out)
 
 
 def runs(folder, scenario):
@@ -91,6 +91,7 @@ def test_svg_format_and_sweep_plots(tmp_path):
                   "--reps", "20")
     out = tmp_path / "r"
     assert main(["compare", str(sweep), "--out", str(out), "--format", "svg", "--outcomes", "us_withdrawn"]) == 0
+    out = made(out)
     assert (out / "sweep-niger-2024-us_withdrawn.svg").read_text().lstrip().startswith("<?xml")
     assert "data:image/svg+xml;base64," in (out / "report.html").read_text()
 
@@ -105,6 +106,7 @@ def test_bad_options_are_clear(batches, tmp_path, capsys):
 def test_ablation_ranks_events_by_paired_difference(tmp_path):
     out = tmp_path / "ablation"
     assert main(["compare", "--ablate-events", str(DATA / "tiny.toml"), "--reps", "4", "--out", str(out)]) == 0
+    out = made(out)
     rows = json.loads((out / "ablation.json").read_text())["rows"]
     by = {(r["event"], r["outcome"]): r for r in rows}
     assert by[("shock", "a_to_pair")]["difference"] == pytest.approx(0.1)  # r(a,b) stays 0.5 instead of 0.3

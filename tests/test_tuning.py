@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from conftest import DATA, ROOT, SCENARIOS
+from conftest import DATA, ROOT, SCENARIOS, made
 from sim.analysis import scores
 from sim.analysis.backtest import backtest
 from sim.analysis.calibration import calibrate
@@ -54,6 +54,7 @@ def test_calibrate_cli_writes_a_variant_that_extends_the_scenario(write_toml, ob
     out = tmp_path / "cal"
     assert main(["calibrate", str(SYNTHETIC), "--observed", str(observed), "--config", str(tune), "--out", str(out),
                  "--executor", "serial"]) == 0
+    out = made(out)
     text = (out / "calibrated.toml").read_text()
     assert "extends = " in text and "[parameters]" in text
     calibrated = load_scenario(out / "calibrated.toml")
@@ -98,7 +99,7 @@ def test_a_value_fitted_at_its_bound_is_warned_about_in_the_output(write_toml, o
                  str(tmp_path / "cal"), "--executor", "serial"]) == 0
     out = capsys.readouterr().out
     assert "warning: parameters.inertia = 0.2 is at the edge of its search range (0.2 to 0.3)" in out
-    assert "Warning" in (tmp_path / "cal" / "report.md").read_text()
+    assert "Warning" in (made(tmp_path / "cal") / "report.md").read_text()
 
 
 @pytest.mark.parametrize("method", ["sobol", "morris"])
@@ -122,6 +123,7 @@ def test_sensitivity_cli_outputs(write_toml, tmp_path):
     out = tmp_path / "sens"
     assert main(["sensitivity", str(SYNTHETIC), "--config", str(tune), "--out", str(out), "--executor", "serial",
                  "--quiet"]) == 0
+    out = made(out)
     rows = list(csv.DictReader((out / "sensitivity.csv").open()))
     assert {r["outcome"] for r in rows} == {"drift_step", "alarm_step"} and len(rows) == 4
     assert len((out / "samples.csv").read_text().splitlines()) == 1 + 4 * (2 + 2)
@@ -137,6 +139,7 @@ def test_backtest_numbers(observed, tmp_path):
     assert 0 <= result.weekly_brier < 0.1
     out = tmp_path / "bt"
     assert main(["backtest", str(SYNTHETIC), "--observed", str(observed), "--reps", "200", "--out", str(out)]) == 0
+    out = made(out)
     assert (out / "reliability.png").is_file() and (out / "backtest.csv").is_file()
 
 

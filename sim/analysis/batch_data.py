@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import json
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
@@ -10,7 +11,9 @@ from pathlib import Path
 import numpy as np
 
 from sim.errors import RunFolderError
+from sim.experiment.batch_outputs import network_file
 from sim.experiment.batch_plan import load_plan
+from sim.model.network import NetworkRecord, network_from_json
 from sim.scenario.schema import Scenario
 
 
@@ -27,6 +30,7 @@ class ScenarioResults:
     series: dict[tuple[str, str, str], dict[str, np.ndarray]]   # point 0: (quantity, source, target) -> stat -> (steps+1,)
     swept: list[str]                     # swept keys ([] without a sweep)
     point_rows: list[dict]               # points.csv rows of this scenario
+    network: NetworkRecord | None = None  # point 0's alignment network (network/<i>-<name>.json)
 
     @property
     def is_sweep(self) -> bool:
@@ -52,8 +56,10 @@ def load_batches(folders: list[Path]) -> list[ScenarioResults]:
         table = pq.read_table(folder / "runs.parquet", filters=[("point", "=", 0)])
         points = list(csv.DictReader((folder / "points.csv").open()))
         series = _series(folder / "series.csv")
-        for planned in plan.scenarios:
+        for index, planned in enumerate(plan.scenarios):
             mine = table.filter(_equals(table, "scenario", planned.name))
+            network_path = network_file(folder, index, planned.name)
+            network = network_from_json(json.loads(network_path.read_text())) if network_path.is_file() else None
             outcomes = {}
             for o in planned.points[0].outcomes:
                 column = mine.column(o.id)
@@ -63,7 +69,7 @@ def load_batches(folders: list[Path]) -> list[ScenarioResults]:
                 planned.name, planned.name, folder, planned.seed, planned.points[0], planned.base.data,
                 mine.column("replication").to_numpy(), outcomes, series.get(planned.name, {}),
                 list(plan.points[0]) if len(plan.points) > 1 else [],
-                [row for row in points if row["scenario"] == planned.name]))
+                [row for row in points if row["scenario"] == planned.name], network))
     names = [r.name for r in results]
     for r in results:
         if names.count(r.name) > 1:

@@ -19,6 +19,7 @@ from sim.experiment import atomic
 from sim.experiment.batch_plan import BatchPlan
 from sim.experiment.chunks import load_chunk
 from sim.model.model import series_of
+from sim.model.network import network_to_json
 from sim.model.uncertain import draw_ids
 from sim.model.recorder import STATISTICS
 
@@ -75,6 +76,7 @@ def write_outputs(plan: BatchPlan, folder: Path) -> tuple[dict, list]:
                 summary = _point_summaries(scenario, results, plan.uncertainty)
                 if p == 0:
                     headline[planned.name] = summary
+                    _write_network(folder, s, planned.name, results)
                 point_rows += _point_rows(planned.name, p, plan.points[p], swept, summary)
                 series_rows += _series_rows(planned.name, p, scenario, results)
         if pending:
@@ -125,6 +127,23 @@ class EventRecord:
     def close(self) -> None:
         self.writer.close()
         self.tmp.replace(self.folder / "events.parquet")
+
+
+def network_file(folder: Path, index: int, name: str) -> Path:
+    return atomic.inside(Path(folder), "network", f"{index:03d}-{name}.json")
+
+
+def _write_network(folder: Path, index: int, name: str, results) -> None:
+    """network/<i>-<scenario>.json: the alignment network of point 0, summed over every chunk."""
+    records = [r.network for r in results if r.network is not None]
+    if not records:
+        return
+    merged = records[0]
+    for record in records[1:]:
+        merged = merged.merge(record)
+    path = network_file(folder, index, name)
+    path.parent.mkdir(exist_ok=True)
+    atomic.write_json(path, network_to_json(merged))
 
 
 def _runs_table(schema, name, point, values, result, types, uncertainty=None) -> pa.Table:

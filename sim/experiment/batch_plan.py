@@ -148,3 +148,16 @@ def load_plan(folder: Path) -> tuple[BatchPlan, dict]:
         uncertainty = from_json(json.loads((Path(folder) / UNCERTAINTY_FILE).read_text()))
     return BatchPlan(tuple(scenarios), points, manifest["sweep_file"], manifest["chunk_size"],
                      manifest["keep_trajectories"], uncertainty), manifest
+
+
+def batch_scenarios(folder: Path) -> dict[str, Scenario]:
+    """The scenarios a batch ran (as planned, before sweep values), by name."""
+    path = Path(folder) / "manifest.json"
+    if not path.is_file():
+        raise RunFolderError(f"{folder}: not a batch folder (no manifest.json)")
+    manifest = json.loads(path.read_text())
+    out = {}
+    for entry in manifest.get("scenarios", []):
+        doc = read_document(atomic.inside(Path(folder), *Path(entry["resolved"]).parts))
+        out[entry["name"]] = build_scenario(doc)
+    return out

@@ -4,6 +4,7 @@ function of its spec, so any process, executor or resumed batch produces the sam
 from __future__ import annotations
 
 import io
+import json
 import time
 import traceback
 from dataclasses import dataclass, field
@@ -13,6 +14,7 @@ import numpy as np
 
 from sim.experiment import atomic
 from sim.model.model import run_scenario
+from sim.model.network import NetworkRecord, network_from_json, network_to_json
 from sim.scenario.documents import Document
 from sim.scenario.loader import build_scenario
 from sim.scenario.uncertainty import Uncertainty
@@ -52,6 +54,7 @@ class ChunkResult:
     drawn: dict[str, np.ndarray] = field(default_factory=dict)  # uncertain parameter -> (R,) values
     first_fired: np.ndarray | None = None    # (R, E) step each event first fired, -1 = never
     fired_count: np.ndarray | None = None    # (R, E) times it fired
+    network: NetworkRecord | None = None     # sums over the chunk's replications (chunks add up)
 
 
 def simulate(scenario, seed, replications, keep_trajectories, uncertainty=None):
@@ -86,7 +89,7 @@ def run_chunk(spec: ChunkSpec) -> ChunkResult:
         replications=result.replications, outcomes=result.outcomes, failures=failures,
         series_sum=result.stats[:, 0, :] * count, stats=result.stats if spec.chunk == 0 else None,
         trajectories=result.trajectories, seconds=time.perf_counter() - clock, drawn=result.drawn,
-        first_fired=_compact(result.first_fired), fired_count=_compact(result.fired_count))
+        first_fired=_compact(result.first_fired), fired_count=_compact(result.fired_count), network=result.network)
 
 
 def _compact(steps: np.ndarray) -> np.ndarray:
@@ -106,6 +109,8 @@ def save_chunk(folder: Path, spec: ChunkSpec, result: ChunkResult) -> Path:
             arrays[key] = getattr(result, key)
     for key, values in result.drawn.items():
         arrays[f"drawn:{key}"] = values
+    if result.network is not None:
+        arrays["network"] = np.array(json.dumps(network_to_json(result.network)))
     buffer = io.BytesIO()
     np.savez(buffer, **arrays)
     path = Path(folder) / f"{spec.name}.npz"
@@ -121,4 +126,5 @@ def load_chunk(path: Path) -> ChunkResult:
         return ChunkResult(data["replications"], outcomes,
                            list(zip(data["failed"].tolist(), data["tracebacks"].tolist())),
                            get("series_sum"), get("stats"), get("trajectories"), float(data["seconds"]), drawn,
-                           get("first_fired"), get("fired_count"))
+                           get("first_fired"), get("fired_count"),
+                           network_from_json(json.loads(str(data["network"]))) if "network" in data.files else None)

@@ -16,6 +16,7 @@ import numpy as np
 from sim.model.agents import ActorAgent
 from sim.model.compile import uses_camps
 from sim.model.events import EventEngine, Firing, advance_presence
+from sim.model.network import NetworkRecord, NetworkRecorder, default_steps
 from sim.model.recorder import STATISTICS, OutcomeTracker, Series, summarise_step, tracked_series
 from sim.model.rules import SEARCHES, RuleParameters, influence_weights, rule_for
 from sim.model.state import Index, initial_state
@@ -41,6 +42,7 @@ class RunResult:
     fired_count: np.ndarray | None = None  # (R, E) times each event fired
     drawn: dict[str, np.ndarray] = field(default_factory=dict)  # uncertain parameter -> (R,) values drawn
     uncertainty: Uncertainty | None = None
+    network: NetworkRecord | None = None    # the alignment network at chosen steps, camps over time
 
 
 class ScenarioModel(mesa.Model):
@@ -77,6 +79,7 @@ class ScenarioModel(mesa.Model):
         self.stats = np.empty((steps + 1, len(STATISTICS), len(self.series)))
         self.trajectories = np.empty((steps + 1, r, len(self.series))) if keep_trajectories else None
         self.outcome_tracker = OutcomeTracker(scenario, self.index, r)
+        self.network = NetworkRecorder(scenario.tracking.network_steps or default_steps(steps), n, steps, r)
         if self.needs_camps:
             self._update_camps()
         self._record()
@@ -91,6 +94,9 @@ class ScenarioModel(mesa.Model):
         if self.trajectories is not None:
             self.trajectories[self.state.step] = values
         self.outcome_tracker.observe(self.state)
+        state = self.state
+        self.network.observe(state.step, state.relations, state.attributes[:, :, self.capability],
+                             state.camps if self.needs_camps else None)
 
     def step(self) -> None:
         state = self.state
@@ -112,7 +118,8 @@ class ScenarioModel(mesa.Model):
             self.step()
         return RunResult(self.spec, self.seed, self.replication_ids,
                          self.outcome_tracker.finish(self.state), self.series, self.stats,
-                         self.trajectories, self.firings, self.state.first_fired, self.state.fired_count)
+                         self.trajectories, self.firings, self.state.first_fired, self.state.fired_count,
+                         network=self.network.finish())
 
 
 def needs_camps(scenario: Scenario) -> bool:

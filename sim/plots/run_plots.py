@@ -172,3 +172,10 @@ def plot_run(folder: Path, scenario: Scenario, result: RunResult) -> None:
     plot_alignment(Path(folder) / "alignment.png", scenario, result, marks)
     plot_presence(Path(folder) / "presence.png", scenario, result, marks)
     plot_camps(Path(folder) / "camps.png", scenario, result, marks)
+    if result.network is not None:
+        from sim.plots.network_plots import plot_camp_membership, plot_network
+
+        names = [a.id for a in scenario.actors]
+        plot_network(result.network, names, scenario.dates, scenario.meta.name, Path(folder) / "network")
+        plot_camp_membership(result.network, names, scenario.dates, scenario.meta.name,
+                             Path(folder) / "camp_membership")

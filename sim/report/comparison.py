@@ -173,6 +173,18 @@ def _scenario_figures(built: dict, colour, out: Path, options: CompareOptions) -
     presence = plots.plot_presence(results, colour, out / "presence", options.fmt)
     if presence:
         figures.append(("Presence by actor and site", presence))
+    from sim.plots.network_plots import plot_camp_membership, plot_network
+
+    for r in results:
+        if r.network is None:
+            continue
+        names = [a.id for a in r.scenario.actors]
+        figures.append((f"Alignment network: {r.label}", plot_network(
+            r.network, names, r.scenario.dates, r.label, atomic.inside(out, f"network-{r.name}"), options.fmt)))
+        membership = plot_camp_membership(r.network, names, r.scenario.dates, r.label,
+                                          atomic.inside(out, f"camps-{r.name}"), options.fmt)
+        if membership:
+            figures.append((f"Camp membership over time: {r.label}", membership))
     return figures
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import difflib
 import hashlib
 import json
@@ -22,6 +23,7 @@ TOP_KEYS = ("meta", "parameters", "attributes", "actors", "blocs", "sites", "pre
 META_KEYS = ("name", "description", "start", "step", "steps", "seed", "replications", "rule", "fitted_until")
 ACTOR_KEYS = ACTOR_FIELDS
 DEFAULT_ATTRIBUTES = {"capability": 1.0}
+MAX_NETWORK_DATES = 12  # small multiples of the alignment network: more would not be readable
 
 
 def load_scenario(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> s.Scenario:
@@ -63,7 +65,7 @@ def build_scenario(doc: Document) -> s.Scenario:
     events = _read_events(check, expanded, names, dates, meta, dict(parameters))
     check_presence_effects(check, events, presence, {x.id: x.host for x in sites}, {x.id: x.path for x in expanded})
     outcomes = _outcomes(check, raw.get("outcomes"), names)
-    tracking = _tracking(check, raw.get("tracking"), names, presence)
+    tracking = _tracking(check, raw.get("tracking"), names, presence, dates)
     if check.problems:
         raise ScenarioError(check.problems)
     resolved = dict(raw)
@@ -318,9 +320,10 @@ def _outcomes(check: Checker, raw, names: Names) -> tuple[s.Outcome, ...]:
     return tuple(outcomes)
 
 
-def _tracking(check: Checker, raw, names: Names, presence) -> s.Tracking:
+def _tracking(check: Checker, raw, names: Names, presence, dates=()) -> s.Tracking:
     path = ("tracking",)
-    raw = check.table(raw if raw is not None else {}, path, ("relations", "attributes", "presence", "camps")) or {}
+    raw = check.table(raw if raw is not None else {}, path, ("relations", "attributes", "presence", "camps",
+                                                             "network_dates")) or {}
     relations, attributes = [], []
     for i, pair in enumerate(check.string_list(raw.get("relations"), path + ("relations",))):
         parts = pair.split(":")
@@ -343,5 +346,20 @@ def _tracking(check: Checker, raw, names: Names, presence) -> s.Tracking:
     else:
         indexes = tuple(slots.index(x) for i, x in enumerate(check.string_list(chosen, path + ("presence",)))
                         if check.ref(x, path + ("presence", i), "presence slot (actor@site)", slots))
+    network = raw.get("network_dates", [])
+    if not isinstance(network, list):
+        check.problem(path + ("network_dates",), f"found {describe(network)}, expected a list of dates")
+        network = []
+    steps = []
+    for i, value in enumerate(network[:MAX_NETWORK_DATES + 1]):
+        if i == MAX_NETWORK_DATES:
+            check.problem(path + ("network_dates",), f"more than {MAX_NETWORK_DATES} dates")
+            break
+        date = check.date(value, path + ("network_dates", i))
+        if date is not None and dates:
+            if not dates[0] <= date <= dates[-1]:
+                check.problem(path + ("network_dates", i), f"{date} is outside the run ({dates[0]} to {dates[-1]})")
+            else:
+                steps.append(bisect.bisect_left(dates, date))  # the first step on or after it (0 = the start)
     return s.Tracking(tuple(relations), tuple(attributes), indexes,
-                      check.boolean(raw.get("camps"), path + ("camps",), True))
+                      check.boolean(raw.get("camps"), path + ("camps",), True), tuple(sorted(set(steps))))

@@ -159,6 +159,7 @@ class Tracking:
     attributes: tuple[tuple[str, str], ...]  # (actor, attribute)
     presence: tuple[int, ...]  # indexes of presence slots
     camps: bool
+    network_steps: tuple[int, ...] = ()  # steps at which the alignment network is drawn (() = the default four)
 
 
 @dataclass(frozen=True, slots=True)
