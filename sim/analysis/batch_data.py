@@ -114,8 +114,8 @@ def aligned(a: ScenarioResults, b: ScenarioResults, outcome: str, paired: bool) 
 _ABSENT = "(absent)"
 
 
-def _compact(value, limit: int = 160) -> str:
-    """A short TOML-like rendering of a value for the report."""
+def _compact(value, limit: int = 100_000) -> str:
+    """A TOML-like rendering of a value for the report: whole, up to a limit no real value reaches."""
     def render(v) -> str:
         if isinstance(v, dict):
             return "{" + ", ".join(f"{k} = {render(x)}" for k, x in v.items()) + "}"

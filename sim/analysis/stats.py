@@ -162,6 +162,37 @@ def side_by_side(summaries: dict[str, dict[str, dict]]) -> str:
     return "\n".join(lines)
 
 
+def format_p(p: float) -> str:
+    """A p-value as people read it: "< 0.001" below that, else three significant digits."""
+    if p != p:
+        return "n/a"
+    return "< 0.001" if p < 0.001 else f"{p:.3g}"
+
+
+def compare_timing(base: np.ndarray, other: np.ndarray, paired: bool, seed: int = 0, resamples: int = 2000) -> dict:
+    """When a first-hit outcome happens, other against base: the difference of median steps (other - base)
+    with a 95% percentile-bootstrap interval. Paired (common random numbers): the median of the per-run
+    differences over the runs where it happens in both; unpaired: the difference of the two medians."""
+    rng = np.random.default_rng(seed)
+    if paired:
+        both = ~np.isnan(base) & ~np.isnan(other)
+        d = other[both] - base[both]
+        if len(d) < 2:
+            return {"difference": float("nan"), "ci95": [float("nan")] * 2, "n": int(len(d)), "test": "too few"}
+        boot = np.median(d[rng.integers(0, len(d), (resamples, len(d)))], axis=1)
+        return {"difference": float(np.median(d)), "ci95": [float(x) for x in np.quantile(boot, [0.025, 0.975])],
+                "n": int(len(d)), "test": "median of paired differences (runs where it happens in both)"}
+    a, b = base[~np.isnan(base)], other[~np.isnan(other)]
+    if min(len(a), len(b)) < 2:
+        return {"difference": float("nan"), "ci95": [float("nan")] * 2, "n": int(min(len(a), len(b))),
+                "test": "too few"}
+    boot = (np.median(b[rng.integers(0, len(b), (resamples, len(b)))], axis=1)
+            - np.median(a[rng.integers(0, len(a), (resamples, len(a)))], axis=1))
+    return {"difference": float(np.median(b) - np.median(a)),
+            "ci95": [float(x) for x in np.quantile(boot, [0.025, 0.975])], "n": int(min(len(a), len(b))),
+            "test": "difference of medians (runs where it happens)"}
+
+
 def _t_interval(mean: float, se: float, df: float) -> tuple[float, float]:
     from scipy import stats
 

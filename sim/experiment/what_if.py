@@ -11,6 +11,7 @@ from sim.errors import SimError
 from sim.experiment.batch import finish_manifest, run_batch, start_batch
 from sim.experiment.batch_plan import DEFAULT_CHUNK, BatchPlan, _planned
 from sim.scenario.documents import apply_overrides, read_document
+from sim.scenario.loader import build_scenario
 
 WHAT_IF = "-what-if"
 
@@ -21,7 +22,7 @@ def what_if_plan(path: Path, overrides, reps: int | None, seed: int | None) -> B
     name = base.name[: 64 - len(WHAT_IF)] + WHAT_IF
     changed = apply_overrides(doc, list(overrides) + [f"meta.name={name}"])
     variant = _planned(changed, str(path), ({},), "", base.replications, base.seed)  # paired: same seed and ids
-    if variant.points[0].content_hash == base.points[0].content_hash:
+    if build_scenario(apply_overrides(doc, list(overrides))).content_hash == base.points[0].content_hash:
         raise SimError("--set changes nothing in the scenario: the what-if would be the scenario itself")
     return BatchPlan((base, variant), ({},), None, DEFAULT_CHUNK, False)
 

@@ -90,8 +90,15 @@ def plot_probabilities(results, outcomes: list[str], colour, path: Path, fmt: st
     return save(fig, path, fmt)
 
 
+MAX_OVERLAID = 3  # more fans than this in one panel cannot be told apart: small multiples instead
+
+
 def plot_fans(results, key: tuple[str, str, str], colour, marks, title: str, ylabel: str, path: Path, fmt: str):
-    """Median with 50% and 90% bands per scenario, overlaid."""
+    """Median with 50% and 90% bands per scenario: overlaid up to MAX_OVERLAID scenarios, else one panel
+    per scenario (shared axes), the baseline's median repeated in grey in each."""
+    drawn_results = [r for r in results if (r.series.get(key) or {}).get("q50") is not None]
+    if len(drawn_results) > MAX_OVERLAID:
+        return _fan_panels(drawn_results, key, colour, marks, title, ylabel, path, fmt)
     fig, ax = plt.subplots(figsize=(9.5, 4.4))
     drawn = False
     for r in results:
@@ -117,6 +124,60 @@ def plot_fans(results, key: tuple[str, str, str], colour, marks, title: str, yla
     _marks(ax, marks)
     ax.legend(fontsize=8, title="scenario", title_fontsize=8, loc="best")
     _marks_caption(fig, marks)
+    return save(fig, path, fmt)
+
+
+def _fan_panels(results, key, colour, marks, title, ylabel, path, fmt):
+    cols = 2 if len(results) <= 4 else 3
+    rows = -(-len(results) // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(5.2 * cols, 3.2 * rows + 0.9), sharex=True, sharey=True,
+                             squeeze=False)
+    base = results[0].series[key]
+    for k, r in enumerate(results):
+        ax = axes[k // cols][k % cols]
+        stats = r.series[key]
+        dates = list(r.scenario.dates)[: len(stats["q50"])]
+        c = colour[r.label]
+        if k:
+            ax.plot(list(results[0].scenario.dates)[: len(base["q50"])], base["q50"], color="0.55", lw=1.2,
+                    label=f"{results[0].label} (median)")
+        ax.fill_between(dates, stats["q05"], stats["q95"], color=c, alpha=0.12, lw=0)
+        ax.fill_between(dates, stats["q25"], stats["q75"], color=c, alpha=0.3, lw=0)
+        ax.plot(dates, stats["q50"], color=c, lw=1.8)
+        ax.set_title(r.label, fontsize=9, color=c)
+        if key[0] in ("relation", "alignment"):
+            ax.set_ylim(-1.05, 1.05)
+            ax.axhline(0, color="0.6", lw=0.8)
+        if k:
+            ax.legend(fontsize=7, loc="best")
+        _dates_axis(ax)
+    for k in range(len(results), rows * cols):
+        axes[k // cols][k % cols].set_axis_off()
+    fig.supylabel(ylabel, fontsize=9)
+    fig.suptitle(title + ": median (line), 50% (dark band) and 90% (light band) of replications", fontsize=10)
+    fig.tight_layout()
+    return save(fig, path, fmt)
+
+
+def plot_distributions(results, outcome: str, colour, path: Path, fmt: str):
+    """A numeric outcome's distribution over replications, one panel per scenario on shared bins: shows two
+    modes where a mean and a band would hide them."""
+    values = [(r, r.outcomes[outcome][~np.isnan(r.outcomes[outcome])]) for r in results if outcome in r.outcomes]
+    values = [(r, v) for r, v in values if len(v)]
+    if not values:
+        return None
+    everything = np.concatenate([v for _, v in values])
+    bins = np.histogram_bin_edges(everything, bins=min(40, max(10, len(np.unique(everything)))))
+    fig, axes = plt.subplots(len(values), 1, figsize=(8, 1.5 * len(values) + 1.0), sharex=True, squeeze=False)
+    for ax, (r, v) in zip(axes[:, 0], values):
+        ax.hist(v, bins=bins, color=colour[r.label], alpha=0.85, weights=np.full(len(v), 1.0 / len(v)))
+        ax.axvline(np.median(v), color="0.2", lw=1, ls="--")
+        ax.set_ylabel("share", fontsize=8)
+        ax.set_title(f"{r.label} (median {np.median(v):.3g}, dashed)", fontsize=9, color=colour[r.label], loc="left")
+        ax.grid(axis="y", alpha=0.3)
+    axes[-1, 0].set_xlabel(outcome)
+    fig.suptitle(f"Distribution of {outcome} over replications", fontsize=10)
+    fig.tight_layout()
     return save(fig, path, fmt)
 
 
@@ -204,7 +265,9 @@ def plot_sweep(result: ScenarioResults, outcome: str, colour, path: Path, fmt: s
         if len(xs) * len(ys) > 2 * len(rows):  # scattered samples (LHS, Sobol): no grid to fill
             plt.close(fig)
             return _scatter_sweep(result, rows, kx, ky, value_col, outcome, label, path, fmt)
-        image = ax.imshow(grid, origin="lower", aspect="auto", cmap="viridis")
+        fixed = label == "probability"  # probabilities on one 0-1 scale, so that plots compare
+        image = ax.imshow(grid, origin="lower", aspect="auto", cmap="viridis",
+                          vmin=0.0 if fixed else None, vmax=1.0 if fixed else None)
         ax.set_xticks(range(len(xs)), [f"{v:g}" for v in xs])
         ax.set_yticks(range(len(ys)), [f"{v:g}" for v in ys])
         ax.set_xlabel(kx)

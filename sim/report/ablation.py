@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from sim.analysis.stats import compare_means, compare_proportions
+from sim.analysis.stats import compare_means, compare_proportions, format_p
 from sim.errors import RunFolderError, SimError
 from sim.experiment import atomic
 from sim.model.model import run_scenario
@@ -90,13 +90,20 @@ def ablation_report(path: Path, out: Path, options, reps=None, seed=None) -> Pat
                 "paired t interval; McNemar's exact test for probabilities). A difference is the outcome without "
                 "the event minus the outcome with it; events are ranked by its size.")
     for o in chosen:
-        ordered = ranked(rows, o.id)
+        every = ranked(rows, o.id)
+        ordered = [r for r in every if r["difference"] != 0 or (r["ci95"][0] != 0 or r["ci95"][1] != 0)]
         measure = "probability" if (o.is_boolean or o.kind == "first") else "mean"
         report.heading(f"{o.id} ({measure}{'; that it happens' if o.kind == 'first' else ''})")
+        silent = len(every) - len(ordered)
+        if not ordered:
+            report.text(f"No event changes {o.id} in any replication.")
+            continue
         report.table(["rank", "event", "without - with", "95% interval", "p-value"],
                      [[i, f"{r['event']} ({r['name']})", f"{r['difference']:+.3f}",
-                       f"[{r['ci95'][0]:+.3f}, {r['ci95'][1]:+.3f}]", f"{r['p_value']:.3g}"]
+                       f"[{r['ci95'][0]:+.3f}, {r['ci95'][1]:+.3f}]", format_p(r["p_value"])]
                       for i, r in enumerate(ordered, 1)])
+        if silent:
+            report.text(f"{silent} event(s) left out: switching them off changes {o.id} in no replication.")
         figure = plot_differences([r | {"label": r["event"]} for r in ordered], out / f"ablation-{o.id}",
                                   options.fmt, f"{scenario.meta.name}: {o.id} without each event",
                                   "probability that it happens" if o.kind == "first" else measure)

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from sim.analysis.batch_data import ScenarioResults, aligned, is_paired, load_batches, scenario_changes
-from sim.analysis.stats import compare_means, compare_proportions, wilson_interval
+from sim.analysis.stats import compare_means, compare_proportions, compare_timing, format_p, wilson_interval
 from sim.errors import SimError
 from sim.experiment import atomic
 from sim.report.render import Report
@@ -72,13 +72,14 @@ def _choose(results: list[ScenarioResults], options: CompareOptions):
     else:
         baseline = results[0]
     ordered = [baseline] + [r for r in results if r is not baseline]
-    known = [o.id for o in baseline.scenario.outcomes]
+    known = list(dict.fromkeys(o.id for r in ordered for o in r.scenario.outcomes))  # a variant's own ones too
     outcomes = list(options.outcomes) or known
     for o in outcomes:
         if o not in known:
             from sim.errors import did_you_mean
 
-            raise SimError(f"--outcomes: '{o}' is not an outcome of {baseline.label}{did_you_mean(o, known)}")
+            raise SimError(f"--outcomes: '{o}' is not an outcome of {baseline.label} or any other scenario compared"
+                           f"{did_you_mean(o, known)}")
     tracked = [k for k in baseline.series if k[0] in ("relation", "alignment")]
     if options.series:
         chosen = []
@@ -103,7 +104,9 @@ def build_comparison(folders: list[Path], options: CompareOptions) -> dict:
         return {"numbers": {"baseline": None, "scenarios": [], "outcomes": outcomes,
                             "sweeps": [s.label for s in sweeps]},
                 "results": [], "baseline": None, "tracked": [], "sweeps": sweeps}
-    numbers = {"baseline": baseline.label, "scenarios": [], "outcomes": outcomes, "sweeps": [s.label for s in sweeps]}
+    numbers = {"baseline": baseline.label, "scenarios": [], "outcomes": outcomes, "sweeps": [s.label for s in sweeps],
+               "descriptions": {o.id: o.description for r in reversed(ordered) for o in r.scenario.outcomes},
+               "scenario_descriptions": {r.label: r.scenario.meta.description for r in ordered}}
     for r in ordered:
         entry = {"label": r.label, "batch": str(r.batch), "seed": r.seed, "replications": len(r.replications),
                  "estimates": {o: outcome_estimate(r, o) for o in outcomes if o in r.outcomes}}
@@ -112,6 +115,9 @@ def build_comparison(folders: list[Path], options: CompareOptions) -> dict:
             entry["changes"] = [[k, str(a), str(b)] for k, a, b in scenario_changes(baseline.document, r.document)]
             entry["differences"] = {o: outcome_difference(baseline, r, o) for o in outcomes
                                     if o in r.outcomes and o in baseline.outcomes}
+            entry["timing"] = {o: compare_timing(*aligned(baseline, r, o, entry["paired"]), entry["paired"])
+                               for o in outcomes if o in r.outcomes and o in baseline.outcomes
+                               and baseline.outcome_kind(o) == "first"}
         numbers["scenarios"].append(entry)
     return {"numbers": numbers, "results": ordered, "baseline": baseline, "tracked": tracked, "sweeps": sweeps}
 
@@ -154,7 +160,8 @@ def _scenario_figures(built: dict, colour, out: Path, options: CompareOptions) -
     numbers, results, baseline = built["numbers"], built["results"], built["baseline"]
     marks = plots.scheduled_marks(baseline)
     figures: list[tuple[str, Path]] = []
-    binary = [o for o in numbers["outcomes"] if baseline.outcome_kind(o) in ("bool", "first")]
+    kind = {o: next((r.outcome_kind(o) for r in results if r.outcome_kind(o)), "") for o in numbers["outcomes"]}
+    binary = [o for o in numbers["outcomes"] if kind[o] in ("bool", "first")]
     if binary:
         figures.append(("Outcome probabilities", plots.plot_probabilities(
             results, binary, colour, out / "probabilities", options.fmt)))
@@ -166,6 +173,10 @@ def _scenario_figures(built: dict, colour, out: Path, options: CompareOptions) -
         if path:
             figures.append((f"Alignment: {title}", path))
     for o in numbers["outcomes"]:
+        if kind[o] not in ("bool", "first", ""):
+            path = plots.plot_distributions(results, o, colour, atomic.inside(out, f"distribution-{o}"), options.fmt)
+            if path:
+                figures.append((f"Distribution: {o}", path))
         if baseline.outcome_kind(o) == "first":
             description = next(x.description for x in baseline.scenario.outcomes if x.id == o)
             figures.append((f"Time to event: {o}", plots.plot_time_to_event(
@@ -175,14 +186,14 @@ def _scenario_figures(built: dict, colour, out: Path, options: CompareOptions) -
         figures.append(("Presence by actor and site", presence))
     from sim.plots.network_plots import plot_camp_membership, plot_network
 
-    for r in results:
+    for i, r in enumerate(results):
         if r.network is None:
             continue
         names = [a.id for a in r.scenario.actors]
         figures.append((f"Alignment network: {r.label}", plot_network(
-            r.network, names, r.scenario.dates, r.label, atomic.inside(out, f"network-{r.name}"), options.fmt)))
+            r.network, names, r.scenario.dates, r.label, atomic.inside(out, f"network-{i}-{r.name}"), options.fmt)))
         membership = plot_camp_membership(r.network, names, r.scenario.dates, r.label,
-                                          atomic.inside(out, f"camps-{r.name}"), options.fmt)
+                                          atomic.inside(out, f"camps-{i}-{r.name}"), options.fmt)
         if membership:
             figures.append((f"Camp membership over time: {r.label}", membership))
     return figures
@@ -201,7 +212,9 @@ def _write_sections(report: Report, numbers: dict) -> None:
         report.text("Only the baseline was given.")
     for s in others:
         rows = s["changes"] or [["(nothing)", "", ""]]
-        report.text(f"**{s['label']}** against {base} ({len(s['changes'])} value(s) differ):")
+        about = numbers["scenario_descriptions"].get(s["label"])
+        report.text(f"**{s['label']}** against {base} ({len(s['changes'])} value(s) differ)"
+                    + (f": {about}" if about else ":"))
         report.table(["key path", base, s["label"]], [[f"`{k}`", a, b] for k, a, b in rows[:40]])
         if len(rows) > 40:
             report.text(f"... and {len(rows) - 40} more (see comparison.json).")
@@ -209,8 +222,9 @@ def _write_sections(report: Report, numbers: dict) -> None:
     report.text("Probability (booleans; first-hit outcomes: that it happens at all, with the median date when it "
                 "does) or mean (values), each with its 95% interval (Wilson for probabilities).")
     header = ["outcome"] + [s["label"] for s in numbers["scenarios"]]
-    report.table(header, [[o] + [_fmt_estimate(s["estimates"][o]) if o in s["estimates"] else "-"
-                                 for s in numbers["scenarios"]] for o in numbers["outcomes"]])
+    described = (lambda o: f"{o}: {numbers['descriptions'][o]}" if numbers["descriptions"].get(o) else o)
+    report.table(header, [[described(o)] + [_fmt_estimate(s["estimates"][o]) if o in s["estimates"] else "-"
+                                            for s in numbers["scenarios"]] for o in numbers["outcomes"]])
     report.heading(f"Differences from the baseline ({base})")
     for s in others:
         if s["paired"]:
@@ -225,6 +239,12 @@ def _write_sections(report: Report, numbers: dict) -> None:
         for o, d in s["differences"].items():
             significant = "yes" if d["p_value"] < 0.05 else "no"
             rows.append([o, d["measure"], f"{d['difference']:+.3f}", f"[{d['ci95'][0]:+.3f}, {d['ci95'][1]:+.3f}]",
-                         f"{d['p_value']:.3g}", significant])
+                         format_p(d["p_value"]), significant])
         report.table(["outcome", "measure", f"{s['label']} - {base}", "95% interval", "p-value",
                       "beyond MC noise (p < 0.05)"], rows)
+        if s.get("timing"):
+            report.text("When first-hit outcomes happen (steps; negative = sooner in "
+                        f"{s['label']}), with a 95% bootstrap interval:")
+            report.table(["outcome", "median difference (steps)", "95% interval", "runs", "how"],
+                         [[o, f"{t['difference']:+.1f}", f"[{t['ci95'][0]:+.1f}, {t['ci95'][1]:+.1f}]", t["n"], t["test"]]
+                          for o, t in s["timing"].items()])
