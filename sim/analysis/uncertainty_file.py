@@ -9,8 +9,9 @@ from pathlib import Path
 
 from sim.analysis.tuning_config import load_tuning
 from sim.errors import Problem, ScenarioError, SimError
-from sim.scenario.documents import read_document, set_values
+from sim.experiment.evaluate import refused_end
 from sim.scenario.distributions import Distribution
+from sim.scenario.documents import read_document
 from sim.scenario.loader import build_scenario
 from sim.scenario.uncertainty import Uncertainty
 
@@ -109,13 +110,9 @@ def _check_against(uncertainty: Uncertainty, scenario_path: Path, overrides) -> 
     if problems:
         raise ScenarioError(problems)
     for name, ends in zip(uncertainty.names, uncertainty.bounds):
-        for end in ends:
-            try:
-                build_scenario(set_values(doc, {f"parameters.{name}": end}, uncertainty.source))
-            except ScenarioError as error:
-                problems.append(Problem(uncertainty.source, f"parameters.{name}",
-                                        f"its values reach {end:g}, which the scenario refuses: "
-                                        f"{error.problems[0].message}"))
-                break
+        refused = refused_end(doc, f"parameters.{name}", ends, uncertainty.source)
+        if refused:
+            problems.append(Problem(uncertainty.source, f"parameters.{name}",
+                                    f"its values reach {refused[0]:g}, which the scenario refuses: {refused[1]}"))
     if problems:
         raise ScenarioError(problems)

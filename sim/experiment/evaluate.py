@@ -16,6 +16,16 @@ from sim.scenario.loader import build_scenario
 from sim.scenario.schema import Scenario
 
 
+def refused_end(doc: Document, key: str, ends, source: str) -> tuple[float, str] | None:
+    """The first end of a range at which the scenario is invalid, with the loader's first message, or None."""
+    for end in ends:
+        try:
+            build_scenario(set_values(doc, {key: end}, source))
+        except ScenarioError as error:
+            return end, error.problems[0].message
+    return None
+
+
 class PointEvaluator:
     def __init__(self, scenario_path: Path, keys: tuple[str, ...], source: str, replications: int, seed: int,
                  executor, extra_outcomes: dict | None = None, bounds: list[tuple[float, float]] | None = None):
@@ -36,14 +46,11 @@ class PointEvaluator:
         """Each end of each range must give a valid scenario; problems name the config, not a sampled value."""
         problems = []
         for i, (key, ends) in enumerate(zip(keys, bounds)):
-            for end in ends:
-                try:
-                    self.scenario_at({key: end})
-                except ScenarioError as error:
-                    problems.append(Problem(self.source, f"parameters[{i}]",
-                                            f"the range {ends[0]:g} to {ends[1]:g} of '{key}' reaches {end:g}, "
-                                            f"which the scenario refuses: {error.problems[0].message}"))
-                    break
+            refused = refused_end(self.doc, key, ends, self.source)
+            if refused:
+                problems.append(Problem(self.source, f"parameters[{i}]",
+                                        f"the range {ends[0]:g} to {ends[1]:g} of '{key}' reaches {refused[0]:g}, "
+                                        f"which the scenario refuses: {refused[1]}"))
         if problems:
             raise ScenarioError(problems)
 
