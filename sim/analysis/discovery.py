@@ -184,8 +184,9 @@ def discover(folder: Path, outcome: str, scenario: str | None = None, value: str
 def _prim(x, y, box: int | None, max_dims: int) -> tuple[list[dict], int]:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        from ema_workbench.analysis import prim
         import logging
+
+        from ema_workbench.analysis import prim
 
         logging.getLogger("EMA").setLevel(logging.ERROR)
         logging.getLogger("EMA.analysis.prim").setLevel(logging.ERROR)
