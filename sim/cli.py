@@ -1,4 +1,8 @@
-"""The `sim` command: a thin layer over library functions. Exit status: 0 ok, 1 runs failed, 2 bad input."""
+"""The `sim` command: a thin layer over library functions.
+
+Exit status: 0 ok; 1 some replications failed or a batch stopped; 2 bad input or an operational error (a file
+that cannot be written, a full disk, a job too big for the machine); 70 an internal error (a bug);
+130 interrupted (Ctrl-C or SIGTERM; a batch is left resumable)."""
 
 from __future__ import annotations
 
@@ -10,7 +14,15 @@ from pathlib import Path
 
 from sim.errors import ScenarioError, SimError
 
-EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
+EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_INTERNAL, EXIT_INTERRUPTED = 0, 1, 2, 70, 130
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (`kill PID`, a cluster scheduler) taken the way Ctrl-C is: workers stopped, a batch resumable."""
+
+
+def _on_sigterm(signum, frame):
+    raise Terminated()
 
 
 def _date(text: str) -> dt.date:
@@ -71,6 +83,7 @@ def _parser() -> argparse.ArgumentParser:
                                      epilog="examples:\n  sim run scenarios/niger-2024.toml\n  sim <command> --help",
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="version", version=f"sim {_version()}")
+    parser.add_argument("--debug", action="store_true", help="on an internal error, show the traceback")
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("validate", help="check scenario files and print every problem found")
@@ -514,7 +527,12 @@ COMMANDS = {"validate": cmd_validate, "run": cmd_run, "batch": cmd_batch, "compa
 
 
 def main(argv: list[str] | None = None) -> int:
+    import signal
+    import threading
+
     args = _parser().parse_args(argv)
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _on_sigterm)
     try:
         return COMMANDS[args.command](args)
     except ScenarioError as error:
@@ -527,7 +545,21 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         print("interrupted; nothing was written for the unfinished run", file=sys.stderr)
-        return 130
+        return EXIT_INTERRUPTED
+    except OSError as error:  # a file that cannot be read or written, a full disk
+        where = f" {error.filename}" if error.filename else ""
+        print(f"error: cannot use{where}: {error.strerror or error}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except MemoryError:
+        print("error: out of memory; use fewer replications per run (sim batch streams any number)",
+              file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except Exception as error:  # a bug: one line, not a traceback; --debug shows where
+        if getattr(args, "debug", False):
+            raise
+        print(f"internal error (a bug, please report it with the command): {type(error).__name__}: "
+              f"{str(error)[:200]} (run with --debug for the traceback)", file=sys.stderr)
+        return EXIT_INTERNAL
 
 
 if __name__ == "__main__":

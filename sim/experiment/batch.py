@@ -7,15 +7,26 @@ and across interruptions.
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import datetime as dt
+import fcntl
+import os
 import sys
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from sim.errors import RunFolderError
 from sim.experiment import atomic
 from sim.experiment.batch_plan import BatchPlan, save_plan
-from sim.experiment.chunks import ChunkSpec, run_chunk, save_chunk
+from sim.experiment.chunks import BadChunk, ChunkSpec, check_chunk, run_chunk, save_chunk
+from sim.experiment.executors import WorkerDied, watch_parent
 from sim.experiment.run_folder import package_versions
+
+LOCK = "batch.lock"
+STARTED = ".started"  # chunks/<name>.started: begun and not saved; left behind, the process died running it
 
 
 @dataclass
@@ -23,7 +34,6 @@ class BatchReport:
     folder: Path
     chunks_total: int
     chunks_done: int = 0
-    replications_done: int = 0
     failures: list[tuple[str, int, int, int, str]] = field(default_factory=list)  # scenario, point, rep, seed, tb
     error: str | None = None
     interrupted: bool = False
@@ -54,30 +64,125 @@ def start_batch(plan: BatchPlan, root: Path, executor_name: str, sweep: dict | N
     return folder
 
 
-def missing_chunks(plan: BatchPlan, folder: Path) -> list[ChunkSpec]:
-    """Chunks without a readable file (an unreadable one, e.g. damaged by hand, is run again)."""
-    import zipfile
-
-    return [spec for spec in plan.chunks() if not zipfile.is_zipfile(folder / "chunks" / f"{spec.name}.npz")]
-
-
-def run_batch(plan: BatchPlan, folder: Path, executor, progress=None) -> BatchReport:
-    """Run every chunk not yet on disk; save each as it finishes. Never loses a finished chunk."""
-    todo = missing_chunks(plan, folder)
-    report = BatchReport(folder, len(plan.chunks()), len(plan.chunks()) - len(todo))
+@contextlib.contextmanager
+def batch_lock(folder: Path):
+    """Hold the batch folder for this process: a second `sim batch --resume` on it is refused, not let loose
+    on the same chunks. The kernel releases the lock when the process dies, however it dies."""
+    path = Path(folder) / LOCK
+    handle = open(path, "a+")
     try:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "another process"
+            raise RunFolderError(f"{folder}: another `sim batch` ({holder}) is running this batch; wait for it to "
+                                 "finish (or stop it) before resuming") from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"pid {os.getpid()}")
+        handle.flush()
+        yield
+    finally:
+        handle.close()
+
+
+def missing_chunks(plan: BatchPlan, folder: Path, warn=None) -> list[ChunkSpec]:
+    """Chunks without a trustworthy file. A damaged, edited or swapped file is run again, with a warning."""
+    todo = []
+    for spec in plan.chunks():
+        path = folder / "chunks" / f"{spec.name}.npz"
+        try:
+            check_chunk(path, spec)
+        except BadChunk as why:
+            if path.exists() and warn is not None:
+                warn(f"warning: {path.name} is {why}: running it again")
+            todo.append(spec)
+    return todo
+
+
+def run_batch(plan: BatchPlan, folder: Path, executor, progress=None, todo=None) -> BatchReport:
+    """Run every chunk not yet on disk; save each as it finishes. Never loses a finished chunk. A chunk whose
+    replications kill their process is isolated: those are recorded as failures and the rest is saved."""
+    todo = missing_chunks(plan, folder) if todo is None else todo
+    report = BatchReport(folder, len(plan.chunks()), len(plan.chunks()) - len(todo))
+    chunks = folder / "chunks"
+    died = {spec.name for spec in todo if (chunks / f"{spec.name}{STARTED}").exists()}
+    suspects = [spec for spec in todo if spec.name in died]
+    todo = [spec for spec in todo if spec.name not in died]
+    try:
+        for spec in suspects:  # the process died in these last time: run each in a worker of its own
+            _save(chunks, spec, isolate(spec), report, progress)
         with executor:
+            for spec in todo:
+                (chunks / f"{spec.name}{STARTED}").touch()
             for spec, result in executor.run(run_chunk, todo):
-                save_chunk(folder / "chunks", spec, result)
-                report.chunks_done += 1
-                report.replications_done += spec.size
-                if progress is not None:
-                    progress.update(spec.size)
+                if isinstance(result, WorkerDied):
+                    result = isolate(spec)
+                _save(chunks, spec, result, report, progress)
     except KeyboardInterrupt:
         report.interrupted = True
-    except Exception as error:  # a worker died or the cluster went away: keep what finished
+    except Exception as error:  # the cluster went away, the disk is full: keep what finished
         report.error = f"{type(error).__name__}: {error}"
+    for marker in chunks.glob(f"*{STARTED}"):  # alive to see it: these were stopped, not killers
+        marker.unlink(missing_ok=True)
     return report
+
+
+def _save(chunks: Path, spec: ChunkSpec, result, report: BatchReport, progress) -> None:
+    save_chunk(chunks, spec, result)
+    (chunks / f"{spec.name}{STARTED}").unlink(missing_ok=True)
+    report.chunks_done += 1
+    if progress is not None:
+        progress.update(spec.size)
+
+
+def isolate(spec: ChunkSpec):
+    """Run spec in a worker process of its own, halving its range to find the replications that kill the
+    process; they are skipped (recorded as failures with why) and the chunk's other replications run."""
+    killers: list[int] = []
+    pool = [None]
+
+    def survives(first: int, stop: int) -> bool:
+        if pool[0] is None:
+            pool[0] = _one_worker()
+        part = dataclasses.replace(spec, first=first, stop=stop, keep_trajectories=False,
+                                   skip=tuple((k, "") for k in killers if first <= k < stop))
+        try:
+            pool[0].submit(run_chunk, part).result()
+            return True
+        except BrokenProcessPool:
+            pool[0].shutdown(wait=False)
+            pool[0] = None
+            return False
+
+    def search(first: int, stop: int) -> None:
+        if survives(first, stop):
+            return
+        if stop - first == 1:
+            killers.append(first)
+            return
+        middle = (first + stop) // 2
+        search(first, middle)
+        search(middle, stop)
+
+    try:
+        search(spec.first, spec.stop)
+        full = dataclasses.replace(spec, skip=tuple((k, f"replication {k}: {WorkerDied().message}")
+                                                    for k in sorted(killers)))
+        if pool[0] is None:
+            pool[0] = _one_worker()
+        return pool[0].submit(run_chunk, full).result()
+    finally:
+        if pool[0] is not None:
+            pool[0].shutdown(wait=True)
+
+
+def _one_worker() -> ProcessPoolExecutor:
+    import multiprocessing
+
+    return ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"), initializer=watch_parent,
+                               initargs=(os.getpid(),))
 
 
 def finish_manifest(folder: Path, report: BatchReport, seconds: float, workers: int) -> None:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import time
 
 from sim.analysis.stats import outcome_table, side_by_side
 from sim.errors import SimError
-from sim.experiment.batch import finish_manifest, missing_chunks, run_batch, start_batch
+from sim.experiment.batch import batch_lock, finish_manifest, missing_chunks, run_batch, start_batch
 from sim.experiment.batch_plan import DEFAULT_CHUNK, load_plan, make_plan
 from sim.experiment.executors import make_executor
 from sim.experiment.sweep import load_sweep, sweep_raw
@@ -53,14 +54,19 @@ def launch_batch(args) -> int:
         plan = make_plan(args.scenarios, sweep, args.reps, args.seed, args.chunk_size or DEFAULT_CHUNK,
                          args.keep_trajectories, uncertainty, args.overrides)
         folder = start_batch(plan, args.out, args.executor, sweep_raw(sweep) if sweep else None)
-    todo = missing_chunks(plan, folder)
+    with batch_lock(folder):
+        return _run(plan, folder, executor, args)
+
+
+def _run(plan, folder, executor, args) -> int:
+    todo = missing_chunks(plan, folder, warn=lambda text: print(text, file=sys.stderr))
     done_reps = plan.total_replications - sum(c.size for c in todo)
     print(f"{folder}: {len(plan.scenarios)} scenario(s) x {len(plan.points)} point(s), "
           f"{plan.total_replications:,} replications in {len(plan.chunks())} chunks; "
           f"{len(todo)} chunk(s) to run", file=sys.stderr)
     clock = time.perf_counter()
     with _progress(plan.total_replications, done_reps, args.quiet) as bar:
-        report = run_batch(plan, folder, executor, bar)
+        report = run_batch(plan, folder, executor, bar, todo)
     seconds = time.perf_counter() - clock
     if not report.complete:
         finish_manifest(folder, report, seconds, executor.workers)
@@ -70,7 +76,13 @@ def launch_batch(args) -> int:
         return EXIT_INTERRUPTED if report.interrupted else EXIT_FAILED
     from sim.experiment.batch_outputs import write_outputs  # pyarrow only once there is something to write
 
-    headline, failures = write_outputs(plan, folder)
+    try:
+        headline, failures = write_outputs(plan, folder)
+    except BaseException as error:  # a full disk, Ctrl-C: the chunks are safe; say so in the manifest
+        report.error = f"writing the outputs: {type(error).__name__}: {error}"
+        with contextlib.suppress(OSError):
+            finish_manifest(folder, report, time.perf_counter() - clock, executor.workers)
+        raise
     report.failures = failures
     finish_manifest(folder, report, seconds, executor.workers)
     ran = sum(c.size for c in todo) - len(failures)

@@ -53,7 +53,7 @@ class BatchPlan:
                 for c, first in enumerate(range(0, planned.replications, self.chunk_size)):
                     specs.append(ChunkSpec(s, p, c, first, min(first + self.chunk_size, planned.replications),
                                            planned.seed, self.keep_trajectories, planned.file, scenario.resolved,
-                                           self.uncertainty))
+                                           self.uncertainty, scenario.content_hash))
         return specs
 
     @property
@@ -124,15 +124,41 @@ def save_plan(plan: BatchPlan, folder: Path) -> dict:
     return {"scenarios": entries, "sweep_file": plan.sweep_file, "points": list(plan.points),
             "uncertainty": plan.uncertainty.manifest() if plan.uncertainty else None,
             "chunk_size": plan.chunk_size, "keep_trajectories": plan.keep_trajectories,
-            "chunks": len(plan.chunks()), "replications": plan.total_replications,
+            "plan_digest": plan.digest(), "chunks": len(plan.chunks()), "replications": plan.total_replications,
             "replication_seeds": "the same at every point; " + SEEDS_NOTE.format(seed="seed")}
 
 
-def load_plan(folder: Path) -> tuple[BatchPlan, dict]:
+def read_manifest(folder: Path) -> dict:
+    """A batch folder's manifest.json, or a clear error saying what is wrong with the folder."""
     path = Path(folder) / "manifest.json"
+    if not Path(folder).is_dir():
+        raise RunFolderError(f"{folder}: not a folder")
+    run = (Path(folder) / "summary.json").is_file()
+    hint = " (it is a `sim run` folder: only batches resume)" if run else ""
     if not path.is_file():
-        raise RunFolderError(f"{folder}: not a batch folder (no manifest.json)")
-    manifest = json.loads(path.read_text())
+        raise RunFolderError(f"{folder}: not a batch folder (no manifest.json){hint}")
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise RunFolderError(f"{path}: damaged, not readable JSON ({error}); the chunks are still there, but "
+                             "the plan cannot be trusted: start the batch again") from None
+    if not isinstance(manifest, dict):
+        raise RunFolderError(f"{path}: damaged: expected a JSON object")
+    if "batch_id" not in manifest:
+        raise RunFolderError(f"{folder}: not a batch folder (its manifest.json is not a batch's){hint}")
+    return manifest
+
+
+def load_plan(folder: Path) -> tuple[BatchPlan, dict]:
+    manifest = read_manifest(folder)
+    try:
+        return _load_plan(folder, manifest), manifest
+    except (KeyError, TypeError, ValueError, AttributeError) as error:
+        raise RunFolderError(f"{Path(folder) / 'manifest.json'}: damaged or edited: {type(error).__name__} "
+                             f"{str(error)[:80]}; start the batch again") from None
+
+
+def _load_plan(folder: Path, manifest: dict) -> BatchPlan:
     points = tuple(manifest["points"])
     scenarios = []
     for entry in manifest["scenarios"]:
@@ -146,16 +172,20 @@ def load_plan(folder: Path) -> tuple[BatchPlan, dict]:
     uncertainty = None
     if manifest.get("uncertainty"):
         uncertainty = from_json(json.loads((Path(folder) / UNCERTAINTY_FILE).read_text()))
-    return BatchPlan(tuple(scenarios), points, manifest["sweep_file"], manifest["chunk_size"],
-                     manifest["keep_trajectories"], uncertainty), manifest
+    plan = BatchPlan(tuple(scenarios), points, manifest["sweep_file"], manifest["chunk_size"],
+                     manifest["keep_trajectories"], uncertainty)
+    if type(plan.chunk_size) is not int or plan.chunk_size < 1:
+        raise ValueError(f"chunk_size {plan.chunk_size!r}")
+    if "plan_digest" in manifest and manifest["plan_digest"] != plan.digest():
+        raise RunFolderError(f"{Path(folder) / 'manifest.json'}: its seeds, replications, points or chunk size "
+                             "disagree with the plan it was written with (edited by hand?); refusing to mix "
+                             "results: start the batch again")
+    return plan
 
 
 def batch_scenarios(folder: Path) -> dict[str, Scenario]:
     """The scenarios a batch ran (as planned, before sweep values), by name."""
-    path = Path(folder) / "manifest.json"
-    if not path.is_file():
-        raise RunFolderError(f"{folder}: not a batch folder (no manifest.json)")
-    manifest = json.loads(path.read_text())
+    manifest = read_manifest(folder)
     out = {}
     for entry in manifest.get("scenarios", []):
         doc = read_document(atomic.inside(Path(folder), *Path(entry["resolved"]).parts))

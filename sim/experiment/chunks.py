@@ -3,6 +3,7 @@ function of its spec, so any process, executor or resumed batch produces the sam
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import time
@@ -32,6 +33,14 @@ class ChunkSpec:
     file: str = field(compare=False)
     data: dict = field(compare=False, repr=False)  # the resolved scenario document at this point
     uncertainty: Uncertainty | None = field(default=None, compare=False, repr=False)
+    scenario_hash: str = ""  # the content hash of the scenario at this point: part of the chunk's identity
+    skip: tuple[tuple[int, str], ...] = field(default=(), compare=False)  # (replication, why): known to kill
+
+    def identity(self) -> dict:
+        """What a chunk file must say it holds to be trusted on resume."""
+        return {"scenario": self.scenario, "point": self.point, "chunk": self.chunk, "first": self.first,
+                "stop": self.stop, "seed": self.seed, "scenario_hash": self.scenario_hash,
+                "keep_trajectories": self.keep_trajectories}
 
     @property
     def name(self) -> str:
@@ -63,24 +72,35 @@ def simulate(scenario, seed, replications, keep_trajectories, uncertainty=None):
                         uncertainty=uncertainty)
 
 
+def _failing(scenario, spec: ChunkSpec, ids: list[int], known_bad: bool = False) -> list[tuple[int, str]]:
+    """The replications among ids that fail, found by halving: about 2 log2(n) runs of shrinking size for one
+    bad replication, not n runs of one (replications are independent, so a half that runs is clean)."""
+    if not known_bad:
+        try:
+            simulate(scenario, spec.seed, ids, False, spec.uncertainty)
+            return []
+        except Exception:
+            if len(ids) == 1:
+                return [(ids[0], traceback.format_exc())]
+    half = len(ids) // 2
+    return _failing(scenario, spec, ids[:half]) + _failing(scenario, spec, ids[half:])
+
+
 def run_chunk(spec: ChunkSpec) -> ChunkResult:
     clock = time.perf_counter()
     scenario = build_scenario(Document(spec.data, root_file=spec.file))
-    ids = list(range(spec.first, spec.stop))
+    skipped = dict(spec.skip)
+    ids = [k for k in range(spec.first, spec.stop) if k not in skipped]
     failures: list[tuple[int, str]] = []
     try:
-        result = simulate(scenario, spec.seed, ids, spec.keep_trajectories, spec.uncertainty)
+        result = simulate(scenario, spec.seed, ids, spec.keep_trajectories, spec.uncertainty) if ids else None
     except Exception:
-        result = None
-    if result is None:  # find the replications that fail alone; the others are unaffected by them
-        good = []
-        for k in ids:
-            try:
-                simulate(scenario, spec.seed, [k], False, spec.uncertainty)
-                good.append(k)
-            except Exception:
-                failures.append((k, traceback.format_exc()))
+        failures = _failing(scenario, spec, ids, known_bad=len(ids) > 1) if len(ids) > 1 else [
+            (ids[0], traceback.format_exc())]
+        bad = {k for k, _ in failures}
+        good = [k for k in ids if k not in bad]
         result = simulate(scenario, spec.seed, good, spec.keep_trajectories, spec.uncertainty) if good else None
+    failures = sorted(failures + list(skipped.items()))
     if result is None:
         return ChunkResult(np.array([], dtype=np.int64), {}, failures, None, None, None,
                            time.perf_counter() - clock)
@@ -98,7 +118,10 @@ def _compact(steps: np.ndarray) -> np.ndarray:
 
 
 def save_chunk(folder: Path, spec: ChunkSpec, result: ChunkResult) -> Path:
-    arrays = {"replications": result.replications,
+    """One .npz per chunk holding its identity and a SHA-256 of its arrays, so that a damaged, edited or
+    swapped file is recognised on resume (and run again) instead of being trusted."""
+    arrays = {"identity": np.array(json.dumps(spec.identity(), sort_keys=True)),
+              "replications": result.replications,
               "failed": np.array([k for k, _ in result.failures], dtype=np.int64),
               "tracebacks": np.array([t for _, t in result.failures], dtype=str),
               "seconds": np.array(result.seconds)}
@@ -111,11 +134,42 @@ def save_chunk(folder: Path, spec: ChunkSpec, result: ChunkResult) -> Path:
         arrays[f"drawn:{key}"] = values
     if result.network is not None:
         arrays["network"] = np.array(json.dumps(network_to_json(result.network)))
+    arrays["checksum"] = np.array(_checksum(arrays))
     buffer = io.BytesIO()
     np.savez(buffer, **arrays)
     path = Path(folder) / f"{spec.name}.npz"
     atomic.write_bytes(path, buffer.getvalue())
     return path
+
+
+def _checksum(arrays: dict) -> str:
+    digest = hashlib.sha256()
+    for key in sorted(k for k in arrays if k != "checksum"):
+        value = np.ascontiguousarray(arrays[key])
+        digest.update(f"{key}:{value.dtype.str}:{value.shape}:".encode())
+        digest.update(value.tobytes())
+    return digest.hexdigest()
+
+
+class BadChunk(Exception):
+    """A chunk file that cannot be trusted: unreadable, its checksum wrong, or holding another chunk."""
+
+
+def check_chunk(path: Path, spec: ChunkSpec) -> None:
+    """Raise BadChunk unless the file at path is whole and is spec's chunk."""
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            arrays = {key: data[key] for key in data.files}
+    except FileNotFoundError:
+        raise BadChunk("missing") from None
+    except Exception as error:  # zipfile, zlib, numpy format errors: any damage to the bytes
+        raise BadChunk(f"unreadable ({type(error).__name__})") from None
+    if "checksum" not in arrays or "identity" not in arrays:
+        raise BadChunk("no checksum (written by an older version, or not a chunk)")
+    if str(arrays["checksum"]) != _checksum(arrays):
+        raise BadChunk("its checksum does not match its contents")
+    if json.loads(str(arrays["identity"])) != json.loads(json.dumps(spec.identity())):
+        raise BadChunk("it holds another chunk's replications (its identity differs from the plan's)")
 
 
 def load_chunk(path: Path) -> ChunkResult:

@@ -5,10 +5,38 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import threading
+import time
+from collections import deque
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
 from typing import Callable, Iterable, Iterator
 
 from sim.errors import SimError
+
+SCHEDULER_TIMEOUT = 10  # seconds to wait for a --scheduler that does not answer
+MAX_WORKERS = 256  # far beyond any one machine's cores; a typo such as --jobs 10000 is refused, not obeyed
+
+
+@dataclass(frozen=True)
+class WorkerDied:
+    """In place of a result: the item, run alone, killed its worker process (a crash in compiled code, the
+    out-of-memory killer, os._exit). The caller decides what to do with it; the executor goes on."""
+
+    message: str = ("its worker process died (killed by a signal, out of memory, or a crash in compiled code) "
+                    "while running it alone")
+
+
+def watch_parent(parent: int) -> None:
+    """Worker start-up: exit as soon as the parent is gone (SIGKILL, the OOM killer), instead of running on
+    for ever holding memory and the terminal. A poll, because nothing else works for every way a parent dies."""
+    def watch():
+        while os.getppid() == parent:
+            time.sleep(0.2)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
 
 
 class SerialExecutor:
@@ -26,36 +54,76 @@ class SerialExecutor:
 
 
 class ProcessExecutor:
-    """A pool of `workers` processes (spawned: no fork of the parent's state)."""
+    """A pool of `workers` processes (spawned: no fork of the parent's state). Workers exit when the parent
+    dies; on an exception in the parent (Ctrl-C, SIGTERM) they are terminated, not waited for. A worker that
+    dies breaks the pool: the pool is rebuilt and the items that were in flight are run again one at a time,
+    so that the one that kills its worker is known and reported as WorkerDied while the rest go on."""
 
     def __init__(self, workers: int | None = None):
         self.workers = workers or os.cpu_count() or 1
         self.pool: ProcessPoolExecutor | None = None
 
+    def _start(self) -> None:
+        self.pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"),
+                                        initializer=watch_parent, initargs=(os.getpid(),))
+
+    def _stop(self, wait_for_workers: bool) -> None:
+        pool, self.pool = self.pool, None
+        if pool is None:
+            return
+        processes = list((getattr(pool, "_processes", None) or {}).values())
+        pool.shutdown(wait=False, cancel_futures=True)
+        if not wait_for_workers:
+            for process in processes:
+                process.terminate()
+        for process in processes:
+            process.join(timeout=10)
+        pool.shutdown(wait=True)
+
     def __enter__(self):
-        self.pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"))
+        self._start()
         return self
 
     def __exit__(self, *exc):
-        self.pool.shutdown(wait=exc[0] is None, cancel_futures=True)
+        self._stop(wait_for_workers=exc[0] is None)
         return False
 
     def run(self, fn, items):
-        items = list(items)
-        pending = {}
-        queue = iter(items)
-        for item in queue:  # keep at most 2 chunks per worker in flight: bounded memory
-            pending[self.pool.submit(fn, item)] = item
-            if len(pending) >= 2 * self.workers:
-                break
-        while pending:
-            done, _ = wait(pending, return_when=FIRST_COMPLETED)
-            for future in done:
-                item = pending.pop(future)
-                yield item, future.result()
-                nxt = next(queue, None)
-                if nxt is not None:
-                    pending[self.pool.submit(fn, nxt)] = nxt
+        queue, suspects = deque(items), deque()
+        while queue or suspects:
+            if suspects:  # one at a time in the pool, so a death is this item's
+                item = suspects.popleft()
+                try:
+                    result = self.pool.submit(fn, item).result()
+                except BrokenProcessPool:
+                    self._stop(wait_for_workers=False)
+                    self._start()
+                    result = WorkerDied()
+                yield item, result
+                continue
+            pending = {}
+            try:
+                while queue and len(pending) < 2 * self.workers:  # at most 2 per worker in flight: bounded memory
+                    item = queue.popleft()
+                    pending[self.pool.submit(fn, item)] = item
+                while pending:
+                    done, _ = wait(pending, return_when=FIRST_COMPLETED)
+                    for future in done:
+                        result = future.result()
+                        yield pending.pop(future), result
+                        if queue:
+                            item = queue.popleft()
+                            pending[self.pool.submit(fn, item)] = item
+            except BrokenProcessPool:
+                suspects.extend(item for future, item in pending.items() if not _finished(future))
+                queue.extendleft(reversed([item for future, item in pending.items() if _finished(future)]))
+                self._stop(wait_for_workers=False)
+                self._start()
+
+
+def _finished(future) -> bool:
+    """A future that completed with a result before the pool broke (its result is still good)."""
+    return future.done() and not future.cancelled() and future.exception() is None
 
 
 class DaskExecutor:
@@ -73,7 +141,12 @@ class DaskExecutor:
     def __enter__(self):
         from dask.distributed import Client, LocalCluster
         if self.scheduler:
-            self.client = Client(self.scheduler)
+            try:
+                self.client = Client(self.scheduler, timeout=SCHEDULER_TIMEOUT)
+            except (OSError, TimeoutError) as error:
+                raise SimError(f"the Dask scheduler at {self.scheduler} did not answer within "
+                               f"{SCHEDULER_TIMEOUT} s ({type(error).__name__}); is it running, and is the "
+                               "address right?") from None
             self.workers = max(1, sum(w["nthreads"] for w in self.client.scheduler_info()["workers"].values()))
         else:
             self.cluster = LocalCluster(n_workers=self.workers, threads_per_worker=1, processes=True,
@@ -90,14 +163,22 @@ class DaskExecutor:
     def run(self, fn, items):
         from dask.distributed import as_completed
 
+        from distributed import KilledWorker
+
         items = list(items)
         futures = self.client.map(fn, items, pure=False)
         index = {future.key: item for future, item in zip(futures, items)}
-        for future, result in as_completed(futures, with_results=True):
+        for future in as_completed(futures):
+            try:
+                result = future.result()
+            except KilledWorker:  # Dask retried it on other workers; each died
+                result = WorkerDied()
             yield index[future.key], result
 
 
 def make_executor(kind: str, workers: int | None, scheduler: str | None):
+    if workers is not None and not 1 <= workers <= MAX_WORKERS:
+        raise SimError(f"--jobs must be between 1 and {MAX_WORKERS}, found {workers}")
     if kind == "serial" or (kind == "process" and workers == 1):
         return SerialExecutor()
     if kind == "process":
