@@ -314,11 +314,9 @@ def cmd_compare(args) -> int:
 
 
 def check_reps_seed(reps: int | None, seed: int | None) -> None:
-    """The one check of --reps and --seed (every command that takes them)."""
-    if reps is not None and reps < 1:
-        raise SimError(f"--reps must be at least 1, found {reps}")
-    if seed is not None and seed < 0:
-        raise SimError(f"--seed must be >= 0, found {seed}")
+    from sim.scenario.schema import check_reps_seed as check
+
+    check(reps, seed)
 
 
 def _tuning_executor(args):

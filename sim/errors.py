@@ -58,3 +58,12 @@ class ScenarioError(SimError):
 
 class RunFolderError(SimError):
     """A results folder is missing or does not hold what a command needs."""
+
+
+def excerpt(text: str, column: int | None = None, width: int = 80) -> str:
+    """At most `width` characters of a long text, around `column` (1-based) when given, marked with '...'."""
+    text = text if text.isprintable() else repr(text)[1:-1]
+    if len(text) <= width:
+        return text
+    start = 0 if column is None else max(0, min(column - 1 - width // 2, len(text) - width))
+    return ("..." if start else "") + text[start:start + width] + ("..." if start + width < len(text) else "")

@@ -186,7 +186,7 @@ def test_resume_refuses_options_that_would_change_the_plan(serial_batch, capsys)
     assert main(["batch", "--resume", str(serial_batch), "--reps", "5"]) == 2
     assert "--resume continues the batch as planned; --reps cannot change" in capsys.readouterr().err
     assert main(["batch", str(DATA / "tiny.toml"), "--seed", "-1"]) == 2
-    assert "--seed must be >= 0, found -1" in capsys.readouterr().err
+    assert "--seed must be between 0 and 9223372036854775807 (2^63 - 1), found -1" in capsys.readouterr().err
 
 
 def test_keep_trajectories_writes_every_replications_series(tmp_path):

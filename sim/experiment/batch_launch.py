@@ -12,6 +12,7 @@ from sim.experiment.batch import batch_lock, finish_manifest, missing_chunks, ru
 from sim.experiment.batch_plan import DEFAULT_CHUNK, load_plan, make_plan
 from sim.experiment.executors import make_executor
 from sim.experiment.sweep import load_sweep, sweep_raw
+from sim.scenario.schema import check_reps_seed
 
 EXIT_OK, EXIT_FAILED, EXIT_INTERRUPTED = 0, 1, 130
 
@@ -26,11 +27,9 @@ def _progress(total: int, initial: int, quiet: bool):
 def launch_batch(args) -> int:
     if args.scheduler and args.executor != "dask":
         raise SimError("--scheduler is the address of a Dask scheduler: use it with --executor dask")
-    for name, value in (("--reps", args.reps), ("--jobs", args.jobs), ("--chunk-size", args.chunk_size)):
-        if value is not None and value < 1:
-            raise SimError(f"{name} must be at least 1, found {value}")
-    if args.seed is not None and args.seed < 0:
-        raise SimError(f"--seed must be >= 0, found {args.seed}")
+    check_reps_seed(args.reps, args.seed)
+    if args.chunk_size is not None and args.chunk_size < 1:
+        raise SimError(f"--chunk-size must be at least 1, found {args.chunk_size}")
     executor = make_executor(args.executor, args.jobs, args.scheduler)
     if args.resume:
         fixed = [name for name, given in (("scenarios", args.scenarios), ("--sweep", args.sweep), ("--reps", args.reps),

@@ -13,6 +13,7 @@ from typing import Sequence
 import mesa
 import numpy as np
 
+from sim.errors import SimError
 from sim.model.agents import ActorAgent
 from sim.model.compile import uses_camps
 from sim.model.events import EventEngine, Firing, advance_presence
@@ -24,6 +25,10 @@ from sim.model.streams import EventDraws, NoiseStreams
 from sim.model.uncertain import draw_parameters
 from sim.scenario.schema import Scenario
 from sim.scenario.uncertainty import Uncertainty
+
+class NonFiniteState(SimError):
+    """The state of a replication stopped being finite numbers."""
+
 
 RULE_BLOCK = 512  # replications per block in the alignment update (keeps the arrays in cache)
 
@@ -101,8 +106,10 @@ class ScenarioModel(mesa.Model):
     def step(self) -> None:
         state = self.state
         state.step += 1
-        self.firings.extend(self.events.step(state, self.draws))
+        fired = self.events.step(state, self.draws)
+        self.firings.extend(fired)
         advance_presence(state)
+        self._check_finite(fired, "attributes", state.attributes, "presence", state.presence)
         if self.needs_camps:
             self._update_camps()
         weights = influence_weights(state.attributes[:, :, self.capability], self.params.capability_weight)
@@ -111,7 +118,26 @@ class ScenarioModel(mesa.Model):
         for block, params in self._blocks:  # cache-sized blocks of replications: same numbers, twice as fast
             update(state.relations[block], weights[block], state.baseline[block], params, noise[block],
                    camps=state.camps[block], scale=state.scale[block], frozen=state.frozen[block])
+        self._check_finite(fired, "relations", state.relations)
         self._record()
+
+    def _check_finite(self, fired, *named) -> None:
+        """A state that is no longer a number (an effect pushing a value to infinity, 0 * inf) would turn
+        every later value into NaN without a word: stop, naming the replication, the step and the events."""
+        for what, values in zip(named[::2], named[1::2]):
+            if np.isfinite(values.sum()):  # a NaN or infinity anywhere makes the sum one: the cheap test
+                continue
+            bad = ~np.isfinite(values.reshape(len(values), -1)).all(axis=1)
+            if bad.any():  # (a sum of huge finite values can overflow too: then nothing is bad)
+                position = int(np.flatnonzero(bad)[0])
+                step = self.state.step
+                events = sorted({self.spec.events[e].id for firing in fired
+                                 for e, rep in zip(firing.events, firing.reps) if rep == position})
+                raise NonFiniteState(
+                    f"replication {self.replication_ids[position]}: the {what} became infinite or not a number at "
+                    f"step {step} ({self.spec.dates[step]}); events that fired then: "
+                    f"{', '.join(events) if events else 'none'}; {int(bad.sum())} of {len(values)} replication(s)"
+                    " so far. Check those events' amounts (a value multiplied or raised without bound?)")
 
     def run(self) -> RunResult:
         for _ in range(self.spec.meta.steps - self.state.step):

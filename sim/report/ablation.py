@@ -18,6 +18,7 @@ from sim.model.model import run_scenario
 from sim.report.render import Report
 from sim.scenario.documents import read_document, set_values
 from sim.scenario.loader import build_scenario
+from sim.scenario.schema import check_reps_seed
 
 
 def _source(path: Path, reps: int | None, seed: int | None):
@@ -47,8 +48,7 @@ def _difference(outcome, base: np.ndarray, other: np.ndarray) -> dict:
 
 def ablate(path: Path, reps: int | None = None, seed: int | None = None, outcomes: tuple[str, ...] = ()):
     doc, seed, reps, label = _source(path, reps, seed)
-    if reps < 1 or seed < 0:
-        raise SimError(f"--reps must be >= 1 and --seed >= 0, found {reps} and {seed}")
+    check_reps_seed(reps, seed)
     scenario = build_scenario(doc)
     chosen = [o for o in scenario.outcomes if not outcomes or o.id in outcomes]
     unknown = set(outcomes) - {o.id for o in scenario.outcomes}

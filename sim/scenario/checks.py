@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 
-from sim.errors import KeyPath, Problem, did_you_mean, format_path
+from sim.errors import KeyPath, Problem, did_you_mean, excerpt, format_path
 from sim.scenario.documents import Document
 
 IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -18,7 +18,7 @@ def describe(value) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, str):
-        return f"'{value}'"
+        return f"'{excerpt(value)}'"
     if isinstance(value, dict):
         return "a table"
     if isinstance(value, list):

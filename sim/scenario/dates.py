@@ -28,6 +28,13 @@ def step_dates(start: dt.date, unit: str, steps: int) -> tuple[dt.date, ...]:
     raise ValueError(f"unknown step unit {unit!r}")
 
 
+def last_date(start: dt.date, unit: str, steps: int) -> dt.date:
+    """The date of the last step; OverflowError or ValueError past the year 9999."""
+    if unit == "month":
+        return add_months(start, steps)
+    return start + dt.timedelta(days=steps if unit == "day" else 7 * steps)
+
+
 def step_of_date(dates: tuple[dt.date, ...], day: dt.date) -> int:
     """The first step whose date is on or after `day` (events on the start date fall in step 1)."""
     return max(1, bisect.bisect_left(dates, day))

@@ -12,7 +12,7 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sim.errors import KeyPath, Problem, ScenarioError, did_you_mean, format_path
+from sim.errors import KeyPath, Problem, ScenarioError, did_you_mean, excerpt, format_path
 
 OVERRIDE_ORIGIN = "--set"
 ACTOR_FIELDS = ("name", "kind", "attributes", "blocs", "baseline")
@@ -64,6 +64,21 @@ def _merge(base: dict, over: dict) -> dict:
 
 
 MAX_EXTENDS = 16  # files in one `extends` chain
+MAX_NESTING = 32  # tables and lists inside one another: the shipped scenarios use 5
+
+
+def _too_deep(data, limit: int = MAX_NESTING):
+    """The key path of the first value nested deeper than `limit`, or None; iterative, so any depth is safe."""
+    stack = [(data, ())]
+    while stack:
+        value, path = stack.pop()
+        if len(path) > limit:
+            return path[:limit]
+        if isinstance(value, dict):
+            stack += [(v, path + (str(k),)) for k, v in value.items()]
+        elif isinstance(value, list):
+            stack += [(v, path + (i,)) for i, v in enumerate(value)]
+    return None
 
 
 def read_document(path: str | Path) -> Document:
@@ -89,6 +104,10 @@ def _read_chain(path: str | Path, _chain: tuple[Path, ...] = ()) -> Document:
         raise ScenarioError([_syntax_problem(path, error)]) from None
     except RecursionError:
         raise ScenarioError([Problem(str(path), "", "TOML nested too deeply")]) from None
+    deep = _too_deep(data)
+    if deep is not None:
+        raise ScenarioError([Problem(str(path), format_path(deep), f"tables or lists nested more than {MAX_NESTING} "
+                                     "deep; a scenario needs a few levels")])
     parent_ref = data.pop("extends", None)
     own = Document({}, root_file=str(path))
     _mark(data, (), str(path), own.origin)
@@ -168,6 +187,10 @@ def parse_override(text: str) -> tuple[KeyPath, object]:
         value = tomllib.loads(f"v = {raw.strip()}")["v"]
     except tomllib.TOMLDecodeError:
         value = raw.strip()
+    except RecursionError:
+        raise ValueError(f"--set {excerpt(text)}: the value is nested too deeply") from None
+    if _too_deep(value, MAX_NESTING - len(path)) is not None:
+        raise ValueError(f"--set {excerpt(text)}: the value is nested more than {MAX_NESTING} deep")
     return path, value
 
 

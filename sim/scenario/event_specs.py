@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.errors import KeyPath, did_you_mean
+from sim.errors import KeyPath, did_you_mean, excerpt
 from sim.scenario import schema as s
 from sim.scenario.checks import Checker, describe
 from sim.scenario.dates import step_of_date
@@ -31,10 +31,10 @@ def expression(check: Checker, value, path: KeyPath, names: Names, wanted: str):
     try:
         expr = parse_expression(value, names)
     except ExpressionError as error:
-        check.problem(path, f"{error} in \"{value}\"")
+        check.problem(path, f"{error} in \"{excerpt(value, error.column)}\"")
         return None
     if wanted and expr.type != wanted:
-        check.problem(path, f"\"{value}\" is a {expr.type} expression, expected a {wanted} expression")
+        check.problem(path, f"\"{excerpt(value)}\" is a {expr.type} expression, expected a {wanted} expression")
         return None
     return expr
 
@@ -181,7 +181,7 @@ def _effect(check: Checker, raw, path: KeyPath, names: Names, params: dict[str, 
         targets = _parties(check, raw.get("target"), path + ("target",), names)
         mutual = check.boolean(raw.get("mutual"), path + ("mutual",), False)
         arrow = " <-> " if mutual else " -> "
-        label = ",".join(_as_list(raw.get("source"))) + arrow + ",".join(_as_list(raw.get("target")))
+        label = ",".join(sources) + arrow + ",".join(targets)
         lasting = check.boolean(raw.get("lasting"), path + ("lasting",), False)
         ok = sources and targets and amount is not None
         return s.RelationEffect(sources, targets, mutual, delta, setv, label, lasting) if ok else None

@@ -14,6 +14,7 @@ over the replication axis.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import re
 from dataclasses import dataclass
@@ -21,7 +22,8 @@ from dataclasses import dataclass
 from sim.errors import did_you_mean
 
 MAX_LENGTH = 2000
-MAX_DEPTH = 40
+MAX_DEPTH = 40    # parentheses, calls, 'not' and unary '-' inside one another
+MAX_TREE = 100    # operations inside one another, counting chains: a sum of more than 100 terms is refused
 NUMBER, BOOL = "number", "bool"
 
 
@@ -228,8 +230,20 @@ class _Parser:
         if self.tok.kind == "name" and self.tok.text == "not":
             self.take()
             column = self.tok.column
-            return Unary("not", self.need(self.not_(), BOOL, column), BOOL)
+            with self.nested(column):
+                return Unary("not", self.need(self.not_(), BOOL, column), BOOL)
         return self.compare()
+
+    @contextlib.contextmanager
+    def nested(self, column: int):
+        """Count one more level of nesting: the parser recurses, so depth is bounded, never a RecursionError."""
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            raise ExpressionError(f"nesting deeper than {MAX_DEPTH} levels", column)
+        try:
+            yield
+        finally:
+            self.depth -= 1
 
     def compare(self):
         column = self.tok.column
@@ -269,7 +283,8 @@ class _Parser:
         if self.tok.kind == "op" and self.tok.text == "-":
             self.take()
             column = self.tok.column
-            return Unary("-", self.need(self.unary(), NUMBER, column), NUMBER)
+            with self.nested(column):
+                return Unary("-", self.need(self.unary(), NUMBER, column), NUMBER)
         return self.atom()
 
     def atom(self):
@@ -370,4 +385,23 @@ def parse_expression(text: str, names: Names) -> Expression:
         raise ExpressionError(f"expression longer than {MAX_LENGTH} characters", MAX_LENGTH)
     if not text.strip():
         raise ExpressionError("empty expression", 1)
-    return Expression(text, _Parser(text, names).parse())
+    root = _Parser(text, names).parse()
+    if _tree_depth(root) > MAX_TREE:
+        raise ExpressionError(f"more than {MAX_TREE} operations inside one another (a sum or product of more "
+                              f"than {MAX_TREE} terms?): write it shorter", 1)
+    return Expression(text, root)
+
+
+def _tree_depth(root) -> int:
+    """Depth of the tree, without recursion (it is checked before anything recursive walks it)."""
+    deepest, stack = 0, [(root, 1)]
+    while stack:
+        node, depth = stack.pop()
+        deepest = max(deepest, depth)
+        if isinstance(node, Binary):
+            stack += [(node.left, depth + 1), (node.right, depth + 1)]
+        elif isinstance(node, Unary):
+            stack.append((node.operand, depth + 1))
+        elif isinstance(node, Call):
+            stack += [(arg, depth + 1) for arg in node.args]
+    return deepest

@@ -11,7 +11,7 @@ from pathlib import Path
 from sim.errors import ScenarioError
 from sim.scenario import schema as s
 from sim.scenario.checks import Checker, describe
-from sim.scenario.dates import STEP_UNITS, step_dates
+from sim.scenario.dates import STEP_UNITS, last_date, step_dates
 from sim.scenario.documents import ACTOR_FIELDS, Document, apply_overrides, read_document
 from sim.scenario.event_specs import check_presence_effects, event_spec, expression
 from sim.scenario.expressions import Names
@@ -90,12 +90,19 @@ def _meta(check: Checker, raw) -> s.Meta | None:
         start=check.date(raw.get("start"), path + ("start",)) if "start" in raw else None,
         step_unit=check.string(raw.get("step"), path + ("step",), default="week", choices=STEP_UNITS),
         steps=check.number(raw.get("steps"), path + ("steps",), lo=1, hi=100_000, integer=True),
-        seed=check.number(raw.get("seed"), path + ("seed",), lo=0, integer=True, default=0),
-        replications=check.number(raw.get("replications"), path + ("replications",), lo=1, integer=True,
-                                  default=1000),
+        seed=check.number(raw.get("seed"), path + ("seed",), lo=0, hi=s.MAX_SEED, integer=True, default=0),
+        replications=check.number(raw.get("replications"), path + ("replications",), lo=1,
+                                  hi=s.MAX_REPLICATIONS, integer=True, default=1000),
         rule=check.string(raw.get("rule"), path + ("rule",), default="balance", choices=s.RULES),
     )
     if any(v is None for v in values.values()):
+        return None
+    try:
+        step_dates(values["start"], values["step_unit"], 1)
+        last_date(values["start"], values["step_unit"], values["steps"])
+    except (OverflowError, ValueError):
+        check.problem(path + ("steps",), f"{values['steps']} {values['step_unit']}s from {values['start']} end after "
+                                         "the year 9999, the last date this engine can count")
         return None
     fitted = check.date(raw["fitted_until"], path + ("fitted_until",)) if "fitted_until" in raw else None
     return s.Meta(**values, fitted_until=fitted)
