@@ -229,7 +229,7 @@ def cmd_validate(args) -> int:
 
 
 def cmd_run(args) -> int:
-    from sim.analysis.stats import outcome_table
+    from sim.analysis.stats import missing_warnings, outcome_table
     from sim.experiment.run_folder import RunInfo, write_run
     from sim.model.model import run_scenario
     from sim.scenario.loader import load_scenario
@@ -250,6 +250,8 @@ def cmd_run(args) -> int:
     info = RunInfo(tuple(args.overrides), started, dt.datetime.now().astimezone(), args.keep_trajectories)
     folder = write_run(result, args.out, info, plots=not args.no_plots)
     summary = json.loads((folder / "summary.json").read_text())["outcomes"]
+    for warning in missing_warnings(summary):
+        print(warning, file=sys.stderr)
     if args.quiet:
         print(folder)
         return EXIT_OK

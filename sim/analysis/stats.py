@@ -58,6 +58,9 @@ def summarise_outcome(outcome: Outcome, values: np.ndarray, dates: tuple[dt.date
     """What summary.json says of one outcome; with `draws` (the parameter draw of each replication), also
     how it varies over the uncertain parameters, and its interval counts the draws' Monte Carlo error."""
     out = _summary(outcome, values, dates)
+    if out["type"] == "value" and out["missing"]:  # runs without a number are left out, draws and all
+        keep = ~np.isnan(values)
+        values, draws = values[keep], (draws[keep] if draws is not None else None)
     if draws is not None and len(values):
         x = (values.astype(np.float64) if outcome.is_boolean else (~np.isnan(values)).astype(np.float64)
              if outcome.kind == "first" else values.astype(np.float64))
@@ -94,11 +97,24 @@ def _summary(outcome: Outcome, values: np.ndarray, dates: tuple[dt.date, ...]) -
             out["step_quantiles"] = steps
             out["date_quantiles"] = {k: dates[int(round(v))].isoformat() for k, v in steps.items()}
         return out
-    mean = float(values.mean())
-    sd = float(values.std(ddof=1)) if n > 1 else 0.0
+    finite = values[np.isfinite(values)]  # the model leaves NaN where a run gave no number (0 / 0, inf)
+    n = len(finite)
+    base |= {"n": n, "missing": len(values) - n}
+    if not n:
+        return base | {"type": "value", "mean": None, "sd": None, "mean_ci95": [None, None], "quantiles": None}
+    mean = float(finite.mean())
+    sd = float(finite.std(ddof=1)) if n > 1 else 0.0
     half = Z95 * sd / math.sqrt(n) if n > 1 else float("nan")
     return base | {"type": "value", "mean": mean, "sd": sd, "mean_ci95": [mean - half, mean + half]} | {
-        "quantiles": _quantiles(values)}
+        "quantiles": _quantiles(finite)}
+
+
+def missing_warnings(summary: dict[str, dict], label: str = "") -> list[str]:
+    """One line per numeric outcome that some runs gave no finite number for (they are empty in the outputs)."""
+    return [f"warning: {label}outcome '{name}': {s['missing']:,} of {s['missing'] + s['n']:,} runs gave no finite "
+            "number (a division by zero, an overflow, or a time since an event that never fired); they are empty "
+            "in the outputs and left out of its statistics"
+            for name, s in summary.items() if s.get("missing")]
 
 
 def _spread_cell(s: dict) -> str:
@@ -127,9 +143,12 @@ def outcome_table(summary: dict[str, dict]) -> str:
         else:
             q = s["quantiles"]
             low, high = s["mean_ci95"]
-            interval = "n/a (one run)" if low is None or low != low else f"[{low:.3f}, {high:.3f}]"
-            estimate = f"mean {s['mean']:.3f}"
-            note = f"90% of runs in [{q['q05']:.3g}, {q['q95']:.3g}]"
+            interval = ("n/a" if s["mean"] is None else "n/a (one run)" if low is None or low != low
+                        else f"[{low:.3f}, {high:.3f}]")
+            estimate = "no finite value" if s["mean"] is None else f"mean {s['mean']:.3f}"
+            note = "" if q is None else f"90% of runs in [{q['q05']:.3g}, {q['q95']:.3g}]"
+            if s.get("missing"):
+                note += f" ({s['missing']:,} runs without a number)"
         rows.append((name, estimate, interval) + ((_spread_cell(s),) if uncertain else ()) + (note,))
     columns = len(rows[0])
     widths = [max(len(r[c]) for r in rows) for c in range(columns)]

@@ -18,7 +18,7 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sim.errors import RunFolderError
+from sim.errors import RunFolderError, SimError
 from sim.experiment import atomic
 from sim.experiment.batch_plan import BatchPlan, save_plan
 from sim.experiment.chunks import BadChunk, ChunkSpec, check_chunk, run_chunk, save_chunk
@@ -57,7 +57,9 @@ def new_batch_folder(root: Path, plan: BatchPlan, now: dt.datetime) -> Path:
 def start_batch(plan: BatchPlan, root: Path, executor_name: str, sweep: dict | None = None) -> Path:
     now = dt.datetime.now().astimezone()
     folder = new_batch_folder(Path(root), plan, now)
-    manifest = {"batch_id": folder.name, "status": "running", "command": sys.argv, "versions": package_versions(),
+    # "incomplete" until the batch finishes: a process that dies without a word (SIGKILL, a full disk) leaves the
+    # truth on disk, never a "running" that nothing runs
+    manifest = {"batch_id": folder.name, "status": "incomplete", "command": sys.argv, "versions": package_versions(),
                 "executor": executor_name, "started": now.isoformat(timespec="seconds"),
                 "sweep": sweep} | save_plan(plan, folder)
     atomic.write_json(folder / "manifest.json", manifest)
@@ -122,11 +124,19 @@ def run_batch(plan: BatchPlan, folder: Path, executor, progress=None, todo=None)
                 _save(chunks, spec, result, report, progress)
     except KeyboardInterrupt:
         report.interrupted = True
-    except Exception as error:  # the cluster went away, the disk is full: keep what finished
+    except (SimError, OSError):  # the user's to fix (a scheduler that does not answer, a full disk): exit 2
+        _forget_started(chunks)
+        raise
+    except Exception as error:  # the cluster went away: keep what finished
         report.error = f"{type(error).__name__}: {error}"
-    for marker in chunks.glob(f"*{STARTED}"):  # alive to see it: these were stopped, not killers
-        marker.unlink(missing_ok=True)
+    _forget_started(chunks)
     return report
+
+
+def _forget_started(chunks: Path) -> None:
+    """Alive to see them stop: these chunks were interrupted, they did not kill the process."""
+    for marker in chunks.glob(f"*{STARTED}"):
+        marker.unlink(missing_ok=True)
 
 
 def _save(chunks: Path, spec: ChunkSpec, result, report: BatchReport, progress) -> None:

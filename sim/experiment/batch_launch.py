@@ -6,7 +6,7 @@ import contextlib
 import sys
 import time
 
-from sim.analysis.stats import outcome_table, side_by_side
+from sim.analysis.stats import missing_warnings, outcome_table, side_by_side
 from sim.errors import SimError
 from sim.experiment.batch import batch_lock, finish_manifest, missing_chunks, run_batch, start_batch
 from sim.experiment.batch_plan import DEFAULT_CHUNK, load_plan, make_plan
@@ -57,6 +57,14 @@ def launch_batch(args) -> int:
         return _run(plan, folder, executor, args)
 
 
+def _record_stop(folder, why: str, chunks: int, clock: float, workers: int) -> None:
+    """Say in the manifest why the batch stopped, if the disk still lets us (its status is "incomplete" anyway)."""
+    from sim.experiment.batch import BatchReport
+
+    with contextlib.suppress(OSError):
+        finish_manifest(folder, BatchReport(folder, chunks, error=why), time.perf_counter() - clock, workers)
+
+
 def _run(plan, folder, executor, args) -> int:
     todo = missing_chunks(plan, folder, warn=lambda text: print(text, file=sys.stderr))
     done_reps = plan.total_replications - sum(c.size for c in todo)
@@ -65,7 +73,11 @@ def _run(plan, folder, executor, args) -> int:
           f"{len(todo)} chunk(s) to run", file=sys.stderr)
     clock = time.perf_counter()
     with _progress(plan.total_replications, done_reps, args.quiet) as bar:
-        report = run_batch(plan, folder, executor, bar, todo)
+        try:
+            report = run_batch(plan, folder, executor, bar, todo)
+        except (SimError, OSError) as error:
+            _record_stop(folder, f"{type(error).__name__}: {error}", len(plan.chunks()), clock, executor.workers)
+            raise
     seconds = time.perf_counter() - clock
     if not report.complete:
         finish_manifest(folder, report, seconds, executor.workers)
@@ -78,12 +90,14 @@ def _run(plan, folder, executor, args) -> int:
     try:
         headline, failures = write_outputs(plan, folder)
     except BaseException as error:  # a full disk, Ctrl-C: the chunks are safe; say so in the manifest
-        report.error = f"writing the outputs: {type(error).__name__}: {error}"
-        with contextlib.suppress(OSError):
-            finish_manifest(folder, report, time.perf_counter() - clock, executor.workers)
+        _record_stop(folder, f"writing the outputs: {type(error).__name__}: {error}", len(plan.chunks()), clock,
+                     executor.workers)
         raise
     report.failures = failures
     finish_manifest(folder, report, seconds, executor.workers)
+    for name, summary in headline.items():
+        for warning in missing_warnings(summary, f"{name}: " if len(headline) > 1 else ""):
+            print(warning, file=sys.stderr)
     ran = sum(c.size for c in todo) - len(failures)
     if ran:
         print(f"ran {ran:,} replications in {seconds:.1f} s ({ran / seconds:,.0f}/s) on {executor.workers} worker(s)")

@@ -136,14 +136,15 @@ class ScenarioModel(mesa.Model):
                 raise NonFiniteState(
                     f"replication {self.replication_ids[position]}: the {what} became infinite or not a number at "
                     f"step {step} ({self.spec.dates[step]}); events that fired then: "
-                    f"{', '.join(events) if events else 'none'}; {int(bad.sum())} of {len(values)} replication(s)"
-                    " so far. Check those events' amounts (a value multiplied or raised without bound?)")
+                    f"{', '.join(events) if events else 'none'} (and in {int(bad.sum())} of the {len(values)} "
+                    "replications run together). Check those events' amounts (a value raised without bound?)")
 
     def run(self) -> RunResult:
-        for _ in range(self.spec.meta.steps - self.state.step):
-            self.step()
-        return RunResult(self.spec, self.seed, self.replication_ids,
-                         self.outcome_tracker.finish(self.state), self.series, self.stats,
+        with np.errstate(all="ignore"):  # overflow and 0 / 0 are caught as they land (_check_finite, outcomes)
+            for _ in range(self.spec.meta.steps - self.state.step):
+                self.step()
+            outcomes = self.outcome_tracker.finish(self.state)
+        return RunResult(self.spec, self.seed, self.replication_ids, outcomes, self.series, self.stats,
                          self.trajectories, self.firings, self.state.first_fired, self.state.fired_count,
                          network=self.network.finish())
 
@@ -170,7 +171,9 @@ def run_scenario(scenario: Scenario, seed: int | None = None, replications: int 
     ids = (np.arange(replications) if isinstance(replications, (int, np.integer))
            else np.asarray(replications, dtype=np.int64))
     varying = draw_parameters(uncertainty, seed, ids) if uncertainty is not None else None
-    result = ScenarioModel(scenario, seed, ids, keep_trajectories, varying).run()
+    with np.errstate(all="ignore"):  # (step 0 is recorded while the model is built)
+        model = ScenarioModel(scenario, seed, ids, keep_trajectories, varying)
+    result = model.run()
     result.drawn = varying or {}
     result.uncertainty = uncertainty
     return result

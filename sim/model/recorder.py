@@ -103,6 +103,8 @@ class OutcomeTracker:
                 out[o.id] = acc / max(self.steps_seen, 1)
             else:
                 out[o.id] = acc.copy()
+            if o.kind != "first" and out[o.id].dtype == np.float64:  # no number (0 / 0, overflow): NaN, said once
+                out[o.id] = np.where(np.isfinite(out[o.id]), out[o.id], np.nan)
         return out
 
 

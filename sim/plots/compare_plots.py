@@ -162,7 +162,7 @@ def _fan_panels(results, key, colour, marks, title, ylabel, path, fmt):
 def plot_distributions(results, outcome: str, colour, path: Path, fmt: str):
     """A numeric outcome's distribution over replications, one panel per scenario on shared bins: shows two
     modes where a mean and a band would hide them."""
-    values = [(r, r.outcomes[outcome][~np.isnan(r.outcomes[outcome])]) for r in results if outcome in r.outcomes]
+    values = [(r, r.outcomes[outcome][np.isfinite(r.outcomes[outcome])]) for r in results if outcome in r.outcomes]
     values = [(r, v) for r, v in values if len(v)]
     if not values:
         return None

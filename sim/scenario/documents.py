@@ -103,7 +103,8 @@ def _read_chain(path: str | Path, _chain: tuple[Path, ...] = ()) -> Document:
     except tomllib.TOMLDecodeError as error:
         raise ScenarioError([_syntax_problem(path, error)]) from None
     except RecursionError:
-        raise ScenarioError([Problem(str(path), "", "TOML nested too deeply")]) from None
+        raise ScenarioError([Problem(str(path), "", f"tables or lists nested more than {MAX_NESTING} deep; "
+                                     "a scenario needs a few levels")]) from None
     deep = _too_deep(data)
     if deep is not None:
         raise ScenarioError([Problem(str(path), format_path(deep), f"tables or lists nested more than {MAX_NESTING} "

@@ -352,7 +352,7 @@ class _Parser:
     def argument(self) -> tuple[_Token, object | None]:
         """A bare name is kept as a token (it may be an entity); anything else is parsed."""
         tok = self.tok
-        nxt = self.tokens[self.pos + 1]
+        nxt = self.tokens[min(self.pos + 1, len(self.tokens) - 1)]  # (the last token is "end")
         if tok.kind == "name" and tok.text not in _KEYWORDS and not (nxt.kind == "op" and nxt.text == "("):
             if nxt.kind == "end" or (nxt.kind == "op" and nxt.text in (",", ")")):
                 self.take()
