@@ -17,6 +17,9 @@ from sim.errors import ScenarioError, SimError
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_INTERNAL, EXIT_INTERRUPTED = 0, 1, 2, 70, 130
 
 
+FORCE_HELP = "start even when the estimated memory exceeds what the machine has, or the plan is huge"
+
+
 class Terminated(KeyboardInterrupt):
     """SIGTERM (`kill PID`, a cluster scheduler) taken the way Ctrl-C is: workers stopped, a batch resumable."""
 
@@ -98,10 +101,12 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--keep-trajectories", action="store_true", help="also write every replication's series")
     p.add_argument("--out", type=Path, default=Path("results"), help=OUT_HELP.format(folder="<scenario>/<run-id>"))
     p.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
+    p.add_argument("--force", action="store_true", help=FORCE_HELP)
     p.add_argument("--quiet", action="store_true", help="print only the results folder")
     uncertainty_options(p)
 
     p = sub.add_parser("batch", help="run scenarios x sweep points x replications in parallel, resumably")
+    p.add_argument("--force", action="store_true", help=FORCE_HELP)
     p.add_argument("scenarios", type=Path, nargs="*", help="scenario files (not with --resume)")
     p.add_argument("--sweep", type=Path, help="a sweep file (docs/sweeps.md)")
     p.add_argument("--reps", type=int, help="replications per scenario and point")
@@ -230,8 +235,8 @@ def cmd_validate(args) -> int:
 
 def cmd_run(args) -> int:
     from sim.analysis.stats import missing_warnings, outcome_table
-    from sim.experiment.run_folder import RunInfo, write_run
-    from sim.model.model import run_scenario
+    from sim.experiment.estimate import check_fits, estimate_run, run_block
+    from sim.experiment.run_folder import RUN_CHUNK, RunInfo, run_chunks, write_run
     from sim.scenario.loader import load_scenario
     import json
 
@@ -242,20 +247,23 @@ def cmd_run(args) -> int:
     seed = scenario.meta.seed if args.seed is None else args.seed
     reps = scenario.meta.replications if args.reps is None else args.reps
     uncertainty = _uncertainty(args, args.scenario)
+    block = run_block(scenario, args.keep_trajectories, RUN_CHUNK)
+    check_fits(estimate_run(scenario, reps, args.keep_trajectories, min(block, reps)),
+               f"{reps:,} replications of {scenario.meta.name}", "run them as a batch (sim batch keeps only a "
+               "chunk per worker in memory)", args.force, lambda text: print(text, file=sys.stderr))
     started = dt.datetime.now().astimezone()
     clock = time.perf_counter()
-    result = run_scenario(scenario, seed=seed, replications=reps, keep_trajectories=args.keep_trajectories,
-                          uncertainty=uncertainty)
+    blocks = run_chunks(scenario, seed, reps, args.keep_trajectories, uncertainty, chunk=block)
+    info = RunInfo(tuple(args.overrides), started, None, args.keep_trajectories)
+    folder = write_run(blocks, args.out, info, plots=not args.no_plots)
     elapsed = time.perf_counter() - clock
-    info = RunInfo(tuple(args.overrides), started, dt.datetime.now().astimezone(), args.keep_trajectories)
-    folder = write_run(result, args.out, info, plots=not args.no_plots)
     summary = json.loads((folder / "summary.json").read_text())["outcomes"]
     for warning in missing_warnings(summary):
         print(warning, file=sys.stderr)
     if args.quiet:
         print(folder)
         return EXIT_OK
-    print(f"{scenario.meta.name}: {reps} replications, seed {seed}, {elapsed:.1f} s")
+    print(f"{scenario.meta.name}: {reps} replications, seed {seed}, {elapsed:.1f} s (run and written)")
     if uncertainty:
         print(f"parameters drawn from {uncertainty.source}: {-(-reps // uncertainty.per_draw)} draws of "
               f"{uncertainty.per_draw} replications each; " + "; ".join(uncertainty.describe()))

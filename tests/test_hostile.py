@@ -266,3 +266,79 @@ def test_any_scenario_file_validates_and_runs_or_is_a_clean_error(tmp_path, caps
     if code == 0:
         code, _, _ = run_cli(capsys, "run", path, "--reps", "3", "--out", tmp_path / "r", "--no-plots", "--quiet")
         assert code in (0, 2)
+
+
+# --- resources: estimate before spending, bounded memory ------------------------------------------------
+def test_a_run_in_blocks_writes_the_same_files(tmp_path):
+    import datetime as dt
+
+    from sim.experiment.run_folder import RunInfo, run_chunks, write_run
+    from sim.model.model import run_scenario
+    from sim.scenario.loader import load_scenario
+
+    scenario = load_scenario(DATA / "tiny.toml")
+    now = dt.datetime(2026, 1, 1).astimezone()
+    info = RunInfo((), now, now, True)
+    whole = write_run(run_scenario(scenario, seed=3, replications=23, keep_trajectories=True), tmp_path / "a", info,
+                      plots=False)
+    blocks = write_run(run_chunks(scenario, 3, 23, True, chunk=5), tmp_path / "b", info, plots=False)
+    for name in ("outcomes.csv", "events.csv", "trajectories.csv"):
+        assert (whole / name).read_bytes() == (blocks / name).read_bytes(), name
+    a, b = (json.loads((f / "summary.json").read_text()) for f in (whole, blocks))
+    assert a["outcomes"] == b["outcomes"] and a["quantile_bands_from"] is None and b["quantile_bands_from"] == 5
+
+
+def test_blocks_bound_the_memory_of_a_run():
+    import tracemalloc
+
+    from sim.experiment.run_folder import run_chunks
+    from sim.scenario.loader import load_scenario
+
+    scenario = load_scenario(DATA.parent.parent / "scenarios" / "niger-2024.toml")
+
+    def peak(chunk: int) -> int:
+        list(run_chunks(scenario, 1, 10))  # lazy imports and caches out of the measure
+        tracemalloc.start()
+        for block in run_chunks(scenario, 1, 6000, chunk=chunk):
+            del block
+        size = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+        return size
+
+    assert peak(600) < 0.3 * peak(6000)
+
+
+def test_jobs_that_cannot_fit_are_refused_with_the_estimate(tmp_path, capsys, monkeypatch):
+    from sim.experiment import estimate
+
+    monkeypatch.setattr(estimate, "available_bytes", lambda: 2 * 2**30)
+    code, _, err = run_cli(capsys, "run", DATA / "tiny.toml", "--reps", str(10**8), "--out", tmp_path)
+    assert code == 2 and re.fullmatch(
+        r"error: 100,000,000 replications of tiny would need [\d.,]+ GiB of memory at the peak \(estimated\), more "
+        r"than the 2\.0 GiB available; run them as a batch \(sim batch keeps only a chunk per worker in memory\), or "
+        r"add --force to try anyway\n", err)
+    code, _, err = run_cli(capsys, "batch", DATA / "tiny.toml", "--reps", str(10**8), "--out", tmp_path)
+    assert code == 2 and "would need" in err and "add --force" in err
+    assert not list(tmp_path.iterdir())
+
+
+def test_plans_too_big_to_make_are_refused_at_once(tmp_path, capsys, write_toml):
+    clock = time.monotonic()
+    code, _, err = run_cli(capsys, "batch", DATA / "tiny.toml", "--reps", "1000000", "--chunk-size", "1",
+                           "--out", tmp_path)
+    assert code == 2 and "cut into 1,000,000 chunks (more than 100,000): give a larger --chunk-size" in err
+    keys = ["parameters.noise", "parameters.balance_rate", "parameters.inertia", "parameters.shock_scale",
+            "actors.a.resolve", "actors.b.resolve"]
+    sweep = write_toml("[sweep]\n" + "".join(f'[[vary]]\nkey = "{key}"\nlow = 0\nhigh = 0.1\ncount = 10\n'
+                                             for key in keys), "sweep.toml")
+    code, _, err = run_cli(capsys, "batch", DATA / "tiny.toml", "--sweep", sweep, "--out", tmp_path / "out")
+    assert code == 2 and "the sweep has 1,000,000 points (more than 100,000)" in err
+    assert time.monotonic() - clock < 20 and not (tmp_path / "out").exists()
+
+
+def test_big_jobs_say_how_long_they_will_take(tmp_path, capsys, monkeypatch):
+    from sim.experiment import estimate
+
+    monkeypatch.setattr(estimate, "LOUD_SECONDS", 0)
+    code, _, err = run_cli(capsys, "run", DATA / "tiny.toml", "--reps", "10", "--out", tmp_path, "--no-plots")
+    assert code == 0 and re.search(r"10 replications of tiny: estimated about \d+ s and [\d.]+ MiB of memory", err)

@@ -10,6 +10,7 @@ from sim.analysis.stats import missing_warnings, outcome_table, side_by_side
 from sim.errors import SimError
 from sim.experiment.batch import batch_lock, finish_manifest, missing_chunks, run_batch, start_batch
 from sim.experiment.batch_plan import DEFAULT_CHUNK, load_plan, make_plan
+from sim.experiment.estimate import check_fits, estimate_batch
 from sim.experiment.executors import make_executor
 from sim.experiment.sweep import load_sweep, sweep_raw
 from sim.scenario.schema import check_reps_seed
@@ -51,7 +52,11 @@ def launch_batch(args) -> int:
             for file in args.scenarios:  # the same parameters are drawn in every scenario: each must have them
                 uncertainty = load_uncertainty(args.uncertainty, file, args.per_draw, args.overrides)
         plan = make_plan(args.scenarios, sweep, args.reps, args.seed, args.chunk_size or DEFAULT_CHUNK,
-                         args.keep_trajectories, uncertainty, args.overrides)
+                         args.keep_trajectories, uncertainty, args.overrides, args.force)
+        estimate = estimate_batch([(p.points[0], p.replications * len(plan.points)) for p in plan.scenarios],
+                                  plan.chunk_size, executor.workers)
+        check_fits(estimate, f"{plan.total_replications:,} replications", "use fewer replications or scenarios per "
+                   "batch (several batches compare as one)", args.force, lambda text: print(text, file=sys.stderr))
         folder = start_batch(plan, args.out, args.executor, sweep_raw(sweep) if sweep else None)
     with batch_lock(folder):
         return _run(plan, folder, executor, args)

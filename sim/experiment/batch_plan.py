@@ -17,7 +17,8 @@ from sim.errors import RunFolderError, ScenarioError, SimError
 from sim.experiment import atomic
 from sim.experiment.run_folder import SEEDS_NOTE
 from sim.experiment.chunks import ChunkSpec
-from sim.experiment.sweep import Sweep, canonical_key, check_sweep_against, sweep_points
+from sim.experiment.estimate import check_batch_shape
+from sim.experiment.sweep import Sweep, canonical_key, check_sweep_against, point_count, sweep_points
 from sim.scenario.documents import Document, apply_overrides, read_document, set_values
 from sim.scenario.loader import build_scenario
 from sim.scenario.schema import Scenario
@@ -69,7 +70,8 @@ class BatchPlan:
 
 def make_plan(files: list[Path], sweep: Sweep | None, reps: int | None, seed: int | None,
               chunk_size: int = DEFAULT_CHUNK, keep_trajectories: bool = False,
-              uncertainty: Uncertainty | None = None, overrides=()) -> BatchPlan:
+              uncertainty: Uncertainty | None = None, overrides=(), force: bool = False) -> BatchPlan:
+    check_batch_shape(0, point_count(sweep) if sweep else 1, force)
     points = tuple(sweep_points(sweep)) if sweep else ({},)
     docs = [read_document(file) for file in files]
     if overrides:
@@ -88,6 +90,11 @@ def make_plan(files: list[Path], sweep: Sweep | None, reps: int | None, seed: in
                 problems += error.problems
         if problems:
             raise ScenarioError(problems)
+    declared = [doc.data.get("meta", {}).get("replications", 1000) if isinstance(doc.data.get("meta"), dict)
+                else 1000 for doc in docs]  # chunks are counted before anything is built (the loader checks it later)
+    wanted = [reps or (sweep.replications if sweep and sweep.replications else n) for n in declared]
+    check_batch_shape(sum(-(-n // chunk_size) for n in wanted if isinstance(n, int)) * len(points), len(points),
+                      force)
     scenarios = []
     for file, doc in zip(files, docs):
         scenarios.append(_planned(doc, str(file), points, sweep.path if sweep else "", reps or (

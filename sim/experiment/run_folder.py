@@ -6,20 +6,25 @@ interrupted run leaves no half-finished folder under a real run id.
 
 from __future__ import annotations
 
+import csv
+import dataclasses
 import datetime as dt
 import importlib.metadata
+import io
+import itertools
 import platform
 import shutil
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterable, Iterator
 
 import numpy as np
 import tomli_w
 
 from sim.analysis.stats import summarise_outcome
 from sim.experiment import atomic
-from sim.model.model import RunResult
+from sim.model.model import RunResult, firing_counts, run_scenario
 from sim.model.recorder import STATISTICS
 from sim.scenario import schema as s
 from sim.model.uncertain import draw_ids
@@ -44,7 +49,7 @@ def package_versions() -> dict[str, str]:
 class RunInfo:
     overrides: tuple[str, ...]
     started: dt.datetime
-    finished: dt.datetime
+    finished: dt.datetime | None  # None: when the folder is written (a streamed run simulates while writing)
     keep_trajectories: bool
 
 
@@ -52,12 +57,28 @@ def new_run_id(scenario: s.Scenario, seed: int, now: dt.datetime) -> str:
     return f"{now:%Y%m%d-%H%M%S}-seed{seed}-{scenario.content_hash[:8]}"
 
 
-def write_run(result: RunResult, root: Path, info: RunInfo, plots: bool = True) -> Path:
-    """Write every file of a run and return the folder."""
-    scenario = result.scenario
+RUN_CHUNK = 10_000  # replications simulated at once by `sim run`: memory stays bounded whatever --reps is
+
+
+def run_chunks(scenario: s.Scenario, seed: int, reps: int, keep_trajectories: bool = False, uncertainty=None,
+               chunk: int = RUN_CHUNK) -> Iterator[RunResult]:
+    """The run as consecutive blocks of replication ids; replication k is the same in any block."""
+    for first in range(0, reps, chunk):
+        yield run_scenario(scenario, seed=seed, replications=np.arange(first, min(first + chunk, reps)),
+                           keep_trajectories=keep_trajectories, uncertainty=uncertainty)
+
+
+def write_run(results: RunResult | Iterable[RunResult], root: Path, info: RunInfo, plots: bool = True) -> Path:
+    """Write every file of a run and return the folder. `results` may be one result or consecutive blocks of
+    one run (run_chunks): the event log and trajectories are appended block by block and only the per-run
+    outcomes are held, so memory does not grow with the event log. With more than one block, the quantile
+    bands of timeseries.csv are those of the first block (as in a batch); means cover every replication."""
+    blocks = iter([results] if isinstance(results, RunResult) else results)
+    first = next(blocks)
+    scenario = first.scenario
     parent = atomic.inside(root, scenario.meta.name)
     parent.mkdir(parents=True, exist_ok=True)
-    run_id = new_run_id(scenario, result.seed, info.started)
+    run_id = new_run_id(scenario, first.seed, info.started)
     final = parent / run_id
     suffix = 1
     while final.exists():
@@ -66,18 +87,17 @@ def write_run(result: RunResult, root: Path, info: RunInfo, plots: bool = True) 
     staging = parent / f".{final.name}.partial"
     staging.mkdir()
     try:
+        result = _stream(first, blocks, staging)  # the whole staging folder is renamed at the end: plain writes
         draws = draw_ids(result.uncertainty, result.replications) if result.uncertainty else None
         summary = {o.id: summarise_outcome(o, result.outcomes[o.id], scenario.dates, draws) for o in scenario.outcomes}
         atomic.write_text(staging / "scenario.toml", tomli_w.dumps(scenario.resolved))
         write_outcomes(staging / "outcomes.csv", result)
         write_timeseries(staging / "timeseries.csv", result)
-        if result.trajectories is not None:
-            write_trajectories(staging / "trajectories.csv", result)
-        write_events(staging / "events.csv", result)
         atomic.write_json(staging / "summary.json", {"scenario": scenario.meta.name, "seed": result.seed,
                                                      "replications": len(result.replications),
                                                      "uncertainty": (result.uncertainty.manifest()
                                                                      if result.uncertainty else None),
+                                                     "quantile_bands_from": result.bands_from,
                                                      "outcomes": summary})
         if plots:
             from sim.plots.run_plots import plot_run  # matplotlib only when plots are asked for
@@ -89,6 +109,44 @@ def write_run(result: RunResult, root: Path, info: RunInfo, plots: bool = True) 
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return final
+
+
+def _stream(first: RunResult, rest: Iterator[RunResult], staging: Path) -> RunResult:
+    """Append each block's events (and trajectories) to the files; return one result of the whole run that
+    holds no firings: what the summary, outcomes, time series and plots need."""
+    n_events = len(first.scenario.events)
+    parts, counts = [], np.zeros((n_events, first.scenario.meta.steps + 1), dtype=np.int64)
+    series_sum = np.zeros_like(first.stats[:, 0, :])
+    network = None
+    with open(staging / "events.csv", "w", encoding="utf-8", newline="") as events:
+        events.write(",".join(EVENT_COLUMNS) + "\n")
+        trajectories = (open(staging / "trajectories.csv", "w", encoding="utf-8", newline="")
+                        if first.trajectories is not None else None)
+        try:
+            if trajectories is not None:
+                trajectories.write(",".join(TRAJECTORY_COLUMNS) + "\n")
+            for block in itertools.chain([first], rest):
+                events.write(event_text(block))
+                if trajectories is not None:
+                    trajectories.write(trajectory_text(block))
+                counts += firing_counts(block)
+                series_sum += block.stats[:, 0, :] * len(block.replications)
+                network = block.network if network is None else network.merge(block.network)
+                parts.append(dataclasses.replace(block, firings=[], trajectories=None, stats=None, network=None))
+        finally:
+            if trajectories is not None:
+                trajectories.close()
+    stats = first.stats
+    if len(parts) > 1:  # the mean over every block; the quantile bands stay the first block's
+        stats = stats.copy()
+        stats[:, 0, :] = series_sum / sum(len(p.replications) for p in parts)
+    join = (lambda name: np.concatenate([getattr(p, name) for p in parts]))  # noqa: E731
+    return dataclasses.replace(
+        first, replications=join("replications"), firings=[], trajectories=None, stats=stats, network=network,
+        outcomes={key: np.concatenate([p.outcomes[key] for p in parts]) for key in first.outcomes},
+        drawn={key: np.concatenate([p.drawn[key] for p in parts]) for key in first.drawn},
+        first_fired=join("first_fired"), fired_count=join("fired_count"), step_counts=counts,
+        bands_from=len(first.replications) if len(parts) > 1 else None)
 
 
 def manifest(result: RunResult, info: RunInfo, run_id: str, folder: Path) -> dict:
@@ -108,7 +166,7 @@ def manifest(result: RunResult, info: RunInfo, run_id: str, folder: Path) -> dic
         "command": sys.argv,
         "versions": package_versions(),
         "started": info.started.isoformat(timespec="seconds"),
-        "finished": info.finished.isoformat(timespec="seconds"),
+        "finished": (info.finished or dt.datetime.now().astimezone()).isoformat(timespec="seconds"),
         "files": sorted(p.name for p in folder.iterdir() if not p.name.startswith(".")) + ["manifest.json"],
     }
 
@@ -140,12 +198,25 @@ def write_timeseries(path: Path, result: RunResult) -> None:
     atomic.write_csv(path, ["step", "date", "quantity", "source", "target", "statistic", "value"], rows)
 
 
-def write_trajectories(path: Path, result: RunResult) -> None:
+TRAJECTORY_COLUMNS = ["step", "date", "replication", "quantity", "source", "target", "value"]
+
+
+def _trajectory_rows(result: RunResult):
     dates, traj = result.scenario.dates, result.trajectories
-    rows = ((t, dates[t].isoformat(), int(rep), ser.quantity, ser.source, ser.target, f"{traj[t, r, c]:.6g}")
+    return ((t, dates[t].isoformat(), int(rep), ser.quantity, ser.source, ser.target, f"{traj[t, r, c]:.6g}")
             for r, rep in enumerate(result.replications) for t in range(traj.shape[0])
             for c, ser in enumerate(result.series))
-    atomic.write_csv(path, ["step", "date", "replication", "quantity", "source", "target", "value"], rows)
+
+
+def trajectory_text(result: RunResult) -> str:
+    """trajectories.csv's rows for this result, without the header."""
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\n").writerows(_trajectory_rows(result))
+    return buffer.getvalue()
+
+
+def write_trajectories(path: Path, result: RunResult) -> None:
+    atomic.write_csv(path, TRAJECTORY_COLUMNS, _trajectory_rows(result))
 
 
 EVENT_COLUMNS = ["replication", "step", "date", "event", "name", "why", "effects"]
@@ -212,8 +283,12 @@ def _drawn(effect, varying) -> bool:
 
 
 def write_events(path: Path, result: RunResult) -> None:
-    """events.csv: the same bytes as csv.writer over event_rows, built in bulk (a run can log millions of
-    firings): the text after the date is built once per (event, parent) when no effect is drawn."""
+    atomic.write_text(path, ",".join(EVENT_COLUMNS) + "\n" + event_text(result))
+
+
+def event_text(result: RunResult) -> str:
+    """events.csv's rows (no header): the same bytes as csv.writer over event_rows, built in bulk (a run can log
+    millions of firings): the text after the date is built once per (event, parent) when no effect is drawn."""
     scenario = result.scenario
     texts = _EventTexts(scenario)
     dates = [d.isoformat() for d in scenario.dates]
@@ -246,7 +321,7 @@ def write_events(path: Path, result: RunResult) -> None:
         reps_all.append(reps)
         steps_all.append(np.full(len(reps), firing.step))
     order = np.lexsort((np.concatenate(steps_all), np.concatenate(reps_all))) if lines else []  # stable
-    atomic.write_text(path, ",".join(EVENT_COLUMNS) + "\n" + "".join([lines[i] for i in order]))
+    return "".join([lines[i] for i in order])
 
 
 def own_reason(event: s.Event) -> str:

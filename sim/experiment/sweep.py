@@ -7,6 +7,7 @@ and a sampling method: full factorial (grid), Latin hypercube or Sobol (scipy.st
 from __future__ import annotations
 
 import itertools
+import math
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -137,6 +138,13 @@ def report_repeated_keys(check: Checker, section: str, keys: list[str]) -> None:
     for i, key in enumerate(canonical):
         if key in canonical[:i]:
             check.problem((section, i, "key"), f"'{keys[i]}' is named more than once")
+
+
+def point_count(sweep: Sweep) -> int:
+    """How many points sweep_points will give, without making them."""
+    if sweep.method != "grid":
+        return sweep.points
+    return math.prod(len(v.values) if v.values is not None else v.count for v in sweep.vary)
 
 
 def sweep_points(sweep: Sweep) -> list[dict[str, float]]:

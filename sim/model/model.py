@@ -48,6 +48,16 @@ class RunResult:
     drawn: dict[str, np.ndarray] = field(default_factory=dict)  # uncertain parameter -> (R,) values drawn
     uncertainty: Uncertainty | None = None
     network: NetworkRecord | None = None    # the alignment network at chosen steps, camps over time
+    step_counts: np.ndarray | None = None   # (E, steps + 1) firings per event and step, when firings are not kept
+    bands_from: int | None = None           # quantile bands of stats from only this many replications (streamed)
+
+
+def firing_counts(result: RunResult) -> np.ndarray:
+    """(E, steps + 1): how many firings of each event at each step (what the plots mark)."""
+    counts = np.zeros((len(result.scenario.events), result.scenario.meta.steps + 1), dtype=np.int64)
+    for firing in result.firings:
+        counts[:, firing.step] += np.bincount(firing.events, minlength=len(result.scenario.events))
+    return counts
 
 
 class ScenarioModel(mesa.Model):
@@ -174,6 +184,8 @@ def run_scenario(scenario: Scenario, seed: int | None = None, replications: int 
     with np.errstate(all="ignore"):  # (step 0 is recorded while the model is built)
         model = ScenarioModel(scenario, seed, ids, keep_trajectories, varying)
     result = model.run()
+    model.state = model.noise = model.draws = model.events = None  # the model and its agents form a cycle that only
+    # the garbage collector frees: let go of the big arrays now, so that blocks of a long run do not pile up
     result.drawn = varying or {}
     result.uncertainty = uncertainty
     return result

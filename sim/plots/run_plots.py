@@ -13,7 +13,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from sim.experiment import atomic  # noqa: E402
-from sim.model.model import RunResult  # noqa: E402
+from sim.model.model import RunResult, firing_counts  # noqa: E402
 from sim.model.recorder import STATISTICS  # noqa: E402
 from sim.scenario.schema import Scenario  # noqa: E402
 
@@ -23,19 +23,19 @@ _Q = {name: k for k, name in enumerate(STATISTICS)}
 
 def event_marks(scenario: Scenario, result: RunResult) -> list[tuple[dt.date, str]]:
     """Dates to mark: scheduled events on their date; other marked events at their median firing step."""
+    counts = result.step_counts if result.step_counts is not None else firing_counts(result)
     marks = []
-    steps_by_event: dict[int, list[int]] = {}
-    for firing in result.firings:
-        for e in firing.events:
-            steps_by_event.setdefault(int(e), []).append(firing.step)
     for e, event in enumerate(scenario.events):
         if not event.mark or not event.enabled:
             continue
+        total = int(counts[e].sum())
         if event.kind == "scheduled" and event.step is not None and event.step <= scenario.meta.steps:
             marks.append((scenario.dates[event.step], event.name))
-        elif steps_by_event.get(e):
-            share = len(steps_by_event[e]) / len(result.replications)
-            median = int(np.median(steps_by_event[e]))
+        elif total:
+            share = total / len(result.replications)
+            cumulative = np.cumsum(counts[e])  # the median of the firing steps, read off their counts
+            low, high = (int(np.searchsorted(cumulative, i, side="right")) for i in ((total - 1) // 2, total // 2))
+            median = int((low + high) / 2)
             marks.append((scenario.dates[median], f"{event.name} (median; {share:.0%} of runs)"))
     return sorted(marks)
 
