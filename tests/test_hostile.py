@@ -342,3 +342,19 @@ def test_big_jobs_say_how_long_they_will_take(tmp_path, capsys, monkeypatch):
     monkeypatch.setattr(estimate, "LOUD_SECONDS", 0)
     code, _, err = run_cli(capsys, "run", DATA / "tiny.toml", "--reps", "10", "--out", tmp_path, "--no-plots")
     assert code == 0 and re.search(r"10 replications of tiny: estimated about \d+ s and [\d.]+ MiB of memory", err)
+
+
+def test_report_md_escapes_scenario_text_as_the_html_does(tmp_path):
+    from sim.report.render import Report
+
+    hostile = "<script>alert(1)</script> [click](javascript:alert(1)) a|b\n# not a heading"
+    report = Report(f"title {hostile}", hostile)
+    report.heading(hostile)
+    report.text(f"**{hostile}**")
+    report.table(["scenario", "description"], [["x", hostile]])
+    report.write(tmp_path)
+    md, page = (tmp_path / "report.md").read_text(), (tmp_path / "report.html").read_text()
+    assert "<script" not in page and "&lt;script&gt;" in page
+    assert not re.search(r"(?<!\\)[<>]", md) and not re.search(r"(?<!\\)\]\(", md)  # only escaped ones
+    assert "\n# not a heading" not in md and md.count("\n| x | ") == 1
+    assert "\\<script\\>alert(1)\\</script\\> [click\\](javascript:alert(1)) a\\|b # not a heading" in md

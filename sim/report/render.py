@@ -24,6 +24,16 @@ def _inline(text: str) -> str:
     return re.sub(r"`(.+?)`", r"<code>\1</code>", out)
 
 
+_MD_SPECIAL = re.compile(r"([\\<>&|]|\](?=[(\[:]))")  # a ] that would close a link text or a reference
+
+
+def _md(text: str) -> str:
+    """Text for report.md: what report.html escapes is escaped here too (raw HTML, links and images from a
+    scenario's text render as text); our own **bold** and `code` stay. One line: a newline cannot start a
+    heading or end a table row."""
+    return _MD_SPECIAL.sub(r"\\\1", " ".join(str(text).splitlines()))
+
+
 class Report:
     def __init__(self, title: str, subtitle: str):
         self.title, self.subtitle = title, subtitle
@@ -42,18 +52,18 @@ class Report:
         self.blocks.append(("figure", caption, Path(path)))
 
     def markdown(self) -> str:
-        lines = [f"# {self.title}", "", self.subtitle, ""]
+        lines = [f"# {_md(self.title)}", "", _md(self.subtitle), ""]
         for block in self.blocks:
             if block[0] == "heading":
-                lines += [f"## {block[1]}", ""]
+                lines += [f"## {_md(block[1])}", ""]
             elif block[0] == "text":
-                lines += [block[1], ""]
+                lines += [_md(block[1]), ""]
             elif block[0] == "table":
                 _, header, rows = block
-                lines += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-                lines += ["| " + " | ".join(c.replace("|", "\\|") for c in row) + " |" for row in rows] + [""]
+                lines += ["| " + " | ".join(_md(h) for h in header) + " |", "|" + "---|" * len(header)]
+                lines += ["| " + " | ".join(_md(c) for c in row) + " |" for row in rows] + [""]
             else:
-                lines += [f"### {block[1]}", "", f"![{block[1]}]({block[2].name})", ""]
+                lines += [f"### {_md(block[1])}", "", f"![{_md(block[1])}]({block[2].name})", ""]
         return "\n".join(lines)
 
     def html(self) -> str:
