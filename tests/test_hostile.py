@@ -153,7 +153,7 @@ def test_a_backtest_with_only_state_rows_runs(tmp_path, capsys):
     (["run", DATA / "tiny.toml", "--seed", "7" * 300], "error: --seed must be between 0 and 9223372036854775807"),
     (["batch", DATA / "tiny.toml", "--jobs", "10000"], "error: --jobs must be between 1 and 256, found 10000"),
     (["run", DATA / "tiny.toml", "--set", f"meta.replications={2**63 - 1}"],
-     "meta.replications: found 9.22337e+18, expected an integer between 1 and 1e+09"),
+     "meta.replications: found 9,223,372,036,854,775,807, expected an integer between 1 and 1,000,000,000"),
 ])
 def test_operational_mistakes_are_one_line(tmp_path, capsys, args, message):
     code, _, err = run_cli(capsys, *args, "--out", tmp_path)

@@ -13,7 +13,7 @@ from typing import Sequence
 
 import numpy as np
 
-from sim.errors import Problem, ScenarioError, SimError, did_you_mean
+from sim.errors import Problem, ScenarioError, SimError, did_you_mean, excerpt
 from sim.model.compile import walk
 from sim.scenario import expressions as x
 from sim.scenario import schema as s
@@ -124,10 +124,10 @@ def _rows(path: Path, text: str, scenario: s.Scenario, problems: list, first: in
         elif kind == "state":
             try:
                 if parse_expression(ident, names).type != "bool":
-                    problems.append(Problem(str(path), where, f"state '{ident}' is not a true/false expression"))
+                    problems.append(Problem(str(path), where, f"state '{excerpt(ident)}' is not a true/false expression"))
                     continue
             except ExpressionError as error:
-                problems.append(Problem(str(path), where, f"state '{ident}': {error}"))
+                problems.append(Problem(str(path), where, f"state '{excerpt(ident, error.column)}': {error}"))
                 continue
         else:
             problems.append(Problem(str(path), where, f"kind: found '{kind}', expected event or state"))

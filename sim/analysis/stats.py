@@ -102,8 +102,9 @@ def _summary(outcome: Outcome, values: np.ndarray, dates: tuple[dt.date, ...]) -
     base |= {"n": n, "missing": len(values) - n}
     if not n:
         return base | {"type": "value", "mean": None, "sd": None, "mean_ci95": [None, None], "quantiles": None}
-    mean = float(finite.mean())
-    sd = float(finite.std(ddof=1)) if n > 1 else 0.0
+    scale = float(np.abs(finite).max()) or 1.0  # values near the float limit: their sum would overflow
+    mean = float((finite / scale).mean()) * scale
+    sd = float((finite / scale).std(ddof=1)) * scale if n > 1 else 0.0
     half = Z95 * sd / math.sqrt(n) if n > 1 else float("nan")
     return base | {"type": "value", "mean": mean, "sd": sd, "mean_ci95": [mean - half, mean + half]} | {
         "quantiles": _quantiles(finite)}
@@ -126,6 +127,11 @@ def _spread_cell(s: dict) -> str:
     return f"{low:{fmt}} to {high:{fmt}} ({spread['parameter_share']:.0%} of variance)"
 
 
+def _number(x: float) -> str:
+    """Three decimals, or significant digits where decimals would run to many digits."""
+    return f"{x:.3f}" if abs(x) < 1e6 else f"{x:.4g}"
+
+
 def outcome_table(summary: dict[str, dict]) -> str:
     """A short plain-text table of the outcomes for the terminal: the estimate, its Monte Carlo interval
     and, with parameter uncertainty, the range over parameter draws."""
@@ -144,8 +150,8 @@ def outcome_table(summary: dict[str, dict]) -> str:
             q = s["quantiles"]
             low, high = s["mean_ci95"]
             interval = ("n/a" if s["mean"] is None else "n/a (one run)" if low is None or low != low
-                        else f"[{low:.3f}, {high:.3f}]")
-            estimate = "no finite value" if s["mean"] is None else f"mean {s['mean']:.3f}"
+                        else f"[{_number(low)}, {_number(high)}]")
+            estimate = "no finite value" if s["mean"] is None else f"mean {_number(s['mean'])}"
             note = "" if q is None else f"90% of runs in [{q['q05']:.3g}, {q['q95']:.3g}]"
             if s.get("missing"):
                 note += f" ({s['missing']:,} runs without a number)"

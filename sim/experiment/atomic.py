@@ -36,6 +36,15 @@ def _file_mode() -> int:
 
 def write_bytes(path: Path, data: bytes) -> None:
     path = Path(path)
+    try:
+        _write_bytes(path, data)
+    except OSError as error:
+        if error.filename is None or str(error.filename).endswith(".tmp"):  # name the file the user knows
+            raise OSError(error.errno, error.strerror or str(error), str(path)) from None
+        raise
+
+
+def _write_bytes(path: Path, data: bytes) -> None:
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         os.fchmod(fd, _file_mode())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import shutil
 import sys
 import time
 
@@ -58,8 +59,13 @@ def launch_batch(args) -> int:
         check_fits(estimate, f"{plan.total_replications:,} replications", "use fewer replications or scenarios per "
                    "batch (several batches compare as one)", args.force, lambda text: print(text, file=sys.stderr))
         folder = start_batch(plan, args.out, args.executor, sweep_raw(sweep) if sweep else None)
-    with batch_lock(folder):
-        return _run(plan, folder, executor, args)
+    try:
+        with batch_lock(folder):
+            return _run(plan, folder, executor, args)
+    except (SimError, OSError):
+        if not args.resume and not any((folder / "chunks").glob("*.npz")):  # nothing ran: leave no empty batch
+            shutil.rmtree(folder, ignore_errors=True)
+        raise
 
 
 def _record_stop(folder, why: str, chunks: int, clock: float, workers: int) -> None:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import tomli_w
 
-from sim.errors import RunFolderError, ScenarioError, SimError
+from sim.errors import RunFolderError, ScenarioError, SimError, excerpt
 from sim.experiment import atomic
 from sim.experiment.run_folder import SEEDS_NOTE
 from sim.experiment.chunks import ChunkSpec
@@ -161,8 +161,9 @@ def load_plan(folder: Path) -> tuple[BatchPlan, dict]:
     try:
         return _load_plan(folder, manifest), manifest
     except (KeyError, TypeError, ValueError, AttributeError) as error:
-        raise RunFolderError(f"{Path(folder) / 'manifest.json'}: damaged or edited: {type(error).__name__} "
-                             f"{str(error)[:80]}; start the batch again") from None
+        what = f"no {error}" if isinstance(error, KeyError) else "a value of the wrong type or out of range"
+        raise RunFolderError(f"{Path(folder) / 'manifest.json'}: damaged or edited ({excerpt(what)}); start the "
+                             "batch again") from None
 
 
 def _load_plan(folder: Path, manifest: dict) -> BatchPlan:

@@ -143,7 +143,7 @@ class DaskExecutor:
         if self.scheduler:
             try:
                 self.client = Client(self.scheduler, timeout=SCHEDULER_TIMEOUT)
-            except (OSError, TimeoutError) as error:
+            except (OSError, TimeoutError, ValueError) as error:
                 raise SimError(f"the Dask scheduler at {self.scheduler} did not answer within "
                                f"{SCHEDULER_TIMEOUT} s ({type(error).__name__}); is it running, and is the "
                                "address right?") from None

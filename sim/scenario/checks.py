@@ -103,9 +103,10 @@ class Checker:
             self.problem(path, f"found {value}, expected a finite number")
             return None
         if (lo is not None and value < lo) or (hi is not None and value > hi):
-            bounds = f"between {lo:g} and {hi:g}" if lo is not None and hi is not None else (
-                f">= {lo:g}" if lo is not None else f"<= {hi:g}")
-            self.problem(path, f"found {value:g}, expected {kind} {bounds}")
+            show = (lambda x: f"{x:,}" if integer and isinstance(x, int) else f"{x:g}")  # noqa: E731
+            bounds = f"between {show(lo)} and {show(hi)}" if lo is not None and hi is not None else (
+                f">= {show(lo)}" if lo is not None else f"<= {show(hi)}")
+            self.problem(path, f"found {excerpt(show(value), width=30)}, expected {kind} {bounds}")
             return None
         return int(value) if integer else float(value)
 
