@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 from sim.errors import ScenarioError, SimError
+from sim.scenario.schema import check_reps_seed
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_INTERNAL, EXIT_INTERRUPTED = 0, 1, 2, 70, 130
 
@@ -234,11 +235,12 @@ def cmd_validate(args) -> int:
 
 
 def cmd_run(args) -> int:
+    import json
+
     from sim.analysis.stats import missing_warnings, outcome_table
     from sim.experiment.estimate import check_fits, estimate_run, run_block
     from sim.experiment.run_folder import RUN_CHUNK, RunInfo, run_chunks, write_run
     from sim.scenario.loader import load_scenario
-    import json
 
     check_reps_seed(args.reps, args.seed)
     scenario = load_scenario(args.scenario, args.overrides)
@@ -247,7 +249,7 @@ def cmd_run(args) -> int:
     seed = scenario.meta.seed if args.seed is None else args.seed
     reps = scenario.meta.replications if args.reps is None else args.reps
     uncertainty = _uncertainty(args, args.scenario)
-    block = run_block(scenario, args.keep_trajectories, RUN_CHUNK)
+    block = run_block(scenario, RUN_CHUNK)
     check_fits(estimate_run(scenario, reps, args.keep_trajectories, min(block, reps)),
                f"{reps:,} replications of {scenario.meta.name}", "run them as a batch (sim batch keeps only a "
                "chunk per worker in memory)", args.force, lambda text: print(text, file=sys.stderr))
@@ -321,12 +323,6 @@ def cmd_compare(args) -> int:
         folder = compare(args.inputs, _default_out("compare", "", args.out), options)
     print(f"report: {folder / 'report.html'} (and report.md)")
     return EXIT_OK
-
-
-def check_reps_seed(reps: int | None, seed: int | None) -> None:
-    from sim.scenario.schema import check_reps_seed as check
-
-    check(reps, seed)
 
 
 def _tuning_executor(args):

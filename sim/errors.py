@@ -61,9 +61,11 @@ class RunFolderError(SimError):
 
 
 def excerpt(text: str, column: int | None = None, width: int = 80) -> str:
-    """At most `width` characters of a long text, around `column` (1-based) when given, marked with '...'."""
-    text = text if text.isprintable() else repr(text)[1:-1]
-    if len(text) <= width:
-        return text
-    start = 0 if column is None else max(0, min(column - 1 - width // 2, len(text) - width))
-    return ("..." if start else "") + text[start:start + width] + ("..." if start + width < len(text) else "")
+    """At most `width` characters of a long text, around `column` (1-based) when given, marked with '...';
+    unprintable characters shown escaped."""
+    before = after = ""
+    if len(text) > width:
+        start = 0 if column is None else max(0, min(column - 1 - width // 2, len(text) - width))
+        before, after = ("..." if start else ""), ("..." if start + width < len(text) else "")
+        text = text[start:start + width]
+    return before + (text if text.isprintable() else repr(text)[1:-1]) + after

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 import tomli_w
+from conftest import DATA, made
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import DATA, made
 from sim.cli import main
 from sim.scenario.expressions import MAX_DEPTH, ExpressionError, Names, parse_expression
 
@@ -188,7 +188,8 @@ def test_a_full_disk_leaves_nothing_half_written(tmp_path, capsys, monkeypatch):
                            "--out", tmp_path / "b", "--quiet")
     assert code == 2 and "No space left on device" in err
     folder = made(tmp_path / "b")
-    assert json.loads((folder / "manifest.json").read_text())["status"] == "incomplete"
+    manifest = json.loads((folder / "manifest.json").read_text())
+    assert manifest["status"] == "incomplete" and manifest.get("chunks_done", 0) == 0
     assert not [p for p in folder.rglob("*") if p.name.endswith(".tmp")]
 
 
@@ -286,6 +287,23 @@ def test_a_run_in_blocks_writes_the_same_files(tmp_path):
         assert (whole / name).read_bytes() == (blocks / name).read_bytes(), name
     a, b = (json.loads((f / "summary.json").read_text()) for f in (whole, blocks))
     assert a["outcomes"] == b["outcomes"] and a["quantile_bands_from"] is None and b["quantile_bands_from"] == 5
+    means = [[r.split(",")[-1] for r in (f / "timeseries.csv").read_text().splitlines() if ",mean," in r]
+             for f in (whole, blocks)]
+    assert means[0] == means[1]  # every replication's mean; the bands come from the first block
+
+
+def test_the_block_of_a_run_depends_on_the_scenario_only(tmp_path, capsys):
+    from sim.experiment.estimate import run_block
+    from sim.experiment.run_folder import RUN_CHUNK
+    from sim.scenario.loader import load_scenario
+
+    assert run_block(load_scenario(DATA.parent.parent / "scenarios" / "niger-2024.toml"), RUN_CHUNK) == RUN_CHUNK
+    folders = []
+    for extra in ([], ["--keep-trajectories"]):
+        run_cli(capsys, "run", DATA / "tiny.toml", "--reps", "30", "--out", tmp_path / str(len(extra)), "--no-plots",
+                *extra)
+        folders.append(made(tmp_path / str(len(extra)) / "tiny"))
+    assert (folders[0] / "timeseries.csv").read_bytes() == (folders[1] / "timeseries.csv").read_bytes()
 
 
 def test_blocks_bound_the_memory_of_a_run():

@@ -12,11 +12,11 @@ from pathlib import Path
 import numpy as np
 import pyarrow.parquet as pq
 import pytest
-
 from conftest import DATA, ROOT, SCENARIOS
+from test_batch import batch, same_outputs
+
 from sim.cli import main
 from sim.experiment import chunks as chunk_module
-from test_batch import batch, same_outputs
 
 HOOK = """
 import os
@@ -109,7 +109,7 @@ def test_a_replication_that_kills_its_process_is_isolated(tmp_path, jobs):
     if jobs == "1":  # serial: the batch process itself died in the chunk; the resume isolates it
         assert code == 9
         (folder,) = out.glob("batch-*")
-        assert (folder / "chunks" / "s000-p00000-c00000.started").exists()
+        assert [p.name for p in (folder / "chunks").glob("*.started")] == ["s000-p00000-c00000.started"]
         resume = subprocess.run([sys.executable, "-m", "sim", "batch", "--resume", str(folder), "--quiet"],
                                 cwd=ROOT, env=env, capture_output=True, timeout=300)
         code = resume.returncode
@@ -153,8 +153,9 @@ def test_damaged_or_swapped_chunks_are_run_again(reference, tmp_path, capsys):
     capsys.readouterr()
     assert main(["batch", "--resume", str(folder), "--quiet", "--executor", "serial"]) == 0
     err = capsys.readouterr().err
-    assert "s000-p00000-c00003.npz is " in err and "running it again" in err
-    assert "s000-p00000-c00005.npz is it holds another chunk's replications" in err
+    assert "warning: chunks/s000-p00000-c00003.npz: damaged" in err and "; running it again" in err
+    assert ("warning: chunks/s000-p00000-c00005.npz: holds another chunk's replications (its identity differs "
+            "from the plan's); running it again") in err
     same_outputs(reference, folder)
 
 
@@ -198,9 +199,39 @@ def test_a_second_resume_on_the_same_folder_is_refused(tmp_path):
     assert f"another `sim batch` (pid {proc.pid}) is running this batch" in second.stderr
 
 
-def test_chunk_identity_covers_seed_and_range():
-    spec = chunk_module.ChunkSpec(0, 0, 0, 0, 10, 1, False, "x.toml", {}, None, "abc")
-    other = chunk_module.ChunkSpec(0, 0, 0, 0, 10, 2, False, "x.toml", {}, None, "abc")
-    assert spec.identity() != other.identity()
-    arrays = {"replications": np.arange(3)}
-    assert chunk_module._checksum(arrays) != chunk_module._checksum({"replications": np.arange(1, 4)})
+def test_a_chunk_file_is_trusted_only_whole_and_for_its_own_chunk(tmp_path):
+    from sim.experiment.chunks import BadChunk, check_chunk, run_chunk, save_chunk
+    from sim.scenario.documents import read_document
+
+    doc = read_document(DATA / "tiny.toml")
+    spec = chunk_module.ChunkSpec(0, 0, 1, 10, 20, 1, False, str(DATA / "tiny.toml"), doc.data, None, "abc")
+    path = save_chunk(tmp_path, spec, run_chunk(spec))
+    check_chunk(path, spec)
+    import dataclasses
+
+    for change in ({"seed": 2}, {"first": 11}, {"stop": 21}, {"point": 1}, {"scenario_hash": "abd"},
+                   {"keep_trajectories": True}):
+        with pytest.raises(BadChunk, match="holds another chunk's replications"):
+            check_chunk(path, dataclasses.replace(spec, **change))
+    with np.load(path) as data:
+        arrays = dict(data)
+    arrays["outcome:b_gone"] = ~arrays["outcome:b_gone"]  # a well-formed file whose numbers were changed
+    np.savez(path, **arrays)
+    with pytest.raises(BadChunk, match="checksum does not match"):
+        check_chunk(path, spec)
+
+
+def _dies_on_one(item):
+    if item == 1:
+        os._exit(9)
+    return item * 10
+
+
+def test_the_pool_loses_no_item_when_a_worker_dies():
+    from sim.experiment.executors import ProcessExecutor, WorkerDied
+
+    submitted = []
+    with ProcessExecutor(1) as executor:
+        got = dict(executor.run(_dies_on_one, range(6), on_submit=submitted.append))
+    assert sorted(got) == list(range(6))
+    assert isinstance(got[1], WorkerDied) and all(got[k] == 10 * k for k in (0, 2, 3, 4, 5))

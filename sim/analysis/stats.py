@@ -102,7 +102,9 @@ def _summary(outcome: Outcome, values: np.ndarray, dates: tuple[dt.date, ...]) -
     base |= {"n": n, "missing": len(values) - n}
     if not n:
         return base | {"type": "value", "mean": None, "sd": None, "mean_ci95": [None, None], "quantiles": None}
-    scale = float(np.abs(finite).max()) or 1.0  # values near the float limit: their sum would overflow
+    scale = 1.0
+    if not np.isfinite(np.sum(finite * 0.5)):  # values near the float limit: scale by a power of two (exact)
+        scale = 2.0 ** math.frexp(float(np.abs(finite).max()))[1]
     mean = float((finite / scale).mean()) * scale
     sd = float((finite / scale).std(ddof=1)) * scale if n > 1 else 0.0
     half = Z95 * sd / math.sqrt(n) if n > 1 else float("nan")

@@ -13,8 +13,6 @@ import datetime as dt
 import fcntl
 import os
 import sys
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,7 +20,7 @@ from sim.errors import RunFolderError, SimError
 from sim.experiment import atomic
 from sim.experiment.batch_plan import BatchPlan, save_plan
 from sim.experiment.chunks import BadChunk, ChunkSpec, check_chunk, run_chunk, save_chunk
-from sim.experiment.executors import WorkerDied, watch_parent
+from sim.experiment.executors import ProcessExecutor, WorkerDied
 from sim.experiment.run_folder import package_versions
 
 LOCK = "batch.lock"
@@ -98,7 +96,7 @@ def missing_chunks(plan: BatchPlan, folder: Path, warn=None) -> list[ChunkSpec]:
             check_chunk(path, spec)
         except BadChunk as why:
             if path.exists() and warn is not None:
-                warn(f"warning: {path.name} is {why}: running it again")
+                warn(f"warning: chunks/{path.name}: {why}; running it again")
             todo.append(spec)
     return todo
 
@@ -116,9 +114,10 @@ def run_batch(plan: BatchPlan, folder: Path, executor, progress=None, todo=None)
         for spec in suspects:  # the process died in these last time: run each in a worker of its own
             _save(chunks, spec, isolate(spec), report, progress)
         with executor:
-            for spec in todo:
+            def started(spec: ChunkSpec) -> None:  # handed to a worker: if the batch dies now, this chunk is a suspect
                 (chunks / f"{spec.name}{STARTED}").touch()
-            for spec, result in executor.run(run_chunk, todo):
+
+            for spec, result in executor.run(run_chunk, todo, on_submit=started):
                 if isinstance(result, WorkerDied):
                     result = isolate(spec)
                 _save(chunks, spec, result, report, progress)
@@ -149,50 +148,32 @@ def _save(chunks: Path, spec: ChunkSpec, result, report: BatchReport, progress) 
 
 def isolate(spec: ChunkSpec):
     """Run spec in a worker process of its own, halving its range to find the replications that kill the
-    process; they are skipped (recorded as failures with why) and the chunk's other replications run."""
+    process; they are skipped (recorded as failures with why) and the chunk's other replications run. If
+    the parts run alone but not together (memory?), every replication of the chunk is recorded as failed."""
     killers: list[int] = []
-    pool = [None]
+    with ProcessExecutor(1) as worker:  # (an exception here, SIGTERM included, terminates the worker)
 
-    def survives(first: int, stop: int) -> bool:
-        if pool[0] is None:
-            pool[0] = _one_worker()
-        part = dataclasses.replace(spec, first=first, stop=stop, keep_trajectories=False,
-                                   skip=tuple((k, "") for k in killers if first <= k < stop))
-        try:
-            pool[0].submit(run_chunk, part).result()
-            return True
-        except BrokenProcessPool:
-            pool[0].shutdown(wait=False)
-            pool[0] = None
-            return False
+        def search(first: int, stop: int) -> None:
+            part = dataclasses.replace(spec, first=first, stop=stop, keep_trajectories=False)
+            if not isinstance(worker.run_one(run_chunk, part), WorkerDied):
+                return
+            if stop - first == 1:
+                killers.append(first)
+                return
+            middle = (first + stop) // 2
+            search(first, middle)
+            search(middle, stop)
 
-    def search(first: int, stop: int) -> None:
-        if survives(first, stop):
-            return
-        if stop - first == 1:
-            killers.append(first)
-            return
-        middle = (first + stop) // 2
-        search(first, middle)
-        search(middle, stop)
-
-    try:
         search(spec.first, spec.stop)
-        full = dataclasses.replace(spec, skip=tuple((k, f"replication {k}: {WorkerDied().message}")
-                                                    for k in sorted(killers)))
-        if pool[0] is None:
-            pool[0] = _one_worker()
-        return pool[0].submit(run_chunk, full).result()
-    finally:
-        if pool[0] is not None:
-            pool[0].shutdown(wait=True)
-
-
-def _one_worker() -> ProcessPoolExecutor:
-    import multiprocessing
-
-    return ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"), initializer=watch_parent,
-                               initargs=(os.getpid(),))
+        skip = tuple((k, f"replication {k}: {WorkerDied().message}") for k in killers)
+        result = worker.run_one(run_chunk, dataclasses.replace(spec, skip=skip))
+    if isinstance(result, WorkerDied):
+        why = ("the process died running this chunk's replications together, though every part ran alone "
+               "(out of memory?)")
+        everything = dict(skip) | {k: f"replication {k}: {why}" for k in range(spec.first, spec.stop)
+                                   if k not in killers}
+        result = run_chunk(dataclasses.replace(spec, skip=tuple(sorted(everything.items()))))  # runs nothing
+    return result
 
 
 def finish_manifest(folder: Path, report: BatchReport, seconds: float, workers: int) -> None:

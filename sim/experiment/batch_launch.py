@@ -68,12 +68,15 @@ def launch_batch(args) -> int:
         raise
 
 
-def _record_stop(folder, why: str, chunks: int, clock: float, workers: int) -> None:
+def _record_stop(folder, error: BaseException, plan, clock: float, workers: int, stage: str = "") -> None:
     """Say in the manifest why the batch stopped, if the disk still lets us (its status is "incomplete" anyway)."""
     from sim.experiment.batch import BatchReport
 
+    done = len(plan.chunks()) - len(missing_chunks(plan, folder))
+    report = BatchReport(folder, len(plan.chunks()), done, interrupted=isinstance(error, KeyboardInterrupt),
+                         error=None if isinstance(error, KeyboardInterrupt) else f"{stage}{type(error).__name__}: {error}")
     with contextlib.suppress(OSError):
-        finish_manifest(folder, BatchReport(folder, chunks, error=why), time.perf_counter() - clock, workers)
+        finish_manifest(folder, report, time.perf_counter() - clock, workers)
 
 
 def _run(plan, folder, executor, args) -> int:
@@ -87,7 +90,7 @@ def _run(plan, folder, executor, args) -> int:
         try:
             report = run_batch(plan, folder, executor, bar, todo)
         except (SimError, OSError) as error:
-            _record_stop(folder, f"{type(error).__name__}: {error}", len(plan.chunks()), clock, executor.workers)
+            _record_stop(folder, error, plan, clock, executor.workers)
             raise
     seconds = time.perf_counter() - clock
     if not report.complete:
@@ -101,8 +104,7 @@ def _run(plan, folder, executor, args) -> int:
     try:
         headline, failures = write_outputs(plan, folder)
     except BaseException as error:  # a full disk, Ctrl-C: the chunks are safe; say so in the manifest
-        _record_stop(folder, f"writing the outputs: {type(error).__name__}: {error}", len(plan.chunks()), clock,
-                     executor.workers)
+        _record_stop(folder, error, plan, clock, executor.workers, "writing the outputs: ")
         raise
     report.failures = failures
     finish_manifest(folder, report, seconds, executor.workers)

@@ -15,9 +15,9 @@ import tomli_w
 
 from sim.errors import RunFolderError, ScenarioError, SimError, excerpt
 from sim.experiment import atomic
-from sim.experiment.run_folder import SEEDS_NOTE
 from sim.experiment.chunks import ChunkSpec
 from sim.experiment.estimate import check_batch_shape
+from sim.experiment.run_folder import SEEDS_NOTE
 from sim.experiment.sweep import Sweep, canonical_key, check_sweep_against, point_count, sweep_points
 from sim.scenario.documents import Document, apply_overrides, read_document, set_values
 from sim.scenario.loader import build_scenario
@@ -184,7 +184,7 @@ def _load_plan(folder: Path, manifest: dict) -> BatchPlan:
                      manifest["keep_trajectories"], uncertainty)
     if type(plan.chunk_size) is not int or plan.chunk_size < 1:
         raise ValueError(f"chunk_size {plan.chunk_size!r}")
-    if "plan_digest" in manifest and manifest["plan_digest"] != plan.digest():
+    if manifest.get("plan_digest") != plan.digest():  # (absent: edited, or written before digests were kept)
         raise RunFolderError(f"{Path(folder) / 'manifest.json'}: its seeds, replications, points or chunk size "
                              "disagree with the plan it was written with (edited by hand?); refusing to mix "
                              "results: start the batch again")

@@ -74,7 +74,8 @@ def simulate(scenario, seed, replications, keep_trajectories, uncertainty=None):
 
 def _failing(scenario, spec: ChunkSpec, ids: list[int], known_bad: bool = False) -> list[tuple[int, str]]:
     """The replications among ids that fail, found by halving: about 2 log2(n) runs of shrinking size for one
-    bad replication, not n runs of one (replications are independent, so a half that runs is clean)."""
+    bad replication, not n runs of one (replications are independent, so a half that runs is clean).
+    `known_bad`: ids together are known to fail (so start with the halves)."""
     if not known_bad:
         try:
             simulate(scenario, spec.seed, ids, False, spec.uncertainty)
@@ -95,7 +96,7 @@ def run_chunk(spec: ChunkSpec) -> ChunkResult:
     try:
         result = simulate(scenario, spec.seed, ids, spec.keep_trajectories, spec.uncertainty) if ids else None
     except Exception:
-        failures = _failing(scenario, spec, ids, known_bad=len(ids) > 1) if len(ids) > 1 else [
+        failures = _failing(scenario, spec, ids, known_bad=True) if len(ids) > 1 else [
             (ids[0], traceback.format_exc())]
         bad = {k for k, _ in failures}
         good = [k for k in ids if k not in bad]
@@ -163,13 +164,13 @@ def check_chunk(path: Path, spec: ChunkSpec) -> None:
     except FileNotFoundError:
         raise BadChunk("missing") from None
     except Exception as error:  # zipfile, zlib, numpy format errors: any damage to the bytes
-        raise BadChunk(f"unreadable ({type(error).__name__})") from None
+        raise BadChunk(f"damaged, unreadable ({type(error).__name__})") from None
     if "checksum" not in arrays or "identity" not in arrays:
         raise BadChunk("no checksum (written by an older version, or not a chunk)")
     if str(arrays["checksum"]) != _checksum(arrays):
-        raise BadChunk("its checksum does not match its contents")
+        raise BadChunk("damaged, its checksum does not match its contents")
     if json.loads(str(arrays["identity"])) != json.loads(json.dumps(spec.identity())):
-        raise BadChunk("it holds another chunk's replications (its identity differs from the plan's)")
+        raise BadChunk("holds another chunk's replications (its identity differs from the plan's)")
 
 
 def load_chunk(path: Path) -> ChunkResult:

@@ -59,9 +59,11 @@ def seconds_per_replication(scenario: Scenario) -> float:
     return scenario.meta.steps * (3 + 0.0085 * n ** 2.45 + 0.01 * len(scenario.events)) * 1e-6
 
 
-def run_block(scenario: Scenario, keep_trajectories: bool, largest: int) -> int:
-    """Replications per block of `sim run`: at most `largest`, and no more than BLOCK_BYTES hold."""
-    return max(1, min(largest, BLOCK_BYTES // bytes_per_replication(scenario, keep_trajectories)))
+def run_block(scenario: Scenario, largest: int) -> int:
+    """Replications per block of `sim run`: at most `largest`, and no more state than BLOCK_BYTES. It depends on
+    the number of actors only (not on options or the machine), since a multi-block run takes its quantile bands
+    from the first block: the same scenario and --reps give the same files."""
+    return max(1, min(largest, BLOCK_BYTES // bytes_per_replication(scenario)))
 
 
 def estimate_run(scenario: Scenario, reps: int, keep_trajectories: bool, block: int) -> Estimate:

@@ -10,6 +10,7 @@ import numpy as np
 
 from sim.errors import Problem, ScenarioError, SimError
 from sim.experiment.chunks import ChunkSpec, run_chunk
+from sim.experiment.executors import WorkerDied
 from sim.experiment.sweep import check_keys
 from sim.scenario.documents import Document, read_document, set_values
 from sim.scenario.loader import build_scenario
@@ -63,6 +64,8 @@ class PointEvaluator:
                            self.scenario_at(point).resolved) for i, point in enumerate(points)]
         out: list[dict | None] = [None] * len(points)
         for spec, result in self.executor.run(run_chunk, specs):
+            if isinstance(result, WorkerDied):
+                raise SimError(f"evaluating {points[spec.point]}: {result.message}")
             if result.failures:
                 rep, trace = result.failures[0]
                 raise SimError(f"replication {rep} failed at {points[spec.point]}:\n{trace}")

@@ -48,8 +48,10 @@ class SerialExecutor:
     def __exit__(self, *exc):
         return False
 
-    def run(self, fn: Callable, items: Iterable) -> Iterator[tuple[object, object]]:
+    def run(self, fn: Callable, items: Iterable, on_submit=None) -> Iterator[tuple[object, object]]:
         for item in items:
+            if on_submit is not None:
+                on_submit(item)
             yield item, fn(item)
 
 
@@ -88,37 +90,55 @@ class ProcessExecutor:
         self._stop(wait_for_workers=exc[0] is None)
         return False
 
-    def run(self, fn, items):
+    def run(self, fn, items, on_submit=None):
+        """Yield (item, result) as items finish; `on_submit(item)` is called as an item is handed to a worker."""
         queue, suspects = deque(items), deque()
+        submit = self._submitter(fn, on_submit)
         while queue or suspects:
             if suspects:  # one at a time in the pool, so a death is this item's
                 item = suspects.popleft()
-                try:
-                    result = self.pool.submit(fn, item).result()
-                except BrokenProcessPool:
-                    self._stop(wait_for_workers=False)
-                    self._start()
-                    result = WorkerDied()
-                yield item, result
+                if on_submit is not None:
+                    on_submit(item)
+                yield item, self.run_one(fn, item)
                 continue
-            pending = {}
+            pending, finished = {}, []
             try:
                 while queue and len(pending) < 2 * self.workers:  # at most 2 per worker in flight: bounded memory
-                    item = queue.popleft()
-                    pending[self.pool.submit(fn, item)] = item
+                    future = submit(queue[0])  # popped only once submitted: never lost if the pool breaks
+                    pending[future] = queue.popleft()
                 while pending:
                     done, _ = wait(pending, return_when=FIRST_COMPLETED)
                     for future in done:
                         result = future.result()
                         yield pending.pop(future), result
                         if queue:
-                            item = queue.popleft()
-                            pending[self.pool.submit(fn, item)] = item
+                            future = submit(queue[0])
+                            pending[future] = queue.popleft()
             except BrokenProcessPool:
+                finished = [(item, future.result()) for future, item in pending.items() if _finished(future)]
                 suspects.extend(item for future, item in pending.items() if not _finished(future))
-                queue.extendleft(reversed([item for future, item in pending.items() if _finished(future)]))
-                self._stop(wait_for_workers=False)
-                self._start()
+                self._restart()
+            yield from finished  # completed before the pool broke: their results are good
+
+    def run_one(self, fn, item):
+        """fn(item) in a worker, alone; WorkerDied if the worker died doing it (the pool is then rebuilt)."""
+        try:
+            return self.pool.submit(fn, item).result()
+        except BrokenProcessPool:
+            self._restart()
+            return WorkerDied()
+
+    def _submitter(self, fn, on_submit):
+        def submit(item):
+            future = self.pool.submit(fn, item)
+            if on_submit is not None:
+                on_submit(item)
+            return future
+        return submit
+
+    def _restart(self) -> None:
+        self._stop(wait_for_workers=False)
+        self._start()
 
 
 def _finished(future) -> bool:
@@ -143,7 +163,10 @@ class DaskExecutor:
         if self.scheduler:
             try:
                 self.client = Client(self.scheduler, timeout=SCHEDULER_TIMEOUT)
-            except (OSError, TimeoutError, ValueError) as error:
+            except ValueError as error:
+                raise SimError(f"--scheduler {self.scheduler}: not a scheduler address ({error}); expected "
+                               "e.g. tcp://127.0.0.1:8786") from None
+            except (OSError, TimeoutError) as error:
                 raise SimError(f"the Dask scheduler at {self.scheduler} did not answer within "
                                f"{SCHEDULER_TIMEOUT} s ({type(error).__name__}); is it running, and is the "
                                "address right?") from None
@@ -160,9 +183,9 @@ class DaskExecutor:
             self.cluster.close()
         return False
 
-    def run(self, fn, items):
+    def run(self, fn, items, on_submit=None):
+        """(`on_submit` is not called: the items run on the cluster, not in this process or its children.)"""
         from dask.distributed import as_completed
-
         from distributed import KilledWorker
 
         items = list(items)

@@ -26,8 +26,8 @@ from sim.analysis.stats import summarise_outcome
 from sim.experiment import atomic
 from sim.model.model import RunResult, firing_counts, run_scenario
 from sim.model.recorder import STATISTICS
-from sim.scenario import schema as s
 from sim.model.uncertain import draw_ids
+from sim.scenario import schema as s
 from sim.scenario.distributions import Distribution, Named
 
 PACKAGES = ("mesa", "numpy", "scipy", "matplotlib", "networkx")
@@ -105,6 +105,10 @@ def write_run(results: RunResult | Iterable[RunResult], root: Path, info: RunInf
             plot_run(staging, scenario, result)
         atomic.write_json(staging / "manifest.json", manifest(result, info, final.name, staging))
         staging.rename(final)
+    except OSError as error:  # name the file the user will look for, not the staging folder's
+        shutil.rmtree(staging, ignore_errors=True)
+        name = str(error.filename or "").replace(str(staging), str(final))
+        raise OSError(error.errno, error.strerror or str(error), name or None) from None
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise

@@ -26,6 +26,7 @@ from sim.model.uncertain import draw_parameters
 from sim.scenario.schema import Scenario
 from sim.scenario.uncertainty import Uncertainty
 
+
 class NonFiniteState(SimError):
     """The state of a replication stopped being finite numbers."""
 

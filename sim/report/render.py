@@ -27,11 +27,18 @@ def _inline(text: str) -> str:
 _MD_SPECIAL = re.compile(r"([\\<>&|]|\](?=[(\[:]))")  # a ] that would close a link text or a reference
 
 
-def _md(text: str) -> str:
+_MD_BLOCK = re.compile(r"^\s*(?:([#>+=~-])|(\d+)([.)]))")  # what would make a paragraph a heading, list or quote
+
+
+def _md(text: str, block: bool = False) -> str:
     """Text for report.md: what report.html escapes is escaped here too (raw HTML, links and images from a
     scenario's text render as text); our own **bold** and `code` stay. One line: a newline cannot start a
-    heading or end a table row."""
-    return _MD_SPECIAL.sub(r"\\\1", " ".join(str(text).splitlines()))
+    heading or end a table row; with `block` (a paragraph or heading), a leading # - + = > or "1." is
+    escaped too."""
+    text = _MD_SPECIAL.sub(r"\\\1", " ".join(str(text).splitlines()))
+    if block:
+        text = _MD_BLOCK.sub(lambda m: f"\\{m[1]}" if m[1] else f"{m[2]}\\{m[3]}", text.lstrip(), count=1)
+    return text
 
 
 class Report:
@@ -52,12 +59,12 @@ class Report:
         self.blocks.append(("figure", caption, Path(path)))
 
     def markdown(self) -> str:
-        lines = [f"# {_md(self.title)}", "", _md(self.subtitle), ""]
+        lines = [f"# {_md(self.title, True)}", "", _md(self.subtitle, True), ""]
         for block in self.blocks:
             if block[0] == "heading":
-                lines += [f"## {_md(block[1])}", ""]
+                lines += [f"## {_md(block[1], True)}", ""]
             elif block[0] == "text":
-                lines += [_md(block[1]), ""]
+                lines += [_md(block[1], True), ""]
             elif block[0] == "table":
                 _, header, rows = block
                 lines += ["| " + " | ".join(_md(h) for h in header) + " |", "|" + "---|" * len(header)]
