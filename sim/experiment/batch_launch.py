@@ -54,7 +54,7 @@ def launch_batch(args) -> int:
                 uncertainty = load_uncertainty(args.uncertainty, file, args.per_draw, args.overrides)
         plan = make_plan(args.scenarios, sweep, args.reps, args.seed, args.chunk_size or DEFAULT_CHUNK,
                          args.keep_trajectories, uncertainty, args.overrides, args.force)
-        estimate = estimate_batch([(p.points[0], p.replications * len(plan.points)) for p in plan.scenarios],
+        estimate = estimate_batch([(p.points[0], p.replications, len(plan.points)) for p in plan.scenarios],
                                   plan.chunk_size, executor.workers)
         check_fits(estimate, f"{plan.total_replications:,} replications", "use fewer replications or scenarios per "
                    "batch (several batches compare as one)", args.force, lambda text: print(text, file=sys.stderr))

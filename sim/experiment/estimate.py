@@ -72,12 +72,12 @@ def estimate_run(scenario: Scenario, reps: int, keep_trajectories: bool, block: 
     return Estimate(peak, reps * seconds_per_replication(scenario))
 
 
-def estimate_batch(scenarios: list[tuple[Scenario, int]], chunk_size: int, workers: int) -> Estimate:
-    """`scenarios`: (scenario, replications over all its points). The main process gathers every run's
-    outcomes at the end; each worker holds one chunk."""
-    worker = max(BASE_BYTES + min(chunk_size, reps) * bytes_per_replication(s) for s, reps in scenarios)
-    main = BASE_BYTES + sum(reps * kept_per_replication(s) * 3 for s, reps in scenarios)  # Arrow and pandas copies
-    seconds = sum(reps * seconds_per_replication(s) for s, reps in scenarios)
+def estimate_batch(scenarios: list[tuple[Scenario, int, int]], chunk_size: int, workers: int) -> Estimate:
+    """`scenarios`: (scenario, replications per point, points). The main process gathers one point's chunks
+    at a time to write its outputs (runs.parquet streams); each worker holds one chunk."""
+    worker = max(BASE_BYTES + min(chunk_size, reps) * bytes_per_replication(s) for s, reps, _ in scenarios)
+    main = BASE_BYTES + max(reps * kept_per_replication(s) for s, reps, _ in scenarios)  # (a 10^6 batch: 0.7 GiB)
+    seconds = sum(reps * points * seconds_per_replication(s) for s, reps, points in scenarios)
     return Estimate(max(main, worker), seconds, workers)
 
 
