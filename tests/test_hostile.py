@@ -193,6 +193,25 @@ def test_a_full_disk_leaves_nothing_half_written(tmp_path, capsys, monkeypatch):
     assert not [p for p in folder.rglob("*") if p.name.endswith(".tmp")]
 
 
+def test_a_full_disk_leaves_no_half_written_report(tmp_path, capsys, monkeypatch):
+    from sim.experiment import atomic
+
+    assert main(["batch", str(DATA / "tiny.toml"), "--reps", "20", "--executor", "serial", "--out",
+                 str(tmp_path / "b"), "--quiet"]) == 0
+    real, calls = atomic.write_bytes, []
+
+    def full(path, data):
+        calls.append(path)
+        if len(calls) > 2:
+            raise OSError(28, "No space left on device", str(path))
+        real(path, data)
+
+    monkeypatch.setattr(atomic, "write_bytes", full)
+    code, _, err = run_cli(capsys, "compare", made(tmp_path / "b"), "--out", tmp_path / "r")
+    assert code == 2 and "No space left on device" in err
+    assert not (tmp_path / "r").exists() or not list((tmp_path / "r").iterdir())  # no report, no .partial
+
+
 def test_a_scheduler_that_does_not_answer_fails_fast(tmp_path, capsys):
     pytest.importorskip("dask.distributed")
     clock = time.monotonic()

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import functools
+import inspect
 import io
 import json
 import os
+import shutil
 import tempfile
 from pathlib import Path
 from typing import Iterable
@@ -83,3 +87,36 @@ def write_csv(path: Path, header: Iterable[str], rows: Iterable[Iterable]) -> No
     writer.writerow(header)
     writer.writerows(rows)
     write_text(path, buffer.getvalue())
+
+
+@contextlib.contextmanager
+def staged(final: Path):
+    """A hidden sibling of `final` to write a whole folder into: renamed to `final` when the block ends, removed
+    if it raises (a full disk, Ctrl-C), so a folder under its real name is always complete."""
+    final = Path(final)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    staging = final.parent / f".{final.name}.partial"
+    staging.mkdir()
+    try:
+        yield staging
+        staging.rename(final)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+
+
+def writes_folder(fn):
+    """For a function that fills the new folder passed as its `out` argument: it fills a staged folder instead
+    (see staged), and returns `out`."""
+    signature = inspect.signature(fn)
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        bound = signature.bind(*args, **kwargs)
+        final = Path(bound.arguments["out"])
+        with staged(final) as staging:
+            bound.arguments["out"] = staging
+            fn(*bound.args, **bound.kwargs)
+        return final
+
+    return wrapper

@@ -68,11 +68,11 @@ def ablate(path: Path, reps: int | None = None, seed: int | None = None, outcome
     return scenario, seed, reps, label, chosen, rows
 
 
+@atomic.writes_folder
 def ablation_report(path: Path, out: Path, options, reps=None, seed=None) -> Path:
     from sim.plots.compare_plots import plot_differences
 
     scenario, seed, reps, label, chosen, rows = ablate(path, reps, seed, options.outcomes)
-    out.mkdir(parents=True, exist_ok=True)
     atomic.write_json(out / "ablation.json", {"scenario": scenario.meta.name, "source": label, "seed": seed,
                                               "replications": reps, "rows": rows})
     atomic.write_csv(out / "ablation.csv", ["outcome", "rank", "event", "difference", "ci95_low", "ci95_high",

@@ -122,12 +122,12 @@ def build_comparison(folders: list[Path], options: CompareOptions) -> dict:
     return {"numbers": numbers, "results": ordered, "baseline": baseline, "tracked": tracked, "sweeps": sweeps}
 
 
+@atomic.writes_folder
 def compare(folders: list[Path], out: Path, options: CompareOptions) -> Path:
     from sim.plots import compare_plots as plots
 
     built = build_comparison(folders, options)
     numbers, results, baseline = built["numbers"], built["results"], built["baseline"]
-    out.mkdir(parents=True, exist_ok=True)
     colour = plots.colours(results + built["sweeps"])
     figures: list[tuple[str, Path]] = []
     if baseline is not None:

@@ -10,11 +10,11 @@ from sim.experiment import atomic
 from sim.report.render import Report
 
 
+@atomic.writes_folder
 def discovery_report(result: Discovery, batch: Path, out: Path, dates=None, event_names=None,
                      fmt: str = "png") -> Path:
     from sim.plots import discovery_plots as plots
 
-    out.mkdir(parents=True, exist_ok=True)
     atomic.write_csv(out / "prim_trajectory.csv", ["box", "coverage", "density", "mass", "res_dim", "restrictions"],
                      ([t["box"], f"{t['coverage']:.6g}", f"{t['density']:.6g}", f"{t['mass']:.6g}", t["res_dim"],
                        "; ".join(describe_limit(lim, result.features, dates, event_names) for lim in t["limits"])]

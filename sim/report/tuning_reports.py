@@ -22,8 +22,8 @@ def _now() -> str:
     return f"{dt.datetime.now().astimezone():%Y-%m-%d %H:%M}"
 
 
+@atomic.writes_folder
 def sensitivity_report(result: SensitivityResult, out: Path, fmt: str = "png") -> Path:
-    out.mkdir(parents=True, exist_ok=True)
     rows = result.rows()
     atomic.write_csv(out / "sensitivity.csv", list(rows[0]), ([f"{v:.6g}" if isinstance(v, float) else v
                                                              for v in row.values()] for row in rows))
@@ -68,19 +68,30 @@ def _files(paths) -> str:
 
 def calibration_report(scenario_path: Path, observed_paths, result: Calibration, out: Path,
                        fmt: str = "png", save_as: Path | None = None) -> Path:
-    out.mkdir(parents=True, exist_ok=True)
+    _calibration_folder(scenario_path, observed_paths, result, out, fmt)
+    if save_as is not None:
+        atomic.write_text(save_as, _calibrated_header(result, observed_paths)
+                          + f"# written by --save-as; the run's report is in {out}\n"
+                          + tomli_w.dumps(calibrated_document(scenario_path, result,
+                                                              save_as_extends(scenario_path, save_as))))
+    return out
+
+
+def _calibrated_header(result: Calibration, observed_paths) -> str:
+    cut = f" up to {result.cutoff}" if result.cutoff else ""
+    return (f"# {result.scenario.meta.name} calibrated by `sim calibrate` against {_files(observed_paths)}{cut} on "
+            f"{_now()}\n# negative log-likelihood {result.loss_before:.3f} before, {result.loss_after:.3f} after "
+            f"({result.evaluations} evaluations of {result.config.replications} replications, seed "
+            f"{result.config.seed}; {len(result.observed)} observations fitted)\n")
+
+
+@atomic.writes_folder
+def _calibration_folder(scenario_path: Path, observed_paths, result: Calibration, out: Path, fmt: str) -> None:
+    cut = f" up to {result.cutoff}" if result.cutoff else ""
     variant = calibrated_document(scenario_path, result)
     atomic.write_text(out / BASE_FILE, f"# {scenario_path} as calibrated (its extends resolved); calibrated.toml "
                                        "extends this copy\n" + tomli_w.dumps(read_document(scenario_path).data))
-    cut = f" up to {result.cutoff}" if result.cutoff else ""
-    header = (f"# {result.scenario.meta.name} calibrated by `sim calibrate` against {_files(observed_paths)}{cut} on "
-              f"{_now()}\n# negative log-likelihood {result.loss_before:.3f} before, {result.loss_after:.3f} after "
-              f"({result.evaluations} evaluations of {result.config.replications} replications, seed "
-              f"{result.config.seed}; {len(result.observed)} observations fitted)\n")
-    atomic.write_text(out / "calibrated.toml", header + tomli_w.dumps(variant))
-    if save_as is not None:
-        atomic.write_text(save_as, header + f"# written by --save-as; the run's report is in {out}\n" + tomli_w.dumps(
-            calibrated_document(scenario_path, result, save_as_extends(scenario_path, save_as))))
+    atomic.write_text(out / "calibrated.toml", _calibrated_header(result, observed_paths) + tomli_w.dumps(variant))
     atomic.write_csv(out / "history.csv", ["generation", "evaluations", "best_loss", "median_loss"]
                      + list(result.config.keys),
                      ([g["generation"], n, f"{loss:.6g}", f"{g['median']:.6g}"]
@@ -146,8 +157,8 @@ def _cell(v) -> str:
     return f"{v:.6g}" if isinstance(v, float) else ("" if v is None else str(v))
 
 
+@atomic.writes_folder
 def backtest_report(result: Backtest, observed_paths, out: Path, fmt: str = "png") -> Path:
-    out.mkdir(parents=True, exist_ok=True)
     atomic.write_csv(out / "backtest.csv", BACKTEST_COLUMNS, ([_cell(r[c]) for c in BACKTEST_COLUMNS]
                                                              for r in result.rows))
     atomic.write_csv(out / "given.csv", ["observation", "kind", "id", "observed_date", "why"],
