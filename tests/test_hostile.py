@@ -8,6 +8,7 @@ import time
 import tomllib
 from pathlib import Path
 
+import numpy as np
 import pytest
 import tomli_w
 from conftest import DATA, made
@@ -395,3 +396,20 @@ def test_report_md_escapes_scenario_text_as_the_html_does(tmp_path):
     assert not re.search(r"(?<!\\)[<>]", md) and not re.search(r"(?<!\\)\]\(", md)  # only escaped ones
     assert "\n# not a heading" not in md and md.count("\n| x | ") == 1
     assert "\\<script\\>alert(1)\\</script\\> [click\\](javascript:alert(1)) a\\|b # not a heading" in md
+
+
+def test_statistics_of_values_near_the_float_limit(tmp_path):
+    import warnings
+
+    from sim.analysis.stats import summarise_outcome
+    from sim.scenario.loader import load_scenario
+
+    scenario = load_scenario(DATA / "tiny.toml")
+    outcome = next(o for o in scenario.outcomes if o.id == "a_to_pair")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no overflow anywhere on the way
+        huge = summarise_outcome(outcome, np.array([1.7e308, -1.7e308, 1e308]), scenario.dates)
+        plain = summarise_outcome(outcome, np.array([0.1, 0.7, 0.2, 0.4]), scenario.dates)
+    assert huge["mean"] == pytest.approx(1e308 / 3) and huge["quantiles"]["q50"] == 1e308
+    values = np.array([0.1, 0.7, 0.2, 0.4])
+    assert plain["mean"] == float(values.mean()) and plain["sd"] == float(values.std(ddof=1))  # the same bits

@@ -102,14 +102,14 @@ def _summary(outcome: Outcome, values: np.ndarray, dates: tuple[dt.date, ...]) -
     base |= {"n": n, "missing": len(values) - n}
     if not n:
         return base | {"type": "value", "mean": None, "sd": None, "mean_ci95": [None, None], "quantiles": None}
-    scale = 1.0
-    if not np.isfinite(np.sum(finite * 0.5)):  # values near the float limit: scale by a power of two (exact)
-        scale = 2.0 ** math.frexp(float(np.abs(finite).max()))[1]
-    mean = float((finite / scale).mean()) * scale
-    sd = float((finite / scale).std(ddof=1)) * scale if n > 1 else 0.0
+    largest = float(np.abs(finite).max())  # values whose squares or sums would overflow: scale by a power of two
+    exponent = math.frexp(largest)[1] if largest > 2.0 ** 500 else 0  # (exact: the same bits as unscaled)
+    scaled = np.ldexp(finite, -exponent)
+    mean = float(np.ldexp(scaled.mean(), exponent))
+    sd = float(np.ldexp(scaled.std(ddof=1), exponent)) if n > 1 else 0.0
     half = Z95 * sd / math.sqrt(n) if n > 1 else float("nan")
     return base | {"type": "value", "mean": mean, "sd": sd, "mean_ci95": [mean - half, mean + half]} | {
-        "quantiles": _quantiles(finite)}
+        "quantiles": {k: math.ldexp(v, exponent) for k, v in _quantiles(scaled).items()}}
 
 
 def missing_warnings(summary: dict[str, dict], label: str = "") -> list[str]:

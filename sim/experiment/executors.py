@@ -58,7 +58,7 @@ class SerialExecutor:
 class ProcessExecutor:
     """A pool of `workers` processes (spawned: no fork of the parent's state). Workers exit when the parent
     dies; on an exception in the parent (Ctrl-C, SIGTERM) they are terminated, not waited for. A worker that
-    dies breaks the pool: the pool is rebuilt and the items that were in flight are run again one at a time,
+    dies breaks the pool: the pool is rebuilt and the items that were in flight and unfinished run again one at a time,
     so that the one that kills its worker is known and reported as WorkerDied while the rest go on."""
 
     def __init__(self, workers: int | None = None):
