@@ -146,6 +146,18 @@ def _finished(future) -> bool:
     return future.done() and not future.cancelled() and future.exception() is None
 
 
+def worker_settings() -> dict:
+    """Dask settings for workers that run numpy-heavy chunks. Dask sets MALLOC_TRIM_THRESHOLD_=65536 in its
+    workers, which turns off glibc's dynamic mmap threshold, so every ~0.5 MB temporary array is mapped and
+    unmapped again (many page faults); a fixed 16 MiB mmap threshold keeps them on the heap. The sampling
+    profiler is off (it interrupts every 10 ms for a dashboard nobody opens). For a cluster started by hand,
+    set the same: MALLOC_MMAP_THRESHOLD_=16777216 in the workers' environment (README)."""
+    if os.environ.get("SIM_DASK_DEFAULTS"):  # (benchmarks/bench_dask.py: measure Dask's own settings)
+        return {}
+    return {"distributed.nanny.pre-spawn-environ.MALLOC_MMAP_THRESHOLD_": 16 * 2**20,
+            "distributed.worker.profile.enabled": False}
+
+
 class DaskExecutor:
     """A dask.distributed Client: to `scheduler` when given, else to a LocalCluster of `workers`."""
 
@@ -172,8 +184,11 @@ class DaskExecutor:
                                "address right?") from None
             self.workers = max(1, sum(w["nthreads"] for w in self.client.scheduler_info()["workers"].values()))
         else:
-            self.cluster = LocalCluster(n_workers=self.workers, threads_per_worker=1, processes=True,
-                                        dashboard_address=None)
+            import dask
+
+            with dask.config.set(worker_settings()):
+                self.cluster = LocalCluster(n_workers=self.workers, threads_per_worker=1, processes=True,
+                                            dashboard_address=None)
             self.client = Client(self.cluster)
         return self
 

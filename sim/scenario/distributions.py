@@ -9,7 +9,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import special
 
 # name -> (required parameters, check on the parameters returning an error text or None)
 DISTRIBUTIONS: dict[str, tuple[tuple[str, ...], object]] = {
@@ -74,6 +73,8 @@ class Distribution:
     def sample(self, u: np.ndarray, varying: dict | None = None, rows: np.ndarray | None = None) -> np.ndarray:
         """Map uniforms in [0, 1) to draws of this distribution (with per-replication parameter values for
         `rows` when some of its parameters vary)."""
+        from scipy import special  # here, not at import: scipy costs a quarter second that `sim --help` need not pay
+
         p = {k: resolve(v, varying, rows) for k, v in self.params} if varying else dict(self.params)
         if self.name == "normal":
             return p["mean"] + p["sd"] * special.ndtri(np.clip(u, 1e-12, 1 - 1e-12))
