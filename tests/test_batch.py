@@ -16,7 +16,7 @@ from sim.errors import ScenarioError
 from sim.experiment import chunks as chunk_module
 from sim.experiment.sweep import load_sweep, sweep_points
 
-OUTPUTS = ("runs.parquet", "points.csv", "series.csv")
+OUTPUTS = ("runs.parquet", "points.csv", "series.csv", "series.parquet")
 
 
 def batch(tmp, *args) -> Path:
@@ -121,6 +121,12 @@ def test_sweep_points_and_outputs(tmp_path):
     runs = pq.read_table(folder / "runs.parquet").to_pandas()
     assert len(runs) == 240 and runs["point"].nunique() == 12
     assert sorted(runs["parameters.balance_rate"].unique()) == [0.0, 0.04, 0.08]
+    series = pq.read_table(folder / "series.parquet").to_pandas()
+    assert sorted(series["point"].unique()) == list(range(12))
+    rows = list(csv.DictReader((folder / "series.csv").open()))
+    assert {r["point"] for r in rows} == {"0"}  # the CSV keeps point 0: what reports draw
+    zero = series[series.point == 0]
+    assert len(zero) == len(rows) and [f"{v:.6g}" for v in zero["value"]] == [r["value"] for r in rows]
 
 
 @pytest.mark.parametrize("method, points", [("lhs", 8), ("sobol", 8)])

@@ -413,3 +413,24 @@ def test_statistics_of_values_near_the_float_limit(tmp_path):
     assert huge["mean"] == pytest.approx(1e308 / 3) and huge["quantiles"]["q50"] == 1e308
     values = np.array([0.1, 0.7, 0.2, 0.4])
     assert plain["mean"] == float(values.mean()) and plain["sd"] == float(values.std(ddof=1))  # the same bits
+
+
+def test_a_full_disk_while_writing_a_batch_s_outputs_leaves_no_tmp(tmp_path, capsys, monkeypatch):
+    from sim.experiment import atomic
+
+    real, calls = atomic.write_bytes, []
+
+    def full_at_points_csv(path, data):
+        if Path(path).name == "points.csv":
+            raise OSError(28, "No space left on device", str(path))
+        real(path, data)
+
+    monkeypatch.setattr(atomic, "write_bytes", full_at_points_csv)
+    code, _, err = run_cli(capsys, "batch", DATA / "tiny.toml", "--reps", "20", "--executor", "serial",
+                           "--out", tmp_path, "--quiet")
+    assert code == 2 and "points.csv: No space left on device" in err
+    folder = made(tmp_path)
+    assert not [p.name for p in folder.iterdir() if p.name.startswith(".")]
+    manifest = json.loads((folder / "manifest.json").read_text())
+    assert manifest["status"] == "incomplete" and manifest["chunks_done"] == 1
+    assert "writing the outputs: OSError" in manifest["error"]

@@ -2,7 +2,8 @@
 
 runs.parquet (one row per replication, with the drawn parameter values when some are uncertain),
 events.parquet (per replication, each event's first step and count), points.csv (per scenario, point and outcome),
-series.csv (per scenario, point, step and tracked series), failures.csv, and with
+series.parquet (per scenario, point, step and tracked series: every point, streamed), series.csv (the same for
+point 0 of each scenario: what reports draw, small enough to open by hand), failures.csv, and with
 --keep-trajectories trajectories.parquet.
 """
 
@@ -24,6 +25,10 @@ from sim.model.uncertain import draw_ids
 from sim.model.recorder import STATISTICS
 
 ROW_GROUP = 200_000
+SERIES_COLUMNS = ["scenario", "point", "step", "date", "quantity", "source", "target", "statistic", "value"]
+SERIES_SCHEMA = pa.schema([("scenario", pa.string()), ("point", pa.int32()), ("step", pa.int32()),
+                           ("date", pa.string()), ("quantity", pa.string()), ("source", pa.string()),
+                           ("target", pa.string()), ("statistic", pa.string()), ("value", pa.float64())])
 QCOLS = [f"q{round(q * 100):02d}" for q in QUANTILES]
 
 
@@ -41,7 +46,18 @@ def _swept_keys(plan: BatchPlan) -> list[str]:
 
 
 def write_outputs(plan: BatchPlan, folder: Path) -> tuple[dict, list]:
-    """Assemble every output from the chunks; returns the point-0 summaries per scenario and the failures."""
+    """Assemble every output from the chunks; returns the point-0 summaries per scenario and the failures.
+    The Parquet files are streamed into hidden .tmp files renamed at the end; if anything fails (a full disk,
+    Ctrl-C), those are removed: the chunks are the state, the outputs can always be built again."""
+    try:
+        return _write_outputs(plan, folder)
+    except BaseException:
+        for tmp in Path(folder).glob(".*.parquet.tmp"):
+            tmp.unlink(missing_ok=True)
+        raise
+
+
+def _write_outputs(plan: BatchPlan, folder: Path) -> tuple[dict, list]:
     chunks = folder / "chunks"
     swept = _swept_keys(plan)
     types = _outcome_types(plan)
@@ -57,7 +73,8 @@ def write_outputs(plan: BatchPlan, folder: Path) -> tuple[dict, list]:
     by_point: dict[tuple[int, int], list] = {}
     for spec in plan.chunks():
         by_point.setdefault((spec.scenario, spec.point), []).append(spec)
-    with pq.ParquetWriter(runs_tmp, schema) as writer:
+    series_tmp = folder / ".series.parquet.tmp"
+    with pq.ParquetWriter(runs_tmp, schema) as writer, pq.ParquetWriter(series_tmp, SERIES_SCHEMA) as series_writer:
         pending: list[pa.Table] = []
         for s, planned in enumerate(plan.scenarios):
             for p, scenario in enumerate(planned.points):
@@ -78,10 +95,16 @@ def write_outputs(plan: BatchPlan, folder: Path) -> tuple[dict, list]:
                     headline[planned.name] = summary
                     _write_network(folder, s, planned.name, results)
                 point_rows += _point_rows(planned.name, p, plan.points[p], swept, summary)
-                series_rows += _series_rows(planned.name, p, scenario, results)
+                rows = _series_rows(planned.name, p, scenario, results)
+                if rows:
+                    series_writer.write_table(pa.table(dict(zip(SERIES_COLUMNS, map(list, zip(*rows)))),
+                                                       schema=SERIES_SCHEMA))
+                if p == 0:
+                    series_rows += [row[:-1] + (f"{row[-1]:.6g}",) for row in rows]
         if pending:
             writer.write_table(pa.concat_tables(pending))
     runs_tmp.replace(folder / "runs.parquet")
+    series_tmp.replace(folder / "series.parquet")
     events.close()
     if traj_writer is not None:
         traj_writer.close()
@@ -89,8 +112,7 @@ def write_outputs(plan: BatchPlan, folder: Path) -> tuple[dict, list]:
     atomic.write_csv(folder / "points.csv", ["scenario", "point"] + swept + [
         "outcome", "kind", "n", "probability", "ci95_low", "ci95_high", "mean", "sd", "mean_ci95_low",
         "mean_ci95_high"] + QCOLS + ["median_date"], point_rows)
-    atomic.write_csv(folder / "series.csv", ["scenario", "point", "step", "date", "quantity", "source", "target",
-                                             "statistic", "value"], series_rows)
+    atomic.write_csv(folder / "series.csv", SERIES_COLUMNS, series_rows)
     failures_path = folder / "failures.csv"
     if failures:
         atomic.write_csv(failures_path, ["scenario", "point", "replication", "seed", "traceback"], failures)
@@ -196,7 +218,7 @@ def _point_rows(name, point, values, swept, summary):
 
 
 def _series_rows(name, point, scenario, results):
-    """Mean over every replication of the point; quantile bands from its first chunk."""
+    """Mean over every replication of the point; quantile bands from its first chunk (values as floats)."""
     done = [r for r in results if r.series_sum is not None]
     if not done:
         return []
@@ -208,11 +230,11 @@ def _series_rows(name, point, scenario, results):
     for t in range(mean.shape[0]):
         date = scenario.dates[t].isoformat()
         for c, ser in enumerate(series):
-            rows.append((name, point, t, date, ser.quantity, ser.source, ser.target, "mean", f"{mean[t, c]:.6g}"))
+            rows.append((name, point, t, date, ser.quantity, ser.source, ser.target, "mean", float(mean[t, c])))
             if bands is not None:
                 for k, stat in enumerate(STATISTICS[1:], 1):
                     rows.append((name, point, t, date, ser.quantity, ser.source, ser.target, stat,
-                                 f"{bands[t, k, c]:.6g}"))
+                                 float(bands[t, k, c])))
     return rows
 
 
