@@ -103,6 +103,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, default=Path("results"), help=OUT_HELP.format(folder="<scenario>/<run-id>"))
     p.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
     p.add_argument("--force", action="store_true", help=FORCE_HELP)
+    p.add_argument("--events", choices=("parquet", "csv", "both", "none"), default="parquet",
+                   help="the event log's form: events.parquet (compact, the default), events.csv, both, or none")
     p.add_argument("--quiet", action="store_true", help="print only the results folder")
     uncertainty_options(p)
 
@@ -256,7 +258,8 @@ def cmd_run(args) -> int:
     started = dt.datetime.now().astimezone()
     clock = time.perf_counter()
     blocks = run_chunks(scenario, seed, reps, args.keep_trajectories, uncertainty, chunk=block)
-    info = RunInfo(tuple(args.overrides), started, None, args.keep_trajectories)
+    forms = {"parquet": ("parquet",), "csv": ("csv",), "both": ("parquet", "csv"), "none": ()}[args.events]
+    info = RunInfo(tuple(args.overrides), started, None, args.keep_trajectories, forms)
     folder = write_run(blocks, args.out, info, plots=not args.no_plots)
     elapsed = time.perf_counter() - clock
     summary = json.loads((folder / "summary.json").read_text())["outcomes"]

@@ -20,7 +20,7 @@ def run_folder(out):
 def niger_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("results")
     code = main(["run", str(SCENARIOS / "niger-2024.toml"), "--reps", "200", "--seed", "7", "--out", str(out),
-                 "--set", "parameters.noise=0.02", "--keep-trajectories"])
+                 "--set", "parameters.noise=0.02", "--keep-trajectories", "--events", "both"])
     assert code == 0
     return run_folder(out)
 
@@ -28,7 +28,7 @@ def niger_run(tmp_path_factory):
 def test_run_writes_every_file(niger_run):
     names = {p.name for p in niger_run.iterdir()}
     assert names == {"manifest.json", "scenario.toml", "outcomes.csv", "timeseries.csv", "trajectories.csv",
-                     "events.csv", "summary.json", "alignment.png", "presence.png", "camps.png",
+                     "events.csv", "events.parquet", "summary.json", "alignment.png", "presence.png", "camps.png",
                      "network.png", "camp_membership.png"}
     assert not [p for p in niger_run.parent.iterdir() if p.name.startswith(".")]  # no staging left
 
@@ -154,3 +154,22 @@ def test_events_csv_is_what_csv_writer_makes_of_the_event_rows(tmp_path):
     writer.writerows(event_rows(result))
     assert (tmp_path / "events.csv").read_text() == expected.getvalue()
     assert '"' in expected.getvalue()  # some fields needed quoting
+
+
+def test_the_event_log_is_the_same_in_parquet_and_csv(niger_run):
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(niger_run / "events.parquet")
+    rows = list(csv.reader((niger_run / "events.csv").open(newline="")))
+    assert table.column_names == rows[0]
+    parquet = [tuple(str(v) for v in row) for row in zip(*(table.column(c).to_pylist() for c in rows[0]))]
+    assert parquet == [tuple(r) for r in rows[1:]] and len(parquet) > 1000
+    assert (niger_run / "events.parquet").stat().st_size < (niger_run / "events.csv").stat().st_size / 10
+
+
+def test_the_event_log_form_is_chosen(tmp_path):
+    for form, files in (("parquet", {"events.parquet"}), ("csv", {"events.csv"}), ("none", set())):
+        assert main(["run", str(DATA / "tiny.toml"), "--out", str(tmp_path / form), "--no-plots", "--quiet",
+                     "--events", form]) == 0
+        (folder,) = (tmp_path / form / "tiny").iterdir()
+        assert {p.name for p in folder.iterdir() if p.name.startswith("events")} == files

@@ -299,12 +299,15 @@ def test_a_run_in_blocks_writes_the_same_files(tmp_path):
 
     scenario = load_scenario(DATA / "tiny.toml")
     now = dt.datetime(2026, 1, 1).astimezone()
-    info = RunInfo((), now, now, True)
+    info = RunInfo((), now, now, True, ("csv", "parquet"))
     whole = write_run(run_scenario(scenario, seed=3, replications=23, keep_trajectories=True), tmp_path / "a", info,
                       plots=False)
     blocks = write_run(run_chunks(scenario, 3, 23, True, chunk=5), tmp_path / "b", info, plots=False)
     for name in ("outcomes.csv", "events.csv", "trajectories.csv"):
         assert (whole / name).read_bytes() == (blocks / name).read_bytes(), name
+    import pyarrow.parquet as pq
+
+    assert pq.read_table(whole / "events.parquet").to_pylist() == pq.read_table(blocks / "events.parquet").to_pylist()
     a, b = (json.loads((f / "summary.json").read_text()) for f in (whole, blocks))
     assert a["outcomes"] == b["outcomes"] and a["quantile_bands_from"] is None and b["quantile_bands_from"] == 5
     means = [[r.split(",")[-1] for r in (f / "timeseries.csv").read_text().splitlines() if ",mean," in r]

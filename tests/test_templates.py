@@ -290,7 +290,7 @@ def test_an_added_event_without_effects_changes_no_other_firing(write_toml):
 
 
 def test_events_csv_names_instances(tmp_path):
-    assert main(["run", str(MECH), "--reps", "20", "--out", str(tmp_path), "--no-plots"]) == 0
+    assert main(["run", str(MECH), "--reps", "20", "--out", str(tmp_path), "--no-plots", "--events", "csv"]) == 0
     (folder,) = (tmp_path / "mechanisms").iterdir()
     rows = list(csv.DictReader((folder / "events.csv").open()))
     withdraw = next(r for r in rows if r["event"] == "withdraw[h1,west1]")

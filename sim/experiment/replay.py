@@ -61,13 +61,21 @@ def replay(run_dir: Path, replication: int) -> Replay:
     write_trajectories(out / "trajectory.csv", result)
     rows = event_rows(result)
     atomic.write_csv(out / "events.csv", EVENT_COLUMNS, rows)
-    return Replay(result, out, rows, _matches(run_dir / "events.csv", replication, rows))
+    return Replay(result, out, rows, _matches(run_dir, replication, rows))
 
 
-def _matches(batch_events: Path, replication: int, rows: list[tuple]) -> bool | None:
-    if not batch_events.is_file():
-        return None
-    with batch_events.open(newline="") as handle:
-        recorded = [tuple(r) for r in csv.reader(handle)][1:]
-    mine = [r for r in recorded if r[0] == str(replication)]
-    return mine == [tuple(str(x) for x in row) for row in rows]
+def _matches(run_dir: Path, replication: int, rows: list[tuple]) -> bool | None:
+    """Whether the run's own event log (events.parquet or events.csv) holds exactly these rows for the
+    replication; None when the run kept no event log."""
+    mine = [tuple(str(x) for x in row) for row in rows]
+    if (run_dir / "events.parquet").is_file():
+        import pyarrow.parquet as pq
+
+        table = pq.read_table(run_dir / "events.parquet", filters=[("replication", "=", replication)])
+        columns = [table.column(name).to_pylist() for name in EVENT_COLUMNS]
+        return [tuple(str(v) for v in row) for row in zip(*columns)] == mine
+    if (run_dir / "events.csv").is_file():
+        with (run_dir / "events.csv").open(newline="") as handle:
+            recorded = [tuple(r) for r in csv.reader(handle)][1:]
+        return [r for r in recorded if r[0] == str(replication)] == mine
+    return None

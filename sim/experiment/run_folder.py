@@ -6,6 +6,7 @@ interrupted run leaves no half-finished folder under a real run id.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import dataclasses
 import datetime as dt
@@ -51,6 +52,7 @@ class RunInfo:
     started: dt.datetime
     finished: dt.datetime | None  # None: when the folder is written (a streamed run simulates while writing)
     keep_trajectories: bool
+    events: tuple[str, ...] = ("parquet",)  # the event log's forms: "parquet", "csv", both or neither
 
 
 def new_run_id(scenario: s.Scenario, seed: int, now: dt.datetime) -> str:
@@ -87,7 +89,7 @@ def write_run(results: RunResult | Iterable[RunResult], root: Path, info: RunInf
     staging = parent / f".{final.name}.partial"
     staging.mkdir()
     try:
-        result = _stream(first, blocks, staging)  # the whole staging folder is renamed at the end: plain writes
+        result = _stream(first, blocks, staging, info.events)  # the staging folder is renamed at the end: plain writes
         draws = draw_ids(result.uncertainty, result.replications) if result.uncertainty else None
         summary = {o.id: summarise_outcome(o, result.outcomes[o.id], scenario.dates, draws) for o in scenario.outcomes}
         atomic.write_text(staging / "scenario.toml", tomli_w.dumps(scenario.resolved))
@@ -115,31 +117,36 @@ def write_run(results: RunResult | Iterable[RunResult], root: Path, info: RunInf
     return final
 
 
-def _stream(first: RunResult, rest: Iterator[RunResult], staging: Path) -> RunResult:
+def _stream(first: RunResult, rest: Iterator[RunResult], staging: Path, events: tuple[str, ...]) -> RunResult:
     """Append each block's events (and trajectories) to the files; return one result of the whole run that
     holds no firings: what the summary, outcomes, time series and plots need."""
     n_events = len(first.scenario.events)
     parts, counts = [], np.zeros((n_events, first.scenario.meta.steps + 1), dtype=np.int64)
     series_sum = np.zeros_like(first.stats[:, 0, :])
     network = None
-    with open(staging / "events.csv", "w", encoding="utf-8", newline="") as events:
-        events.write(",".join(EVENT_COLUMNS) + "\n")
-        trajectories = (open(staging / "trajectories.csv", "w", encoding="utf-8", newline="")
-                        if first.trajectories is not None else None)
-        try:
+    with contextlib.ExitStack() as files:
+        csv_events = parquet_events = trajectories = None
+        if "csv" in events:
+            csv_events = files.enter_context(open(staging / "events.csv", "w", encoding="utf-8", newline=""))
+            csv_events.write(",".join(EVENT_COLUMNS) + "\n")
+        if "parquet" in events:
+            import pyarrow.parquet as pq
+
+            parquet_events = files.enter_context(pq.ParquetWriter(staging / "events.parquet", event_schema()))
+        if first.trajectories is not None:
+            trajectories = files.enter_context(open(staging / "trajectories.csv", "w", encoding="utf-8", newline=""))
+            trajectories.write(",".join(TRAJECTORY_COLUMNS) + "\n")
+        for block in itertools.chain([first], rest):
+            if csv_events is not None:
+                csv_events.write(event_text(block))
+            if parquet_events is not None:
+                parquet_events.write_table(event_table(block))
             if trajectories is not None:
-                trajectories.write(",".join(TRAJECTORY_COLUMNS) + "\n")
-            for block in itertools.chain([first], rest):
-                events.write(event_text(block))
-                if trajectories is not None:
-                    trajectories.write(trajectory_text(block))
-                counts += firing_counts(block)
-                series_sum += block.stats[:, 0, :] * len(block.replications)
-                network = block.network if network is None else network.merge(block.network)
-                parts.append(dataclasses.replace(block, firings=[], trajectories=None, stats=None, network=None))
-        finally:
-            if trajectories is not None:
-                trajectories.close()
+                trajectories.write(trajectory_text(block))
+            counts += firing_counts(block)
+            series_sum += block.stats[:, 0, :] * len(block.replications)
+            network = block.network if network is None else network.merge(block.network)
+            parts.append(dataclasses.replace(block, firings=[], trajectories=None, stats=None, network=None))
     stats = first.stats
     if len(parts) > 1:  # the mean over every block; the quantile bands stay the first block's
         stats = stats.copy()
@@ -290,42 +297,84 @@ def write_events(path: Path, result: RunResult) -> None:
     atomic.write_text(path, ",".join(EVENT_COLUMNS) + "\n" + event_text(result))
 
 
-def event_text(result: RunResult) -> str:
-    """events.csv's rows (no header): the same bytes as csv.writer over event_rows, built in bulk (a run can log
-    millions of firings): the text after the date is built once per (event, parent) when no effect is drawn."""
-    scenario = result.scenario
-    texts = _EventTexts(scenario)
-    dates = [d.isoformat() for d in scenario.dates]
-    fixed = [not any(_drawn(f, result.drawn) for f in e.effects) for e in scenario.events]
-    tails: dict[tuple, str] = {}
-
-    def tail(e: int, parent: int, drawn: tuple) -> str:
-        text = tails.get((e, parent, drawn))
-        if text is None:
-            event = scenario.events[e]
-            text = tails[(e, parent, drawn)] = ",".join(_field(x) for x in (
-                event.id, event.name, texts.why(e, parent), texts.effect_list(e, drawn)))
-        return text
-
-    lines: list[str] = []
-    reps_all, steps_all = [], []
+def event_log(result: RunResult) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[tuple]]:
+    """Every firing as (replication, step, key) in (replication, step) order, and the keys (event, parent,
+    drawn values): a large run repeats a few keys many times, so their texts are built once per key."""
+    fixed = [not any(_drawn(f, result.drawn) for f in e.effects) for e in result.scenario.events]
+    keys: dict[tuple, int] = {}
+    reps_all, steps_all, ids_all = [], [], []
     for firing in result.firings:
-        reps = result.replications[firing.reps]
-        prefix = f",{firing.step},{dates[firing.step]},"
         if all(fixed[e] for e in np.unique(firing.events)):
             _, first, inverse = np.unique(firing.events * (len(fixed) + 1) + firing.parents + 1, return_index=True,
-                                             return_inverse=True)
+                                          return_inverse=True)
             drawn = [tuple(tuple(float(np.asarray(a)[i]) for a in (v if isinstance(v, tuple) else (v,)))
                            for v in firing.values) for i in first]
-            ends = [tail(int(firing.events[i]), int(firing.parents[i]), d) + "\n" for i, d in zip(first, drawn)]
-            lines += [f"{rep}{prefix}{ends[k]}" for rep, k in zip(reps.tolist(), inverse.tolist())]
+            local = np.array([keys.setdefault((int(firing.events[i]), int(firing.parents[i]), d), len(keys))
+                              for i, d in zip(first, drawn)], dtype=np.int64)
+            ids = local[np.ravel(inverse)]
         else:
-            single = RunResult(scenario, result.seed, result.replications, {}, (), None, None, [firing])
-            lines += [f"{rep}{prefix}{tail(e, parent, drawn)}\n" for rep, _, e, parent, drawn in _firings(single)]
-        reps_all.append(reps)
-        steps_all.append(np.full(len(reps), firing.step))
-    order = np.lexsort((np.concatenate(steps_all), np.concatenate(reps_all))) if lines else []  # stable
-    return "".join([lines[i] for i in order])
+            single = RunResult(result.scenario, result.seed, result.replications, {}, (), None, None, [firing])
+            ids = np.array([keys.setdefault((e, parent, drawn), len(keys)) for _, _, e, parent, drawn
+                            in _firings(single)], dtype=np.int64)
+        reps_all.append(result.replications[firing.reps])
+        steps_all.append(np.full(len(firing.reps), firing.step))
+        ids_all.append(ids)
+    if not reps_all:
+        empty = np.zeros(0, dtype=np.int64)
+        return empty, empty, empty, []
+    reps, steps, ids = (np.concatenate(x) for x in (reps_all, steps_all, ids_all))
+    order = np.lexsort((steps, reps))  # stable: firings of one step stay in firing order
+    return reps[order], steps[order], ids[order], list(keys)
+
+
+def _key_texts(result: RunResult, keys: list[tuple]) -> list[tuple[str, str, str, str]]:
+    """(event id, name, why, effects) for each key."""
+    events, texts = result.scenario.events, _EventTexts(result.scenario)
+    return [(events[e].id, events[e].name, texts.why(e, parent), texts.effect_list(e, drawn))
+            for e, parent, drawn in keys]
+
+
+def event_text(result: RunResult) -> str:
+    """events.csv's rows (no header): the same bytes as csv.writer over event_rows, built in bulk (a run can log
+    millions of firings)."""
+    reps, steps, ids, keys = event_log(result)
+    dates = [d.isoformat() for d in result.scenario.dates]
+    tails = [",".join(_field(x) for x in texts) for texts in _key_texts(result, keys)]
+    return "".join([f"{rep},{step},{dates[step]},{tails[k]}\n"
+                    for rep, step, k in zip(reps.tolist(), steps.tolist(), ids.tolist())])
+
+
+def event_table(result: RunResult):
+    """events.parquet's rows for this result: the columns of events.csv, the texts dictionary-encoded (a long
+    run repeats a few texts millions of times, so the file stays small and is written without a loop)."""
+    import pyarrow as pa
+
+    reps, steps, ids, keys = event_log(result)
+    texts = _key_texts(result, keys)
+    dates = [d.isoformat() for d in result.scenario.dates]
+    columns = {"replication": pa.array(reps, pa.int64()), "step": pa.array(steps, pa.int32()),
+               "date": _dictionary(dates, steps)}
+    for c, name in enumerate(EVENT_COLUMNS[3:]):
+        values = [t[c] for t in texts]
+        unique = list(dict.fromkeys(values))
+        position = {v: n for n, v in enumerate(unique)}
+        columns[name] = _dictionary(unique, np.array([position[v] for v in values], dtype=np.int64)[ids]
+                                    if len(ids) else ids)
+    return pa.table(columns, schema=event_schema())
+
+
+def event_schema():
+    import pyarrow as pa
+
+    text = pa.dictionary(pa.int32(), pa.string())
+    return pa.schema([("replication", pa.int64()), ("step", pa.int32()), ("date", text), ("event", text),
+                      ("name", text), ("why", text), ("effects", text)])
+
+
+def _dictionary(values: list[str], indices: np.ndarray):
+    import pyarrow as pa
+
+    return pa.DictionaryArray.from_arrays(pa.array(np.asarray(indices, dtype=np.int32)), pa.array(values, pa.string()))
 
 
 def own_reason(event: s.Event) -> str:
