@@ -4,9 +4,9 @@ import tomllib
 
 import numpy as np
 import pytest
+from conftest import DATA, SCENARIOS
 from matplotlib import image
 
-from conftest import DATA, SCENARIOS
 from sim.cli import main
 from sim.scenario.loader import load_scenario
 
