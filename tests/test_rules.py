@@ -137,3 +137,32 @@ def test_options_are_checked_at_load(write_toml):
         load_scenario(write_toml(text))
     assert "parameters.balance_form: found 'marvell', expected one of kulakowski, marvel (did you mean 'marvel'?)" \
         in str(error.value)
+
+
+def _local_camps_every_row(relations, sizes, camps):
+    """The search as first written: every replication recomputed every round (the reference)."""
+    camps = camps.astype(np.float64, copy=True)
+    rows = np.arange(len(camps))
+    self_terms = sizes * np.diagonal(relations, axis1=1, axis2=2)
+    for _ in range(camps.shape[1] ** 2):
+        weighted = (sizes * camps)[:, :, None]
+        field = 0.5 * (np.matmul(relations, weighted) + np.matmul(relations.transpose(0, 2, 1), weighted))[:, :, 0]
+        field -= self_terms * camps
+        gain = sizes * camps * field
+        best = gain.argmin(axis=1)
+        improving = gain[rows, best] < -1e-12
+        if not improving.any():
+            break
+        camps[rows[improving], best[improving]] *= -1
+    camps *= np.where(camps[:, :1] < 0, -1.0, 1.0)
+    return camps
+
+
+@pytest.mark.parametrize("n, reps, seed", [(3, 50, 1), (8, 200, 2), (30, 40, 3), (60, 10, 4)])
+def test_the_local_search_moves_only_unsettled_replications_and_finds_the_same_camps(n, reps, seed):
+    rng = np.random.default_rng(seed)
+    relations = rng.uniform(-1, 1, (reps, n, n))
+    sizes = rng.uniform(0.5, 3, (reps, n))
+    start = np.where(rng.uniform(size=(reps, n)) < 0.5, -1.0, 1.0)
+    start[: reps // 2] = local_camps(relations[: reps // 2], sizes[: reps // 2], start[: reps // 2])  # half settled
+    assert np.array_equal(local_camps(relations, sizes, start), _local_camps_every_row(relations, sizes, start))

@@ -87,20 +87,21 @@ def local_camps(relations: np.ndarray, sizes: np.ndarray, camps: np.ndarray) -> 
     moves: from `camps` (+1/-1 per actor), flip per replication the actor whose move lowers E most, until
     none does (a local minimum). Labels are normalised so that actor 0 is in camp +1."""
     camps = camps.astype(np.float64, copy=True)
-    rows = np.arange(len(camps))
-    transposed = relations.transpose(0, 2, 1)
     self_terms = sizes * np.diagonal(relations, axis1=1, axis2=2)  # s_i p_ii: not a pair, left out
+    active = np.arange(len(camps))  # replications still moving: the others are at their local minimum
     for _ in range(camps.shape[1] ** 2):
+        x, s, c = relations[active], sizes[active], camps[active]
         # field_i = sum_{j != i} s_j p_ij c_j with p = (X + X^T) / 2, without forming p (this runs every step)
-        weighted = (sizes * camps)[:, :, None]
-        field = 0.5 * (np.matmul(relations, weighted) + np.matmul(transposed, weighted))[:, :, 0]
-        field -= self_terms * camps
-        gain = sizes * camps * field  # change in E if that actor switches camp
+        weighted = (s * c)[:, :, None]
+        field = 0.5 * (np.matmul(x, weighted) + np.matmul(x.transpose(0, 2, 1), weighted))[:, :, 0]
+        field -= self_terms[active] * c
+        gain = s * c * field  # change in E if that actor switches camp
         best = gain.argmin(axis=1)
-        improving = gain[rows, best] < -1e-12
+        improving = gain[np.arange(len(active)), best] < -1e-12
         if not improving.any():
             break
-        camps[rows[improving], best[improving]] *= -1
+        active = active[improving]
+        camps[active, best[improving]] *= -1
     camps *= np.where(camps[:, :1] < 0, -1.0, 1.0)
     return camps
 
