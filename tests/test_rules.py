@@ -4,11 +4,18 @@ import itertools
 
 import numpy as np
 import pytest
-
 from conftest import DATA
+
 from sim.model.model import run_scenario
-from sim.model.rules import (RuleParameters, balance_substeps, energies, global_camps, kulakowski_update,
-                             local_camps, marvel_update)
+from sim.model.rules import (
+    RuleParameters,
+    balance_substeps,
+    energies,
+    global_camps,
+    kulakowski_update,
+    local_camps,
+    marvel_update,
+)
 from sim.scenario.loader import load_scenario
 
 
