@@ -522,8 +522,8 @@ def cmd_replay(args) -> int:
         if outcome.kind == "first":
             value = "never" if value != value else f"step {int(value)} ({result.scenario.dates[int(value)]})"
         print(f"  {outcome.id} = {value}")
-    verdict = {True: "identical to the batch's record", False: "DIFFERS from the batch's record",
-               None: "no batch record to compare"}[done.matches_batch]
+    verdict = {True: "identical to the run's record", False: "DIFFERS from the run's record",
+               None: "the run kept no event log to compare (--events none)"}[done.matches_batch]
     print(f"event log: {verdict}")
     print(f"full trajectory and events in {done.folder}/")
     return EXIT_OK if done.matches_batch is not False else EXIT_FAILED

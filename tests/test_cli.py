@@ -68,7 +68,7 @@ def test_plots_are_real_images(niger_run):
 def test_replay_reproduces_the_batch_record(niger_run, capsys):
     assert main(["replay", str(niger_run), "--replication", "123"]) == 0
     out = capsys.readouterr().out
-    assert "event log: identical to the batch's record" in out
+    assert "event log: identical to the run's record" in out
     folder = niger_run / "replays" / "replication-123"
     batch = [r for r in csv.DictReader((niger_run / "outcomes.csv").open()) if r["replication"] == "123"][0]
     assert f"us_withdrawn = {batch['us_withdrawn'] == '1'}" in out

@@ -113,6 +113,9 @@ def test_sim_run_reports_both_and_records_the_draws(tmp_path, capsys):
     assert len({r["parameters.balance_rate"] for r in rows}) == 6
     manifest = json.loads((folder / "manifest.json").read_text())
     assert manifest["uncertainty"]["source"] == str(TUNE)
+    capsys.readouterr()
+    assert main(["replay", str(folder), "--replication", "3"]) == 2  # not a false "DIFFERS"
+    assert "drew parameter values per replication (--uncertainty)" in capsys.readouterr().err
 
 
 def test_uncertainty_files_are_checked(tmp_path, capsys):

@@ -168,7 +168,7 @@ class DaskExecutor:
             raise SimError("--executor dask needs dask.distributed: .venv/bin/pip install -e '.[dask]'") from None
         self.scheduler = scheduler
         self.workers = workers or os.cpu_count() or 1
-        self.client = self.cluster = None
+        self.client = self.cluster = self.settings = None
 
     def __enter__(self):
         from dask.distributed import Client, LocalCluster
@@ -186,9 +186,11 @@ class DaskExecutor:
         else:
             import dask
 
-            with dask.config.set(worker_settings()):
-                self.cluster = LocalCluster(n_workers=self.workers, threads_per_worker=1, processes=True,
-                                            dashboard_address=None)
+            # held until the cluster closes: a nanny that replaces a dead worker reads the settings again
+            self.settings = dask.config.set(worker_settings())
+            self.settings.__enter__()
+            self.cluster = LocalCluster(n_workers=self.workers, threads_per_worker=1, processes=True,
+                                        dashboard_address=None)
             self.client = Client(self.cluster)
         return self
 
@@ -196,6 +198,7 @@ class DaskExecutor:
         self.client.close()
         if self.cluster is not None:
             self.cluster.close()
+            self.settings.__exit__(None, None, None)
         return False
 
     def run(self, fn, items, on_submit=None):

@@ -51,6 +51,9 @@ def replay(run_dir: Path, replication: int) -> Replay:
     if not 0 <= replication < manifest["replications"]:
         raise RunFolderError(f"{run_dir}: replication {replication} is outside this run "
                              f"(0..{manifest['replications'] - 1})")
+    if manifest.get("uncertainty"):
+        raise RunFolderError(f"{run_dir}: this run drew parameter values per replication (--uncertainty); replay "
+                             "re-runs with the scenario's own values, so it cannot reproduce it (not supported)")
     scenario = load_scenario(run_dir / "scenario.toml")
     if scenario.content_hash != manifest["scenario_hash"]:
         raise RunFolderError(f"{run_dir}/scenario.toml does not match the manifest's scenario hash")

@@ -137,10 +137,11 @@ def _stream(first: RunResult, rest: Iterator[RunResult], staging: Path, events: 
             trajectories = files.enter_context(open(staging / "trajectories.csv", "w", encoding="utf-8", newline=""))
             trajectories.write(",".join(TRAJECTORY_COLUMNS) + "\n")
         for block in itertools.chain([first], rest):
+            log = event_log(block) if events else None  # built once, written in each form asked for
             if csv_events is not None:
-                csv_events.write(event_text(block))
+                csv_events.write(event_text(block, log))
             if parquet_events is not None:
-                parquet_events.write_table(event_table(block))
+                parquet_events.write_table(event_table(block, log))
             if trajectories is not None:
                 trajectories.write(trajectory_text(block))
             counts += firing_counts(block)
@@ -334,22 +335,22 @@ def _key_texts(result: RunResult, keys: list[tuple]) -> list[tuple[str, str, str
             for e, parent, drawn in keys]
 
 
-def event_text(result: RunResult) -> str:
+def event_text(result: RunResult, log=None) -> str:
     """events.csv's rows (no header): the same bytes as csv.writer over event_rows, built in bulk (a run can log
-    millions of firings)."""
-    reps, steps, ids, keys = event_log(result)
+    millions of firings). `log`: event_log(result), when already built."""
+    reps, steps, ids, keys = log or event_log(result)
     dates = [d.isoformat() for d in result.scenario.dates]
     tails = [",".join(_field(x) for x in texts) for texts in _key_texts(result, keys)]
     return "".join([f"{rep},{step},{dates[step]},{tails[k]}\n"
                     for rep, step, k in zip(reps.tolist(), steps.tolist(), ids.tolist())])
 
 
-def event_table(result: RunResult):
+def event_table(result: RunResult, log=None):
     """events.parquet's rows for this result: the columns of events.csv, the texts dictionary-encoded (a long
     run repeats a few texts millions of times, so the file stays small and is written without a loop)."""
     import pyarrow as pa
 
-    reps, steps, ids, keys = event_log(result)
+    reps, steps, ids, keys = log or event_log(result)
     texts = _key_texts(result, keys)
     dates = [d.isoformat() for d in result.scenario.dates]
     columns = {"replication": pa.array(reps, pa.int64()), "step": pa.array(steps, pa.int32()),
