@@ -91,10 +91,10 @@ def test_killed_batch_resumes_to_the_same_result(tmp_path):
 def test_a_failing_replication_is_recorded_and_the_batch_goes_on(tmp_path, monkeypatch, capsys):
     real = chunk_module.simulate
 
-    def flaky(scenario, seed, replications, keep, uncertainty=None):
+    def flaky(scenario, seed, replications, keep, uncertainty=None, **options):
         if 7 in list(replications):
             raise RuntimeError("replication 7 exploded")
-        return real(scenario, seed, replications, keep, uncertainty)
+        return real(scenario, seed, replications, keep, uncertainty, **options)
 
     monkeypatch.setattr(chunk_module, "simulate", flaky)
     code = main(["batch", str(DATA / "tiny.toml"), "--reps", "20", "--chunk-size", "10", "--executor", "serial",

@@ -165,3 +165,11 @@ effects = [
     for _ in range(3):
         model.step()
     assert np.allclose(model.state.relations[0], [[0, 0.1], [0.1, 0]])
+
+
+def test_without_bands_a_run_keeps_its_means_and_skips_the_quantiles():
+    scenario = load_scenario(SCENARIOS / "niger-2024.toml")
+    full = run_scenario(scenario, seed=3, replications=np.arange(50, 90))
+    lean = run_scenario(scenario, seed=3, replications=np.arange(50, 90), bands=False)
+    assert np.array_equal(full.stats[:, 0, :], lean.stats[:, 0, :]) and np.isnan(lean.stats[:, 1:, :]).all()
+    assert all(np.array_equal(full.outcomes[k], lean.outcomes[k], equal_nan=True) for k in full.outcomes)

@@ -23,10 +23,10 @@ import os
 if os.environ.get("SIM_TEST_KILL"):
     from sim.experiment import chunks
     real, bad = chunks.simulate, int(os.environ["SIM_TEST_KILL"])
-    def simulate(scenario, seed, replications, keep, uncertainty=None):
+    def simulate(scenario, seed, replications, keep, uncertainty=None, **options):
         if bad in list(replications):
             os._exit(9)  # as a segfault or the OOM killer would: no exception, no clean-up
-        return real(scenario, seed, replications, keep, uncertainty)
+        return real(scenario, seed, replications, keep, uncertainty, **options)
     chunks.simulate = simulate
 """
 
@@ -128,11 +128,11 @@ def test_a_replication_that_kills_its_process_is_isolated(tmp_path, jobs):
 def test_a_failing_replication_is_found_by_halving(tmp_path, monkeypatch):
     real, sizes = chunk_module.simulate, []
 
-    def flaky(scenario, seed, replications, keep, uncertainty=None):
+    def flaky(scenario, seed, replications, keep, uncertainty=None, **options):
         sizes.append(len(replications))
         if 700 in list(replications):
             raise RuntimeError("700 exploded")
-        return real(scenario, seed, replications, keep, uncertainty)
+        return real(scenario, seed, replications, keep, uncertainty, **options)
 
     monkeypatch.setattr(chunk_module, "simulate", flaky)
     assert main(["batch", str(DATA / "tiny.toml"), "--reps", "1000", "--executor", "serial", "--out", str(tmp_path),

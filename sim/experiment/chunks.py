@@ -66,10 +66,10 @@ class ChunkResult:
     network: NetworkRecord | None = None     # sums over the chunk's replications (chunks add up)
 
 
-def simulate(scenario, seed, replications, keep_trajectories, uncertainty=None):
+def simulate(scenario, seed, replications, keep_trajectories, uncertainty=None, bands=True):
     """Kept separate so that tests can make chosen replications fail."""
     return run_scenario(scenario, seed=seed, replications=replications, keep_trajectories=keep_trajectories,
-                        uncertainty=uncertainty)
+                        uncertainty=uncertainty, bands=bands)
 
 
 def _failing(scenario, spec: ChunkSpec, ids: list[int], known_bad: bool = False) -> list[tuple[int, str]]:
@@ -78,7 +78,7 @@ def _failing(scenario, spec: ChunkSpec, ids: list[int], known_bad: bool = False)
     `known_bad`: ids together are known to fail (so start with the halves)."""
     if not known_bad:
         try:
-            simulate(scenario, spec.seed, ids, False, spec.uncertainty)
+            simulate(scenario, spec.seed, ids, False, spec.uncertainty, bands=False)
             return []
         except Exception:
             if len(ids) == 1:
@@ -94,13 +94,15 @@ def run_chunk(spec: ChunkSpec) -> ChunkResult:
     ids = [k for k in range(spec.first, spec.stop) if k not in skipped]
     failures: list[tuple[int, str]] = []
     try:
-        result = simulate(scenario, spec.seed, ids, spec.keep_trajectories, spec.uncertainty) if ids else None
+        result = simulate(scenario, spec.seed, ids, spec.keep_trajectories, spec.uncertainty,
+                          bands=spec.chunk == 0) if ids else None  # a point's bands come from its first chunk
     except Exception:
         failures = _failing(scenario, spec, ids, known_bad=True) if len(ids) > 1 else [
             (ids[0], traceback.format_exc())]
         bad = {k for k, _ in failures}
         good = [k for k in ids if k not in bad]
-        result = simulate(scenario, spec.seed, good, spec.keep_trajectories, spec.uncertainty) if good else None
+        result = simulate(scenario, spec.seed, good, spec.keep_trajectories, spec.uncertainty,
+                          bands=spec.chunk == 0) if good else None
     failures = sorted(failures + list(skipped.items()))
     if result is None:
         return ChunkResult(np.array([], dtype=np.int64), {}, failures, None, None, None,

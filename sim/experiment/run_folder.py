@@ -67,7 +67,8 @@ def run_chunks(scenario: s.Scenario, seed: int, reps: int, keep_trajectories: bo
     """The run as consecutive blocks of replication ids; replication k is the same in any block."""
     for first in range(0, reps, chunk):
         yield run_scenario(scenario, seed=seed, replications=np.arange(first, min(first + chunk, reps)),
-                           keep_trajectories=keep_trajectories, uncertainty=uncertainty)
+                           keep_trajectories=keep_trajectories, uncertainty=uncertainty,
+                           bands=first == 0)  # a run's quantile bands come from its first block
 
 
 def write_run(results: RunResult | Iterable[RunResult], root: Path, info: RunInfo, plots: bool = True) -> Path:

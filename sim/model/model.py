@@ -63,11 +63,13 @@ def firing_counts(result: RunResult) -> np.ndarray:
 
 class ScenarioModel(mesa.Model):
     def __init__(self, scenario: Scenario, seed: int, replications: int | Sequence[int] = 1,
-                 keep_trajectories: bool = False, varying: dict[str, np.ndarray] | None = None):
+                 keep_trajectories: bool = False, varying: dict[str, np.ndarray] | None = None, bands: bool = True):
         """`varying`: parameter name -> one value per replication (parameter uncertainty), used in place of
-        the scenario's number everywhere the parameter is read (rules, expressions, amounts)."""
+        the scenario's number everywhere the parameter is read (rules, expressions, amounts). Without `bands`,
+        stats hold only the mean (the quantile rows are NaN)."""
         super().__init__(rng=seed)
         self.spec = scenario  # (mesa.Model.scenario is Mesa's own object)
+        self.bands = bands
         self.seed = seed
         self.replication_ids = (np.arange(replications) if isinstance(replications, (int, np.integer))
                                 else np.asarray(replications, dtype=np.int64))
@@ -106,7 +108,7 @@ class ScenarioModel(mesa.Model):
 
     def _record(self) -> None:
         values = self._series_values(self.state)
-        self.stats[self.state.step] = summarise_step(values)
+        self.stats[self.state.step] = summarise_step(values, self.bands)
         if self.trajectories is not None:
             self.trajectories[self.state.step] = values
         self.outcome_tracker.observe(self.state)
@@ -174,7 +176,8 @@ def series_of(scenario: Scenario) -> tuple[Series, ...]:
 
 
 def run_scenario(scenario: Scenario, seed: int | None = None, replications: int | Sequence[int] | None = None,
-                 keep_trajectories: bool = False, uncertainty: Uncertainty | None = None) -> RunResult:
+                 keep_trajectories: bool = False, uncertainty: Uncertainty | None = None,
+                 bands: bool = True) -> RunResult:
     """Run `replications` (a count, or explicit replication ids) of `scenario` under `seed`; with
     `uncertainty`, each replication's values of the uncertain parameters are drawn from it."""
     seed = scenario.meta.seed if seed is None else seed
@@ -183,7 +186,7 @@ def run_scenario(scenario: Scenario, seed: int | None = None, replications: int 
            else np.asarray(replications, dtype=np.int64))
     varying = draw_parameters(uncertainty, seed, ids) if uncertainty is not None else None
     with np.errstate(all="ignore"):  # (step 0 is recorded while the model is built)
-        model = ScenarioModel(scenario, seed, ids, keep_trajectories, varying)
+        model = ScenarioModel(scenario, seed, ids, keep_trajectories, varying, bands)
     result = model.run()
     model.state = model.noise = model.draws = model.events = None  # the model and its agents form a cycle that only
     # the garbage collector frees: let go of the big arrays now, so that blocks of a long run do not pile up

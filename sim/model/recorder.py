@@ -108,9 +108,10 @@ class OutcomeTracker:
         return out
 
 
-def summarise_step(values: np.ndarray) -> np.ndarray:
-    """(R, S) -> (6, S): mean and the 5/25/50/75/95% quantiles over replications."""
+def summarise_step(values: np.ndarray, bands: bool = True) -> np.ndarray:
+    """(R, S) -> (6, S): mean and the 5/25/50/75/95% quantiles over replications (NaN without `bands`: the
+    quantiles are a tenth of a step, and a batch keeps them from one chunk per point only)."""
     out = np.empty((len(STATISTICS), values.shape[1]))
     out[0] = values.mean(axis=0)
-    out[1:] = np.quantile(values, _QUANTILES, axis=0)
+    out[1:] = np.quantile(values, _QUANTILES, axis=0) if bands else np.nan
     return out
