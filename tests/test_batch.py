@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
-
 from conftest import DATA, ROOT, SCENARIOS
+
 from sim.cli import main
 from sim.errors import ScenarioError
 from sim.experiment import chunks as chunk_module
@@ -217,3 +217,62 @@ def test_a_damaged_chunk_is_run_again_on_resume(tmp_path):
     (folder / "chunks" / "s000-p00000-c00001.npz").write_bytes(b"truncated")
     assert main(["batch", "--resume", str(folder), "--quiet", "--executor", "serial"]) == 0
     assert (folder / "runs.parquet").read_bytes() == before
+
+
+MANY = """[sweep]
+method = "lhs"
+points = 12
+seed = 4
+""" + "".join(f'[[vary]]\nkey = "parameters.{name}"\nlow = {low}\nhigh = {high}\n' for name, low, high in (
+    ("balance_rate", 0.0, 0.3), ("noise", 0.0, 0.05), ("inertia", 0.0, 0.1), ("capability_weight", 0.0, 2.0),
+    ("shock_scale", 0.5, 1.5), ("expel_threshold", -0.5, 0.0), ("withdraw_delay", 2, 20),
+    ("deploy_personnel", 10, 500), ("coup_partner", -0.9, 0.0), ("camp_rate", 0.0, 0.2)))
+
+
+@pytest.mark.parametrize("overrides", [(), ("meta.rule=landscape",), ("parameters.balance_form=marvel",)])
+def test_packed_sweep_points_give_the_same_files_as_chunks_run_alone(tmp_path, write_toml, overrides):
+    from sim.experiment.batch import run_batch, start_batch
+    from sim.experiment.batch_outputs import write_outputs
+    from sim.experiment.batch_plan import make_plan
+    from sim.experiment.executors import SerialExecutor
+    from sim.experiment.packs import PackSpec, pack
+
+    sweep = load_sweep(write_toml(MANY, "many.toml"))
+    folders = []
+    for packing in (False, True):
+        plan = make_plan([SCENARIOS / "niger-2024.toml"], sweep, 30, None, 100, overrides=overrides)
+        if packing:
+            items = pack(plan.chunks(), plan)
+            assert [len(i.specs) if isinstance(i, PackSpec) else 1 for i in items] == [1, 3, 3, 3, 2]  # point 0 alone
+        folder = start_batch(plan, tmp_path / str(packing), "serial")
+        assert run_batch(plan, folder, SerialExecutor(), packing=packing).complete
+        write_outputs(plan, folder)
+        folders.append(folder)
+    for name in ("runs.parquet", "points.csv", "series.csv", "series.parquet", "events.parquet"):
+        assert (folders[0] / name).read_bytes() == (folders[1] / name).read_bytes(), name
+
+
+def test_sweeps_over_anything_but_parameters_are_not_packed():
+    from sim.experiment.batch_plan import make_plan
+    from sim.experiment.packs import pack
+
+    plan = make_plan([SCENARIOS / "niger-2024.toml"], load_sweep(ROOT / "sweeps" / "niger-lhs.toml"), 10, None, 1000)
+    assert pack(plan.chunks(), plan) == plan.chunks()  # (it sweeps actors.us.capability too)
+
+
+def test_a_pack_that_raises_runs_its_chunks_alone(tmp_path, monkeypatch):
+    from sim.experiment import packs
+    from sim.experiment.batch_plan import make_plan
+
+    plan = make_plan([DATA / "tiny.toml"], None, 10, None, 5)
+    spec = plan.chunks()[0]
+    pack_ = packs.PackSpec((spec, spec), ("noise",))
+
+    class Broken:
+        def __init__(self, *args, **kwargs):
+            raise FloatingPointError("a replication went wrong")
+
+    monkeypatch.setattr(packs, "ScenarioModel", Broken)
+    alone = chunk_module.run_chunk(spec)
+    results = packs.run_pack(pack_)
+    assert len(results) == 2 and all(r.replications.tolist() == alone.replications.tolist() for r in results)

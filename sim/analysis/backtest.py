@@ -17,8 +17,16 @@ from typing import Sequence
 import numpy as np
 
 from sim.analysis import scores
-from sim.analysis.observed import (Observation, check_cutoff, holds_on_date, load_observed, observation_outcomes,
-                                   scenario_names, settled_by_shocks, split_at)
+from sim.analysis.observed import (
+    Observation,
+    check_cutoff,
+    holds_on_date,
+    load_observed,
+    observation_outcomes,
+    scenario_names,
+    settled_by_shocks,
+    split_at,
+)
 from sim.errors import SimError
 from sim.model.model import run_scenario
 from sim.scenario.dates import step_of_date

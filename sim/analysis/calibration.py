@@ -14,17 +14,23 @@ import numpy as np
 from scipy import stats
 from scipy.optimize import differential_evolution
 
-from sim.analysis.observed import (Observation, check_cutoff, load_observed, loss, observation_outcomes,
-                                   settled_by_shocks, split_at)
+from sim.analysis.observed import (
+    Observation,
+    check_cutoff,
+    load_observed,
+    loss,
+    observation_outcomes,
+    settled_by_shocks,
+    split_at,
+)
 from sim.analysis.tuning_config import TuningConfig
 from sim.errors import SimError
 from sim.experiment.evaluate import PointEvaluator
 from sim.experiment.sweep import check_keys
-from sim.scenario.parameters import RULE_PARAMETERS
 from sim.scenario.documents import expand_shorthand, parse_key_path, read_document, read_value, resolve_path, set_values
 from sim.scenario.loader import load_scenario
+from sim.scenario.parameters import RULE_PARAMETERS
 from sim.scenario.schema import Scenario
-
 
 CONFIDENCE = 0.95
 

@@ -21,6 +21,7 @@ from sim.experiment import atomic
 from sim.experiment.batch_plan import BatchPlan, save_plan
 from sim.experiment.chunks import BadChunk, ChunkSpec, check_chunk, run_chunk, save_chunk
 from sim.experiment.executors import ProcessExecutor, WorkerDied
+from sim.experiment.packs import PackSpec, pack, run_item
 from sim.experiment.run_folder import package_versions
 
 LOCK = "batch.lock"
@@ -101,9 +102,10 @@ def missing_chunks(plan: BatchPlan, folder: Path, warn=None) -> list[ChunkSpec]:
     return todo
 
 
-def run_batch(plan: BatchPlan, folder: Path, executor, progress=None, todo=None) -> BatchReport:
+def run_batch(plan: BatchPlan, folder: Path, executor, progress=None, todo=None, packing: bool = True) -> BatchReport:
     """Run every chunk not yet on disk; save each as it finishes. Never loses a finished chunk. A chunk whose
-    replications kill their process is isolated: those are recorded as failures and the rest is saved."""
+    replications kill their process is isolated: those are recorded as failures and the rest is saved. Small
+    chunks of a sweep over parameters run together in packs (packs.py); the files are the same."""
     todo = missing_chunks(plan, folder) if todo is None else todo
     report = BatchReport(folder, len(plan.chunks()), len(plan.chunks()) - len(todo))
     chunks = folder / "chunks"
@@ -114,13 +116,18 @@ def run_batch(plan: BatchPlan, folder: Path, executor, progress=None, todo=None)
         for spec in suspects:  # the process died in these last time: run each in a worker of its own
             _save(chunks, spec, isolate(spec), report, progress)
         with executor:
-            def started(spec: ChunkSpec) -> None:  # handed to a worker: if the batch dies now, this chunk is a suspect
-                (chunks / f"{spec.name}{STARTED}").touch()
+            def started(item) -> None:  # handed to a worker: if the batch dies now, these chunks are suspects
+                for spec in _specs(item):
+                    (chunks / f"{spec.name}{STARTED}").touch()
 
-            for spec, result in executor.run(run_chunk, todo, on_submit=started):
+            items = pack(todo, plan) if packing else todo
+            for item, result in executor.run(run_item, items, on_submit=started):
                 if isinstance(result, WorkerDied):
-                    result = isolate(spec)
-                _save(chunks, spec, result, report, progress)
+                    done = [(spec, isolate(spec)) for spec in _specs(item)]
+                else:
+                    done = list(zip(item.specs, result)) if isinstance(item, PackSpec) else [(item, result)]
+                for spec, chunk in done:
+                    _save(chunks, spec, chunk, report, progress)
     except KeyboardInterrupt:
         report.interrupted = True
     except (SimError, OSError):  # the user's to fix (a scheduler that does not answer, a full disk): exit 2
@@ -130,6 +137,10 @@ def run_batch(plan: BatchPlan, folder: Path, executor, progress=None, todo=None)
         report.error = f"{type(error).__name__}: {error}"
     _forget_started(chunks)
     return report
+
+
+def _specs(item) -> tuple[ChunkSpec, ...]:
+    return item.specs if isinstance(item, PackSpec) else (item,)
 
 
 def _forget_started(chunks: Path) -> None:

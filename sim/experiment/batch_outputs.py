@@ -21,8 +21,8 @@ from sim.experiment.batch_plan import BatchPlan
 from sim.experiment.chunks import load_chunk
 from sim.model.model import series_of
 from sim.model.network import network_to_json
-from sim.model.uncertain import draw_ids
 from sim.model.recorder import STATISTICS
+from sim.model.uncertain import draw_ids
 
 ROW_GROUP = 200_000
 SERIES_COLUMNS = ["scenario", "point", "step", "date", "quantity", "source", "target", "statistic", "value"]
@@ -95,12 +95,11 @@ def _write_outputs(plan: BatchPlan, folder: Path) -> tuple[dict, list]:
                     headline[planned.name] = summary
                     _write_network(folder, s, planned.name, results)
                 point_rows += _point_rows(planned.name, p, plan.points[p], swept, summary)
-                rows = _series_rows(planned.name, p, scenario, results)
-                if rows:
-                    series_writer.write_table(pa.table(dict(zip(SERIES_COLUMNS, map(list, zip(*rows)))),
-                                                       schema=SERIES_SCHEMA))
-                if p == 0:
-                    series_rows += [row[:-1] + (f"{row[-1]:.6g}",) for row in rows]
+                table = _series_table(planned.name, p, scenario, results)
+                if table is not None:
+                    series_writer.write_table(table)
+                    if p == 0:
+                        series_rows += _series_csv_rows(table)
         if pending:
             writer.write_table(pa.concat_tables(pending))
     runs_tmp.replace(folder / "runs.parquet")
@@ -217,25 +216,44 @@ def _point_rows(name, point, values, swept, summary):
     return rows
 
 
-def _series_rows(name, point, scenario, results):
-    """Mean over every replication of the point; quantile bands from its first chunk (values as floats)."""
+def _series_table(name, point, scenario, results):
+    """The point's series as a table, built by columns (a sweep has millions of rows): for each step and tracked
+    series, the mean over every replication of the point, then the quantile bands from its first chunk."""
     done = [r for r in results if r.series_sum is not None]
     if not done:
-        return []
+        return None
     series = series_of(scenario)
     count = sum(len(r.replications) for r in done)
-    mean = sum(r.series_sum for r in done) / count
-    bands = next((r.stats for r in results if r.stats is not None), None)
-    rows = []
-    for t in range(mean.shape[0]):
-        date = scenario.dates[t].isoformat()
-        for c, ser in enumerate(series):
-            rows.append((name, point, t, date, ser.quantity, ser.source, ser.target, "mean", float(mean[t, c])))
-            if bands is not None:
-                for k, stat in enumerate(STATISTICS[1:], 1):
-                    rows.append((name, point, t, date, ser.quantity, ser.source, ser.target, stat,
-                                 float(bands[t, k, c])))
-    return rows
+    mean = sum(r.series_sum for r in done) / count                    # (T + 1, S)
+    bands = next((r.stats for r in results if r.stats is not None), None)  # (T + 1, 6, S)
+    stats = ("mean",) + (tuple(STATISTICS[1:]) if bands is not None else ())
+    values = mean[:, None, :] if bands is None else np.concatenate([mean[:, None, :], bands[:, 1:, :]], axis=1)
+    steps, k, n = values.shape  # rows in the order step, series, statistic (as the CSV always had them)
+    values = values.transpose(0, 2, 1).reshape(-1)
+    step = np.repeat(np.arange(steps, dtype=np.int32), n * k)
+    column = np.tile(np.repeat(np.arange(n), k), steps)
+    statistic = np.tile(np.arange(k), steps * n)
+    dates = [d.isoformat() for d in scenario.dates]
+    columns = {
+        "scenario": _strings([name], np.zeros(len(values), dtype=np.int32)),
+        "point": pa.array(np.full(len(values), point, dtype=np.int32)), "step": pa.array(step),
+        "date": _strings(dates, step), "quantity": _strings([x.quantity for x in series], column),
+        "source": _strings([x.source for x in series], column), "target": _strings([x.target for x in series], column),
+        "statistic": _strings(list(stats), statistic), "value": pa.array(values, pa.float64())}
+    return pa.table(columns, schema=SERIES_SCHEMA)
+
+
+def _strings(words: list[str], indices: np.ndarray):
+    """words[indices] as an Arrow string column, without a Python loop over the rows."""
+    return pa.DictionaryArray.from_arrays(pa.array(np.asarray(indices, dtype=np.int32)),
+                                          pa.array(words, pa.string())).cast(pa.string())
+
+
+def _series_csv_rows(table) -> list[tuple]:
+    """series.csv rows of a series table: values with 6 significant digits."""
+    columns = [table.column(name).to_pylist() for name in SERIES_COLUMNS]
+    columns[-1] = [f"{v:.6g}" for v in columns[-1]]
+    return list(zip(*columns))
 
 
 def _write_trajectories(writer, folder, name, point, scenario, result):

@@ -137,8 +137,20 @@ class ProcessExecutor:
         return submit
 
     def _restart(self) -> None:
+        """A new pool after a worker died; a pool whose workers cannot even start (a broken install, no memory
+        at all) is an error, not a death to isolate item by item for ever."""
         self._stop(wait_for_workers=False)
         self._start()
+        try:
+            self.pool.submit(_alive).result(timeout=120)
+        except (BrokenProcessPool, TimeoutError):
+            self._stop(wait_for_workers=False)
+            raise SimError("worker processes die as they start (see the messages above); run with --jobs 1 "
+                           "(--executor serial) to see why") from None
+
+
+def _alive() -> bool:
+    return True
 
 
 def _finished(future) -> bool:

@@ -15,9 +15,17 @@ from pathlib import Path
 import numpy as np
 
 from sim.errors import Problem, ScenarioError, did_you_mean, format_path
-from sim.scenario.parameters import RULE_PARAMETERS
 from sim.scenario.checks import Checker
-from sim.scenario.documents import Document, expand_shorthand, parse_key_path, instance_path, read_document, read_value, resolve_path
+from sim.scenario.documents import (
+    Document,
+    expand_shorthand,
+    instance_path,
+    parse_key_path,
+    read_document,
+    read_value,
+    resolve_path,
+)
+from sim.scenario.parameters import RULE_PARAMETERS
 
 METHODS = ("grid", "lhs", "sobol")
 

@@ -9,8 +9,14 @@ import tomli_w
 
 from sim.analysis import scores
 from sim.analysis.backtest import Backtest, score
-from sim.analysis.calibration import (BASE_FILE, Calibration, at_edges, calibrated_document, save_as_extends,
-                                      write_plausible)
+from sim.analysis.calibration import (
+    BASE_FILE,
+    Calibration,
+    at_edges,
+    calibrated_document,
+    save_as_extends,
+    write_plausible,
+)
 from sim.analysis.sensitivity import SensitivityResult
 from sim.experiment import atomic
 from sim.plots import tuning_plots as plots
