@@ -235,3 +235,20 @@ def test_the_pool_loses_no_item_when_a_worker_dies():
         got = dict(executor.run(_dies_on_one, range(6), on_submit=submitted.append))
     assert sorted(got) == list(range(6))
     assert isinstance(got[1], WorkerDied) and all(got[k] == 10 * k for k in (0, 2, 3, 4, 5))
+
+
+def test_workers_that_cannot_start_are_an_error_not_an_endless_isolation():
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    from sim.errors import SimError
+    from sim.experiment.executors import ProcessExecutor
+
+    class Dying(ProcessExecutor):
+        def _start(self):
+            self.pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"), initializer=os._exit,
+                                            initargs=(3,))
+
+    with pytest.raises(SimError, match="worker processes die as they start"):
+        with Dying(1) as executor:
+            list(executor.run(_dies_on_one, range(3)))
