@@ -15,6 +15,7 @@ over the replication axis.
 from __future__ import annotations
 
 import contextlib
+import functools
 import math
 import re
 from dataclasses import dataclass
@@ -379,6 +380,7 @@ class _Parser:
             f"unknown {' or '.join(kind)} '{tok.text}' in {func}()" + did_you_mean(tok.text, known), tok.column)
 
 
+@functools.lru_cache(maxsize=8192)  # pure, and its result frozen: a sweep builds one scenario per point
 def parse_expression(text: str, names: Names) -> Expression:
     """Parse and check `text`; raises ExpressionError naming the column of the first problem."""
     if len(text) > MAX_LENGTH:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import bisect
 import difflib
+import functools
 import hashlib
 import json
 from pathlib import Path
@@ -108,6 +109,11 @@ def _meta(check: Checker, raw) -> s.Meta | None:
     return s.Meta(**values, fitted_until=fitted)
 
 
+@functools.lru_cache(maxsize=1024)
+def _close_to_model(name: str, model: tuple[str, ...]) -> list[str]:
+    return difflib.get_close_matches(name, model, n=1, cutoff=0.8)
+
+
 def _parameters(check: Checker, raw) -> tuple[tuple[tuple[str, float], ...], tuple[tuple[str, str], ...]]:
     values: dict[str, float] = {}
     options: dict[str, str] = {}
@@ -121,7 +127,7 @@ def _parameters(check: Checker, raw) -> tuple[tuple[tuple[str, float], ...], tup
         if number is not None:
             values[name] = number
         library = check.doc.file_of(("parameters", name)).startswith("<mechanism")
-        close = difflib.get_close_matches(name, model, n=1, cutoff=0.8)
+        close = _close_to_model(name, model)
         if name not in model and not library and close:
             check.warn(("parameters", name), f"'{name}' is not a model parameter (did you mean '{close[0]}'?); "
                                              "it is kept as a scenario parameter for expressions")
