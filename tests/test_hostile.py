@@ -169,18 +169,25 @@ def test_out_at_a_file_is_refused(tmp_path, capsys):
     assert (tmp_path / "file").read_text() == "x"
 
 
-def test_a_full_disk_leaves_nothing_half_written(tmp_path, capsys, monkeypatch):
+def disk_fills(monkeypatch, after: int = 0, name: str | None = None) -> list:
+    """Make atomic writes fail as on a full disk: every write after the first `after`, or (with `name`) writes of
+    that file. Returns the list of attempted paths (clear it to start counting again)."""
     from sim.experiment import atomic
 
     real, calls = atomic.write_bytes, []
 
     def full(path, data):
         calls.append(path)
-        if len(calls) > 3:
+        if (Path(path).name == name) if name else len(calls) > after:
             raise OSError(28, "No space left on device", str(path))
         real(path, data)
 
     monkeypatch.setattr(atomic, "write_bytes", full)
+    return calls
+
+
+def test_a_full_disk_leaves_nothing_half_written(tmp_path, capsys, monkeypatch):
+    calls = disk_fills(monkeypatch, after=3)
     code, _, err = run_cli(capsys, "run", DATA / "tiny.toml", "--out", tmp_path, "--no-plots")
     assert code == 2 and "No space left on device" in err and err.count("\n") == 1
     assert [p.name for p in tmp_path.rglob("*")] == ["tiny"]  # no run folder, no .partial, no .tmp
@@ -195,19 +202,9 @@ def test_a_full_disk_leaves_nothing_half_written(tmp_path, capsys, monkeypatch):
 
 
 def test_a_full_disk_leaves_no_half_written_report(tmp_path, capsys, monkeypatch):
-    from sim.experiment import atomic
-
     assert main(["batch", str(DATA / "tiny.toml"), "--reps", "20", "--executor", "serial", "--out",
                  str(tmp_path / "b"), "--quiet"]) == 0
-    real, calls = atomic.write_bytes, []
-
-    def full(path, data):
-        calls.append(path)
-        if len(calls) > 2:
-            raise OSError(28, "No space left on device", str(path))
-        real(path, data)
-
-    monkeypatch.setattr(atomic, "write_bytes", full)
+    disk_fills(monkeypatch, after=2)
     code, _, err = run_cli(capsys, "compare", made(tmp_path / "b"), "--out", tmp_path / "r")
     assert code == 2 and "No space left on device" in err
     assert not (tmp_path / "r").exists() or not list((tmp_path / "r").iterdir())  # no report, no .partial
@@ -419,16 +416,7 @@ def test_statistics_of_values_near_the_float_limit(tmp_path):
 
 
 def test_a_full_disk_while_writing_a_batch_s_outputs_leaves_no_tmp(tmp_path, capsys, monkeypatch):
-    from sim.experiment import atomic
-
-    real, calls = atomic.write_bytes, []
-
-    def full_at_points_csv(path, data):
-        if Path(path).name == "points.csv":
-            raise OSError(28, "No space left on device", str(path))
-        real(path, data)
-
-    monkeypatch.setattr(atomic, "write_bytes", full_at_points_csv)
+    disk_fills(monkeypatch, name="points.csv")
     code, _, err = run_cli(capsys, "batch", DATA / "tiny.toml", "--reps", "20", "--executor", "serial",
                            "--out", tmp_path, "--quiet")
     assert code == 2 and "points.csv: No space left on device" in err
