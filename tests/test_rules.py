@@ -6,9 +6,11 @@ import numpy as np
 import pytest
 from conftest import DATA
 
+from sim.model.kernels import kernels
 from sim.model.model import run_scenario
 from sim.model.rules import (
     RuleParameters,
+    StepNoise,
     balance_substeps,
     energies,
     global_camps,
@@ -22,6 +24,11 @@ from sim.scenario.loader import load_scenario
 def params(rate: float, form: str = "kulakowski", cap: float = 1e6) -> RuleParameters:
     return RuleParameters(balance_rate=rate, camp_rate=0.05, inertia=0.0, noise=0.0, capability_weight=1.0,
                           shock_scale=1.0, marvel_cap=cap, balance_form=form, landscape_search="local")
+
+
+def silent(r: int) -> StepNoise:
+    """The noise of a step for r replications (the rules here run with noise 0, so it is never drawn)."""
+    return StepNoise(np.zeros(r, dtype=np.uint64), 1, kernels())
 
 
 def random_symmetric(rng, r: int, n: int) -> np.ndarray:
@@ -52,7 +59,7 @@ def test_kulakowski_form_ends_balanced_at_any_rate(n, rate):
     r = 400
     x = random_symmetric(rng, r, n)
     for _ in range(int(200 / rate) + 50):
-        kulakowski_update(x, np.ones((r, n)), np.zeros((n, n)), params(rate), np.zeros((r, n, n), np.float32))
+        kulakowski_update(x, np.ones((r, n)), np.zeros((r, n, n)), params(rate), silent(r))
     assert structurally_balanced(x).mean() >= 0.99
 
 
@@ -70,8 +77,8 @@ def test_marvel_form_splits_along_the_leading_eigenvector(n):
     x = x0.copy()
     scale, frozen = np.ones(r), np.zeros(r, dtype=bool)
     for _ in range(200):
-        marvel_update(x, np.ones((r, n)), np.zeros((n, n)), params(0.5, "marvel"),
-                      np.zeros((r, n, n), np.float32), scale=scale, frozen=frozen)
+        marvel_update(x, np.ones((r, n)), np.zeros((r, n, n)), params(0.5, "marvel"),
+                      silent(r), scale=scale, frozen=frozen)
         if frozen.all():
             break
     assert frozen.all() and np.abs(x).max() <= 1.0 + 1e-12 and scale.min() > 1e4
@@ -84,13 +91,13 @@ def test_marvel_form_keeps_self_relations_and_stops_changing_when_frozen():
     rng = np.random.default_rng(7)
     x = random_symmetric(rng, 20, 6)
     scale, frozen = np.ones(20), np.zeros(20, dtype=bool)
-    marvel_update(x, np.ones((20, 6)), np.zeros((6, 6)), params(0.05, "marvel"),
-                  np.zeros((20, 6, 6), np.float32), scale=scale, frozen=frozen)
+    marvel_update(x, np.ones((20, 6)), np.zeros((20, 6, 6)), params(0.05, "marvel"),
+                  silent(20), scale=scale, frozen=frozen)
     assert np.abs(np.diagonal(x, axis1=1, axis2=2)).min() > 0  # X^2 fills the diagonal: it is kept
     frozen[:] = True
     before = x.copy()
-    marvel_update(x, np.ones((20, 6)), np.zeros((6, 6)), params(0.05, "marvel"),
-                  np.zeros((20, 6, 6), np.float32), scale=scale, frozen=frozen)
+    marvel_update(x, np.ones((20, 6)), np.zeros((20, 6, 6)), params(0.05, "marvel"),
+                  silent(20), scale=scale, frozen=frozen)
     np.testing.assert_array_equal(x, before)
 
 

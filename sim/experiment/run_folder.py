@@ -32,8 +32,8 @@ from sim.scenario import schema as s
 from sim.scenario.distributions import Distribution, Named
 
 PACKAGES = ("mesa", "numpy", "scipy", "matplotlib", "networkx")
-SEEDS_NOTE = ("replication k: relation noise from SFC64 seeded by numpy SeedSequence({seed}, spawn_key=(k, 0)); event "
-              "draws from a counter-based SplitMix64 stream keyed by (seed, k, the event's id): see sim/model/streams.py")
+SEEDS_NOTE = ("replication k: relation noise from a counter-based SplitMix64 stream keyed by (seed {seed}, k, step), "
+              "event draws from one keyed by (seed, k, the event's id): see sim/model/streams.py and kernels.py")
 
 
 def package_versions() -> dict[str, str]:

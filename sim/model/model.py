@@ -17,11 +17,12 @@ from sim.errors import SimError
 from sim.model.agents import ActorAgent
 from sim.model.compile import uses_camps
 from sim.model.events import EventEngine, Firing, advance_presence
+from sim.model.kernels import kernels
 from sim.model.network import NetworkRecord, NetworkRecorder, default_steps
 from sim.model.recorder import STATISTICS, OutcomeTracker, Series, summarise_step, tracked_series
-from sim.model.rules import SEARCHES, RuleParameters, influence_weights, rule_for
+from sim.model.rules import SEARCHES, RuleParameters, StepNoise, influence_weights, rule_for
 from sim.model.state import Index, initial_state
-from sim.model.streams import EventDraws, NoiseStreams
+from sim.model.streams import EventDraws, noise_keys
 from sim.model.uncertain import draw_parameters
 from sim.scenario.schema import Scenario
 from sim.scenario.uncertainty import Uncertainty
@@ -83,7 +84,8 @@ class ScenarioModel(mesa.Model):
         self.state = initial_state(scenario, r, varying)
         self.actor_agents = [ActorAgent(self, spec, i) for i, spec in enumerate(scenario.actors)]
         self.events = EventEngine(scenario, self.index, self.params)
-        self.noise = NoiseStreams(seed, self.replication_ids, n * n)
+        self.noise_keys = noise_keys(seed, self.replication_ids)
+        self.kernels = kernels()
         self.draws = EventDraws(seed, self.replication_ids)
         self.rule = rule_for(scenario.meta.rule, self.params)
         self.search = SEARCHES[self.params.landscape_search]
@@ -126,10 +128,10 @@ class ScenarioModel(mesa.Model):
         if self.needs_camps:
             self._update_camps()
         weights = influence_weights(state.attributes[:, :, self.capability], self.params.capability_weight)
-        noise = self.noise.normals(state.step).reshape(state.relations.shape)
         update = self.rule.update
         for block, params in self._blocks:  # cache-sized blocks of replications: same numbers, twice as fast
-            update(state.relations[block], weights[block], state.baseline[block], params, noise[block],
+            noise = StepNoise(self.noise_keys[block], state.step, self.kernels)
+            update(state.relations[block], weights[block], state.baseline[block], params, noise,
                    camps=state.camps[block], scale=state.scale[block], frozen=state.frozen[block])
         self._check_finite(fired, "relations", state.relations)
         self._record()
@@ -188,7 +190,7 @@ def run_scenario(scenario: Scenario, seed: int | None = None, replications: int 
     with np.errstate(all="ignore"):  # (step 0 is recorded while the model is built)
         model = ScenarioModel(scenario, seed, ids, keep_trajectories, varying, bands)
     result = model.run()
-    model.state = model.noise = model.draws = model.events = None  # the model and its agents form a cycle that only
+    model.state = model.draws = model.events = None  # the model and its agents form a cycle that only
     # the garbage collector frees: let go of the big arrays now, so that blocks of a long run do not pile up
     result.drawn = varying or {}
     result.uncertainty = uncertainty

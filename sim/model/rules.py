@@ -1,7 +1,8 @@
 """Alignment update rules: one small component each, all vectorised over replications.
 
-A rule gets the relation array X (R, N, N), capability weights, the baseline, one step's standard
-normals and the per-replication rule state (camps, scale, frozen), and changes them in place.
+A rule gets the relation array X (R, N, N), capability weights, the baseline, one step's noise (a
+StepNoise: the normals are computed where they are used) and the per-replication rule state (camps,
+scale, frozen), and changes them in place.
 `rule_for` picks the rule a scenario asks for: `balance` in the Kulakowski form (the default) or
 Marvel's pure form, or `landscape`.
 """
@@ -14,6 +15,7 @@ from typing import Callable
 
 import numpy as np
 
+from sim.model.kernels import Kernels
 from sim.scenario.parameters import RULE_OPTIONS, RULE_PARAMETERS
 
 GLOBAL_EXACT_MAX = 20  # landscape_search = "global" enumerates every split up to this many actors
@@ -49,6 +51,23 @@ class RuleParameters:
         """These parameters for a block of replications (per-replication values sliced, numbers kept)."""
         values = {name: getattr(self, name) for name in self.__slots__}
         return RuleParameters(**{k: v[block] if isinstance(v, np.ndarray) else v for k, v in values.items()})
+
+
+@dataclass(frozen=True, slots=True)
+class StepNoise:
+    """One step's relation noise for a block of replications (their stream keys, the step, the kernels)."""
+    keys: np.ndarray
+    step: int
+    kernels: Kernels
+
+    def normals(self, n: int) -> np.ndarray:
+        """(R, n, n) float32 standard normals."""
+        out = np.empty((len(self.keys), n * n), dtype=np.float32)
+        self.kernels.fill_normals(self.keys, self.step, out)
+        return out.reshape(-1, n, n)
+
+    def rows(self, rows) -> StepNoise:
+        return StepNoise(self.keys[rows], self.step, self.kernels)
 
 
 def _flat(value, rows=slice(None)):
@@ -151,19 +170,22 @@ SEARCHES = {"local": local_camps, "global": global_camps}
 
 
 # --- updates -------------------------------------------------------------------------------------
-def _finish(relations, baseline, params: RuleParameters, normals, bounded: bool = True) -> None:
+def _finish(relations, baseline, params: RuleParameters, noise: StepNoise, bounded: bool = True) -> None:
     """Inertia toward the baseline, then noise, then (unless the form forbids it) the bounds."""
+    if bounded:  # the common case, in one compiled pass per replication when numba is there
+        r = len(relations)
+        inertia, sd = (np.broadcast_to(_flat(value), (r,)) for value in (params.inertia, params.noise))
+        noise.kernels.finish(relations, baseline, np.ascontiguousarray(inertia), np.ascontiguousarray(sd),
+                             bool(np.any(inertia)), bool(np.any(sd)), noise.keys, noise.step)
+        return
     if np.any(params.inertia):
         relations *= 1.0 - params.inertia
         relations += params.inertia * baseline
     if np.any(params.noise):
-        noise = params.noise  # in the normals' precision, as a number is (so a drawn value acts the same)
-        np.multiply(normals, noise.astype(normals.dtype) if isinstance(noise, np.ndarray) else noise, out=normals)
+        normals = noise.normals(relations.shape[1])
+        sd = params.noise  # in the normals' precision, as a number is (so a drawn value acts the same)
+        np.multiply(normals, sd.astype(normals.dtype) if isinstance(sd, np.ndarray) else sd, out=normals)
         relations += normals
-    if bounded:
-        np.clip(relations, -1.0, 1.0, out=relations)
-        n = relations.shape[1]
-        relations[:, np.arange(n), np.arange(n)] = 0.0
 
 
 def balance_substeps(rate: float, n: int) -> int:
@@ -172,7 +194,7 @@ def balance_substeps(rate: float, n: int) -> int:
     return max(1, math.ceil(2.0 * rate * n / max(n - 2, 1)))
 
 
-def kulakowski_update(relations, weights, baseline, params: RuleParameters, normals, **_) -> None:
+def kulakowski_update(relations, weights, baseline, params: RuleParameters, noise: StepNoise, **_) -> None:
     """Continuous structural balance, dX/dt = (1 - X^2) X W X / (N - 2) (Kulakowski et al. 2005), run for
     balance_rate time units per step in as many Euler sub-steps as keep it stable (balance_substeps)."""
     n = relations.shape[1]
@@ -182,7 +204,7 @@ def kulakowski_update(relations, weights, baseline, params: RuleParameters, norm
     elif rate:
         substeps = balance_substeps(rate, n)
         _balance_substeps(relations, weights, rate / substeps / max(n - 2, 1), substeps)
-    _finish(relations, baseline, params, normals)
+    _finish(relations, baseline, params, noise)
 
 
 def _balance_substeps(relations, weights, h, substeps: int) -> None:
@@ -211,7 +233,8 @@ def _kulakowski_per_replication(relations, weights, rate: np.ndarray) -> None:
         relations[rows] = part
 
 
-def marvel_update(relations, weights, baseline, params: RuleParameters, normals, scale, frozen, **_) -> None:
+def marvel_update(relations, weights, baseline, params: RuleParameters, noise: StepNoise, scale, frozen,
+                  **_) -> None:
     """Marvel, Kleinberg, Kleinberg & Strogatz (2011): dX/dt = X^2, self-relations kept, no damping, no
     clipping, balance_rate time units per step, solved exactly: X(t + h) = (I - h X)^-1 X. A replication
     stops (frozen) once max |X| passes marvel_cap; the step that would pass it ends where the leading
@@ -236,19 +259,20 @@ def marvel_update(relations, weights, baseline, params: RuleParameters, normals,
     live = np.flatnonzero(~frozen)
     if (np.any(params.inertia) or np.any(params.noise)) and len(live):  # a frozen replication stops changing
         moved = relations[live]
-        _finish(moved, baseline[live], params.rows(live) if params.per_replication else params, normals[live],
+        _finish(moved, baseline[live], params.rows(live) if params.per_replication else params, noise.rows(live),
                 bounded=False)
         relations[live] = moved
 
 
-def landscape_update(relations, weights, baseline, params: RuleParameters, normals, camps, **_) -> None:
+def landscape_update(relations, weights, baseline, params: RuleParameters, noise: StepNoise, camps,
+                     **_) -> None:
     """Camp-mates drift toward +1 and opponents toward -1, weighted by the other actor's capability."""
     drift = camps[:, :, None] * camps[:, None, :]
     drift -= relations
     drift *= weights[:, None, :]
     drift *= params.camp_rate
     relations += drift
-    _finish(relations, baseline, params, normals)
+    _finish(relations, baseline, params, noise)
 
 
 @dataclass(frozen=True, slots=True)

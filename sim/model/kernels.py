@@ -1,0 +1,141 @@
+"""The hot loop of a step, written twice: compiled with numba and in plain numpy.
+
+Both variants do the same IEEE operations in the same order (no fused multiply-add, no reassociation),
+so they give the same bits: numba is a speed-up, never a different model. The numba variant is used
+when numba imports; `SIM_KERNELS=numpy` in the environment forces the numpy one (the tests run both
+and compare them bit for bit).
+
+- `fill_normals`: relation noise. Replication k's standard normals at step t come from a counter-based
+  SplitMix64 stream keyed by (k's key, t): word w is mix(mix(key + t C) + (w + 1) G), and each 32-bit
+  half of a word gives one normal through a 65,536-segment piecewise-linear inverse of the normal CDF
+  (the top 16 bits choose the segment, the low 16 the point in it). The result is a normal truncated
+  at +-4.3 standard deviations with variance exactly 1 and mean 0 (the table is symmetric).
+- `finish`: the end of a step of the balance and landscape rules (sim.model.rules): inertia toward the
+  baseline, the noise (generated in place, never stored for all replications) and the bounds, in one pass
+  over each replication's relations.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from dataclasses import dataclass
+from statistics import NormalDist
+from typing import Callable
+
+import numpy as np
+
+from sim.errors import SimError
+
+SEGMENTS = 1 << 16
+STEP_KEY = 0xD1B54A32D192ED03  # a stream's start per step (an odd constant, as SplitMix64's increment)
+GOLDEN = 0x9E3779B97F4A7C15
+M1, M2 = 0xBF58476D1CE4E5B9, 0x94D049BB133111EB
+
+
+@functools.cache
+def normal_knots() -> np.ndarray:
+    """q_i = Phi^-1((i + 1/2) / 65,537), i = 0..65,536, exactly antisymmetric, scaled to variance 1."""
+    inverse = NormalDist().inv_cdf
+    lower = np.array([inverse((i + 0.5) / (SEGMENTS + 1)) for i in range(SEGMENTS // 2)])
+    q = np.concatenate([lower, [0.0], -lower[::-1]])
+    a, b = q[:-1], q[1:]
+    q /= np.sqrt(((a * a + a * b + b * b) / 3.0).mean())  # each segment is uniform in u, linear in x
+    q.flags.writeable = False
+    return q
+
+
+@functools.cache
+def normal_table() -> tuple[np.ndarray, np.ndarray]:
+    """The knots as the start and slope of each segment (what the kernels read)."""
+    q = normal_knots()
+    starts, slopes = q[:-1].copy(), np.diff(q)
+    starts.flags.writeable = slopes.flags.writeable = False
+    return starts, slopes
+
+
+# --- numpy -----------------------------------------------------------------------------------------
+def _mix(z: np.ndarray) -> np.ndarray:
+    z ^= z >> np.uint64(30)
+    z *= np.uint64(M1)
+    z ^= z >> np.uint64(27)
+    z *= np.uint64(M2)
+    z ^= z >> np.uint64(31)
+    return z
+
+
+def fill_normals_numpy(keys: np.ndarray, step: int, out: np.ndarray) -> None:
+    """out (R, M) float32: replication r's M normals at `step`."""
+    starts, slopes = normal_table()
+    r, m = out.shape
+    words = (m + 1) // 2
+    with np.errstate(over="ignore"):
+        start = _mix(keys + np.uint64(step) * np.uint64(STEP_KEY))
+        z = _mix(start[:, None] + np.arange(1, words + 1, dtype=np.uint64) * np.uint64(GOLDEN))
+    halves = np.empty((r, words, 2), dtype=np.uint64)
+    np.right_shift(z, np.uint64(32), out=halves[:, :, 0])
+    np.bitwise_and(z, np.uint64(0xFFFFFFFF), out=halves[:, :, 1])
+    halves = halves.reshape(r, 2 * words)[:, :m]
+    segment = (halves >> np.uint64(16)).astype(np.intp)
+    within = (halves & np.uint64(0xFFFF)).astype(np.float64) * (1.0 / 65536.0)
+    out[...] = slopes[segment] * within + starts[segment]
+
+
+def _finish_numpy(x, base, inertia, sd, do_inertia, do_noise, keys, step) -> None:
+    r, n, _ = x.shape
+    if do_inertia:
+        x *= (1.0 - inertia)[:, None, None]
+        x += inertia[:, None, None] * base
+    if do_noise:
+        normals = np.empty((r, n * n), dtype=np.float32)
+        fill_normals_numpy(keys, step, normals)
+        normals *= sd.astype(np.float32)[:, None]
+        x += normals.reshape(r, n, n)
+    np.clip(x, -1.0, 1.0, out=x)
+    x[:, np.arange(n), np.arange(n)] = 0.0
+
+
+# --- numba -----------------------------------------------------------------------------------------
+@functools.cache
+def _compiled():
+    """The numba kernels (compiled, or loaded from numba's cache, on first call); None without numba."""
+    try:
+        from sim.model import kernels_numba
+    except ImportError:
+        return None
+    return kernels_numba.fill_normals, kernels_numba.finish
+
+
+# --- the two variants behind one interface ------------------------------------------------------------
+@dataclass(frozen=True)
+class Kernels:
+    name: str
+    fill_normals: Callable[[np.ndarray, int, np.ndarray], None]
+    finish: Callable    # (x, base, inertia, sd, do_inertia, do_noise, keys, step): inertia, noise, bounds
+
+
+@functools.cache
+def _numba_kernels() -> Kernels | None:
+    compiled = _compiled()
+    if compiled is None:
+        return None
+    fill, finish = compiled
+    starts, slopes = normal_table()
+    return Kernels(
+        "numba",
+        lambda keys, step, out: fill(keys, step, out, starts, slopes),
+        lambda x, base, inertia, sd, do_inertia, do_noise, keys, step: finish(
+            x, base, inertia, sd, do_inertia, do_noise, keys, step, starts, slopes))
+
+
+NUMPY = Kernels("numpy", fill_normals_numpy, _finish_numpy)
+
+
+def kernels(name: str | None = None) -> Kernels:
+    """The kernels by name ("numba", "numpy"); by default numba when it imports, unless SIM_KERNELS=numpy."""
+    name = name or os.environ.get("SIM_KERNELS") or "numba"
+    if name == "numpy":
+        return NUMPY
+    if name != "numba":
+        raise SimError(f"environment variable SIM_KERNELS: expected numba or numpy, got {name!r}")
+    return _numba_kernels() or NUMPY

@@ -1,0 +1,80 @@
+"""The numba variants of sim/model/kernels.py (imported only when numba is present and wanted).
+
+Every operation matches the numpy variant's, in the same order, so both give the same bits."""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+
+from sim.model.kernels import GOLDEN, M1, M2, STEP_KEY
+
+jit = numba.njit(cache=True, nogil=True)
+u64 = np.uint64
+
+
+@numba.njit(inline="always", cache=True)
+def mix(z):
+    """SplitMix64's output function (as sim.model.kernels._mix)."""
+    z ^= z >> u64(30)
+    z *= u64(M1)
+    z ^= z >> u64(27)
+    z *= u64(M2)
+    z ^= z >> u64(31)
+    return z
+
+
+@numba.njit(inline="always", cache=True)
+def normals_into(key, step, out, starts, slopes):
+    """One replication's normals at `step` (as sim.model.kernels.fill_normals_numpy, row by row)."""
+    m = out.shape[0]
+    start = mix(key + u64(step) * u64(STEP_KEY))
+    for word in range(m // 2):
+        z = mix(start + u64(word + 1) * u64(GOLDEN))
+        out[2 * word] = _normal(z >> u64(32), starts, slopes)
+        out[2 * word + 1] = _normal(z & u64(0xFFFFFFFF), starts, slopes)
+    if m % 2:
+        z = mix(start + u64(m // 2 + 1) * u64(GOLDEN))
+        out[m - 1] = _normal(z >> u64(32), starts, slopes)
+
+
+@numba.njit(inline="always", cache=True)
+def _normal(bits, starts, slopes):
+    """One 32-bit word -> one normal: the top 16 bits pick the segment, the low 16 the point in it."""
+    segment = bits >> u64(16)
+    return np.float32(slopes[segment] * (float(bits & u64(0xFFFF)) * (1.0 / 65536.0)) + starts[segment])
+
+
+@jit
+def fill_normals(keys, step, out, starts, slopes):
+    """out (R, M) float32: each replication's M normals at `step`."""
+    for r in range(out.shape[0]):
+        normals_into(keys[r], step, out[r], starts, slopes)
+
+
+@jit
+def finish(x, base, inertia, sd, do_inertia, do_noise, keys, step, starts, slopes):
+    """Inertia toward the baseline, the noise and the bounds, one replication at a time (as _finish_numpy)."""
+    r_count, n, _ = x.shape
+    normals = np.empty(n * n, dtype=np.float32)
+    for r in range(r_count):
+        xr = x[r]
+        if do_inertia:
+            keep, pull = 1.0 - inertia[r], inertia[r]
+            for i in range(n):
+                for j in range(n):
+                    xr[i, j] = xr[i, j] * keep + pull * base[r, i, j]
+        if do_noise:
+            normals_into(keys[r], step, normals, starts, slopes)
+            scale = np.float32(sd[r])
+            for i in range(n):
+                for j in range(n):
+                    xr[i, j] += np.float64(normals[i * n + j] * scale)
+        for i in range(n):
+            for j in range(n):
+                v = xr[i, j]
+                if v < -1.0:
+                    xr[i, j] = -1.0
+                elif v > 1.0:
+                    xr[i, j] = 1.0
+            xr[i, i] = 0.0

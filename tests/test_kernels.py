@@ -1,0 +1,92 @@
+"""The compiled (numba) and numpy kernels give the same bits; the relation noise is a unit normal."""
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from sim.errors import SimError
+from sim.model.kernels import NUMPY, kernels, normal_knots, normal_table
+from sim.model.model import run_scenario
+from sim.model.streams import noise_keys
+from sim.scenario.loader import load_scenario
+
+numba = pytest.importorskip("numba")
+NUMBA = kernels("numba")
+
+
+def test_numba_is_used_when_it_imports_and_the_environment_can_turn_it_off(monkeypatch):
+    assert NUMBA.name == "numba"
+    monkeypatch.setenv("SIM_KERNELS", "numpy")
+    assert kernels() is NUMPY
+    monkeypatch.setenv("SIM_KERNELS", "fortran")
+    with pytest.raises(SimError, match="environment variable SIM_KERNELS: expected numba or numpy, got 'fortran'"):
+        kernels()
+
+
+@settings(max_examples=60, deadline=None)
+@given(seed=st.integers(0, 2**63 - 1), reps=st.lists(st.integers(0, 2**40), min_size=1, max_size=40),
+       step=st.integers(0, 100_000), m=st.integers(1, 401))
+def test_normals_are_the_same_bits_in_numba_and_numpy(seed, reps, step, m):
+    keys = noise_keys(seed, np.array(reps))
+    a, b = np.empty((len(reps), m), np.float32), np.empty((len(reps), m), np.float32)
+    NUMBA.fill_normals(keys, step, a)
+    NUMPY.fill_normals(keys, step, b)
+    assert a.tobytes() == b.tobytes()
+
+
+def test_a_replications_normals_do_not_depend_on_its_company():
+    keys = noise_keys(7, np.arange(50))
+    together = np.empty((50, 144), np.float32)
+    NUMPY.fill_normals(keys, 3, together)
+    alone = np.empty((1, 144), np.float32)
+    NUMPY.fill_normals(keys[[31]], 3, alone)
+    assert alone.tobytes() == together[31].tobytes()
+
+
+def test_the_noise_is_a_unit_normal_truncated_beyond_four_standard_deviations():
+    q = normal_knots()
+    assert np.array_equal(q, -q[::-1])  # antisymmetric: mean 0
+    a, b = q[:-1], q[1:]
+    assert ((a * a + a * b + b * b) / 3).mean() == pytest.approx(1.0, abs=1e-12)  # variance 1
+    assert 4.2 < q[-1] < 4.4
+    starts, slopes = normal_table()
+    assert np.allclose(starts + slopes, q[1:], rtol=0, atol=1e-15)
+    sample = np.empty((2000, 500), np.float32)
+    NUMBA.fill_normals(noise_keys(1, np.arange(2000)), 9, sample)
+    assert abs(sample.mean()) < 0.005 and abs(sample.std() - 1) < 0.005
+    assert abs(np.mean(np.abs(sample) > 1.959964) - 0.05) < 0.002  # the normal's tails, not a uniform's
+    consecutive = np.corrcoef(sample[:, :-1].ravel(), sample[:, 1:].ravel())[0, 1]
+    assert abs(consecutive) < 0.005
+
+
+@settings(max_examples=60, deadline=None)
+@given(r=st.integers(1, 9), n=st.integers(2, 14), seed=st.integers(0, 2**32), step=st.integers(1, 500),
+       shared=st.booleans(), specials=st.booleans())
+def test_finishing_a_step_is_the_same_bits_in_numba_and_numpy(r, n, seed, step, shared, specials):
+    rng = np.random.default_rng(seed)
+    x = rng.uniform(-1.5, 1.5, (r, n, n))
+    if specials:
+        x.flat[rng.integers(0, x.size, 3)] = [np.nan, np.inf, -0.0]
+    base = rng.uniform(-1, 1, (r, n, n))
+    inertia = np.full(r, 0.1) if shared else rng.uniform(0, 0.3, r) * (rng.random(r) < 0.7)
+    sd = np.full(r, 0.05) if shared else rng.uniform(0, 0.2, r) * (rng.random(r) < 0.7)
+    keys = noise_keys(seed, np.arange(r))
+    for do_inertia, do_noise in ((True, True), (False, True), (True, False), (False, False)):
+        a, b = x.copy(), x.copy()
+        NUMBA.finish(a, base, inertia, sd, do_inertia, do_noise, keys, step)
+        NUMPY.finish(b, base, inertia, sd, do_inertia, do_noise, keys, step)
+        assert a.tobytes() == b.tobytes()
+
+
+@pytest.mark.parametrize("overrides", [(), ("meta.rule=landscape",), ("parameters.balance_form=marvel",)])
+def test_whole_runs_are_the_same_with_and_without_numba(monkeypatch, overrides):
+    scenario = load_scenario("scenarios/niger-2024.toml", list(overrides))
+    runs = {}
+    for name in ("numba", "numpy"):
+        monkeypatch.setenv("SIM_KERNELS", name)
+        runs[name] = run_scenario(scenario, replications=60, keep_trajectories=True)
+    a, b = runs["numba"], runs["numpy"]
+    assert a.trajectories.tobytes() == b.trajectories.tobytes()
+    assert all(a.outcomes[k].tobytes() == b.outcomes[k].tobytes() for k in a.outcomes)
+    assert a.first_fired.tobytes() == b.first_fired.tobytes()
