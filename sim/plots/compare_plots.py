@@ -22,14 +22,15 @@ def colours(results: list[ScenarioResults]) -> dict[str, str]:
     return {r.label: OKABE_ITO[i % len(OKABE_ITO)] for i, r in enumerate(results)}
 
 
-def save(fig, path: Path, fmt: str) -> Path:
-    """Write the figure as `fmt` (png, svg, pdf) and return the path."""
+def save(fig, path: Path, fmt: str, tight: bool = True) -> Path:
+    """Write the figure as `fmt` (png, svg, pdf) and return the path. `tight` trims the margins to what is
+    drawn, which costs one more drawing of the figure: figures laid out in inches pass False."""
     from sim.experiment import atomic
 
     path = path.with_suffix(f".{fmt}")
     for kind in (fmt, "png") if fmt == "pdf" else (fmt,):  # a PNG twin lets the HTML report embed PDF plots
         buffer = io.BytesIO()
-        fig.savefig(buffer, format=kind, dpi=110, bbox_inches="tight")
+        fig.savefig(buffer, format=kind, dpi=110, bbox_inches="tight" if tight else None)
         atomic.write_bytes(path.with_suffix(f".{kind}"), buffer.getvalue())
     plt.close(fig)
     return path

@@ -14,6 +14,7 @@ from matplotlib.lines import Line2D  # noqa: E402
 
 from sim.model.network import NetworkRecord  # noqa: E402
 from sim.plots.compare_plots import save  # noqa: E402
+from sim.plots.layout import place_panels  # noqa: E402
 
 POSITIVE, NEGATIVE = "#0072B2", "#D55E00"
 CAMP_COLOURS = ("#009E73", "#CC79A7")  # not the edge colours
@@ -70,8 +71,8 @@ def plot_network(record: NetworkRecord, names: list[str], dates, title: str, pat
     fig.legend(handles=legend, loc="lower center", ncol=4, fontsize=8, frameon=False)
     fig.suptitle(f"{title}: alignment network (edge width = |mean relation| >= {MIN_EDGE}; node size = capability; "
                  f"{record.count:,} runs)", fontsize=10)
-    fig.tight_layout(rect=(0, 0.05, 1, 0.95))
-    return save(fig, path, fmt)
+    place_panels(fig, rows, cols, top=0.9, bottom=0.4, left=0.1, right=0.1, between_rows=0.6, between_cols=0.2)
+    return save(fig, path, fmt, tight=False)
 
 
 def plot_camp_membership(record: NetworkRecord, names: list[str], dates, title: str, path: Path,
@@ -83,7 +84,10 @@ def plot_camp_membership(record: NetworkRecord, names: list[str], dates, title: 
         return None
     steps = np.flatnonzero(known)
     order = np.argsort(-shares[steps[-1]], kind="stable")
-    fig, ax = plt.subplots(figsize=(10, 0.32 * len(names) + 1.8))
+    height = 0.32 * len(names) + 1.8
+    fig, ax = plt.subplots(figsize=(10, height))
+    labels = max(len(name) for name in names) * 8 * 0.6 / 72 + 0.25  # inches the actor names take
+    fig.subplots_adjust(left=labels / 10, right=0.98, top=1 - 0.4 / height, bottom=0.45 / height)
     x = mdates.date2num([dates[s] for s in steps])
     image = ax.imshow(shares[steps][:, order].T, aspect="auto", cmap="RdBu", vmin=0, vmax=1,
                       extent=(x[0], x[-1], len(names) - 0.5, -0.5), interpolation="nearest")
@@ -93,5 +97,4 @@ def plot_camp_membership(record: NetworkRecord, names: list[str], dates, title: 
     bar = fig.colorbar(image, ax=ax)
     bar.set_label(f"share of runs in {names[0]}'s camp")
     ax.set_title(f"{title}: camp membership over time (two camps minimising frustration)", fontsize=10)
-    fig.tight_layout()
-    return save(fig, path, fmt)
+    return save(fig, path, fmt, tight=False)

@@ -8,13 +8,13 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.dates as mdates  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from sim.experiment import atomic  # noqa: E402
 from sim.model.model import RunResult, firing_counts  # noqa: E402
 from sim.model.recorder import STATISTICS  # noqa: E402
+from sim.plots.layout import caption, caption_height, date_ticks, dates_axis, place_panels  # noqa: E402
 from sim.scenario.schema import Scenario  # noqa: E402
 
 COLOURS = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#F0E442", "#000000"]
@@ -47,24 +47,28 @@ def _fan(ax, dates, stats, c, colour, label):
 
 
 def _mark(ax, marks, label: bool):
+    if not marks:
+        return
     low, top = ax.get_ylim()
-    for n, (day, name) in enumerate(marks, 1):
-        ax.axvline(day, color="0.45", lw=0.8, ls=":")
-        if label:  # staggered so that events close in time stay readable
+    ax.vlines([day for day, _ in marks], 0, 1, transform=ax.get_xaxis_transform(), colors="0.45", lw=0.8,
+              linestyles=":")  # one collection, not a line per event
+    if label:  # staggered so that events close in time stay readable
+        for n, (day, _) in enumerate(marks, 1):
             ax.text(day, top - (n % 3) * 0.07 * (top - low), f" {n}", fontsize=7, color="0.3", va="top", ha="left")
 
 
-def _dates_axis(ax):
-    ax.xaxis.set_major_locator(mdates.AutoDateLocator(minticks=4, maxticks=9))
-    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(ax.xaxis.get_major_locator()))
-    ax.tick_params(labelbottom=True)  # dates under every panel, not only the last row
-    ax.grid(alpha=0.25)
+def _ticks(scenario: Scenario):
+    return date_ticks(scenario.dates[0], scenario.dates[-1])
 
 
-def _legend_for_marks(fig, marks):
-    if marks:
-        text = "Marked events: " + "; ".join(f"{n} {day.isoformat()} {name}" for n, (day, name) in enumerate(marks, 1))
-        fig.text(0.01, 0.005, text, fontsize=7, wrap=True, va="bottom", color="0.25")
+def _legend_for_marks(fig, marks) -> float:
+    """The numbered events as a caption under the panels; returns the inches it takes."""
+    if not marks:
+        return 0.0
+    text = "Marked events: " + "; ".join(f"{n} {day.isoformat()} {name}" for n, (day, name) in enumerate(marks, 1))
+    text = caption(text, fig.get_figwidth() - 0.3, 7)
+    fig.text(0.1 / fig.get_figwidth(), 0.05 / fig.get_figheight(), text, fontsize=7, va="bottom", color="0.25")
+    return caption_height(text, 7) + 0.1
 
 
 def _save(fig, path: Path) -> None:
@@ -85,6 +89,7 @@ def plot_alignment(path: Path, scenario: Scenario, result: RunResult, marks) -> 
     cols = 2 if len(wanted) > 1 else 1
     rows = -(-len(wanted) // cols)
     fig, axes = plt.subplots(rows, cols, figsize=(6.2 * cols, 2.9 * rows + 1.2), sharex=True, squeeze=False)
+    ticks = _ticks(scenario)
     for n, c in enumerate(wanted):
         ax = axes.flat[n]
         ser = result.series[c]
@@ -93,7 +98,7 @@ def plot_alignment(path: Path, scenario: Scenario, result: RunResult, marks) -> 
         ax.set_ylim(-1.05, 1.05)
         ax.set_title(f"{names[ser.source]} toward {names[ser.target]}", fontsize=10)
         ax.set_ylabel("alignment (-1 hostile, +1 allied)", fontsize=8)
-        _dates_axis(ax)
+        dates_axis(ax, ticks)
         _mark(ax, marks, label=True)
     for ax in list(axes.flat)[len(wanted):]:
         ax.axis("off")
@@ -105,8 +110,7 @@ def plot_alignment(path: Path, scenario: Scenario, result: RunResult, marks) -> 
                loc="upper right", ncol=4, fontsize=8, frameon=False)
     fig.suptitle(f"{scenario.meta.name}: tracked alignments over time ({len(result.replications)} runs, "
                  f"{scenario.meta.step_unit}ly steps)", x=0.01, ha="left", fontsize=11)
-    fig.tight_layout(rect=(0, 0.07, 1, 0.95))
-    _legend_for_marks(fig, marks)
+    place_panels(fig, rows, cols, top=0.85, bottom=_legend_for_marks(fig, marks) + 0.45)
     _save(fig, path)
 
 
@@ -122,6 +126,7 @@ def plot_presence(path: Path, scenario: Scenario, result: RunResult, marks) -> N
     cols = 2 if len(sites) > 1 else 1
     rows = -(-len(sites) // cols)
     fig, axes = plt.subplots(rows, cols, figsize=(6.2 * cols, 2.9 * rows + 1.2), sharex=True, squeeze=False)
+    ticks = _ticks(scenario)
     for n, site in enumerate(sites):
         ax = axes.flat[n]
         for c in wanted:
@@ -133,14 +138,13 @@ def plot_presence(path: Path, scenario: Scenario, result: RunResult, marks) -> N
         ax.set_ylabel("personnel", fontsize=8)
         ax.set_ylim(bottom=0)
         ax.legend(fontsize=8, loc="best", title="median, 50% and 90% bands", title_fontsize=7)
-        _dates_axis(ax)
+        dates_axis(ax, ticks)
         _mark(ax, marks, label=True)
     for ax in list(axes.flat)[len(sites):]:
         ax.axis("off")
     fig.suptitle(f"{scenario.meta.name}: personnel by site ({len(result.replications)} runs)",
                  x=0.01, ha="left", fontsize=11)
-    fig.tight_layout(rect=(0, 0.07, 1, 0.96))
-    _legend_for_marks(fig, marks)
+    place_panels(fig, rows, cols, top=0.75, bottom=_legend_for_marks(fig, marks) + 0.45)
     _save(fig, path)
 
 
@@ -160,10 +164,9 @@ def plot_camps(path: Path, scenario: Scenario, result: RunResult, marks) -> None
     ax.set_ylabel("% of runs in the same camp")
     ax.set_title(f"{scenario.meta.name}: camp membership (two camps minimising frustration)", fontsize=11)
     ax.legend(fontsize=8, loc="center right")
-    _dates_axis(ax)
+    dates_axis(ax, _ticks(scenario))
     _mark(ax, marks, label=True)
-    fig.tight_layout(rect=(0, 0.16, 1, 1))
-    _legend_for_marks(fig, marks)
+    place_panels(fig, 1, 1, top=0.4, bottom=_legend_for_marks(fig, marks) + 0.45, left=0.7)
     _save(fig, path)
 
 
