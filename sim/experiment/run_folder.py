@@ -300,24 +300,35 @@ def write_events(path: Path, result: RunResult) -> None:
 
 
 def event_log(result: RunResult) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[tuple]]:
-    """Every firing as (replication, step, key) in (replication, step) order, and the keys (event, parent,
-    drawn values): a large run repeats a few keys many times, so their texts are built once per key."""
-    fixed = [not any(_drawn(f, result.drawn) for f in e.effects) for e in result.scenario.events]
+    """Every firing as (replication, step, key) in (replication, step) order, and the keys (event, why,
+    effects): a large run repeats a few keys many times. Texts are built per event and step, from columns:
+    once for an event whose effects are fixed, once per firing for one whose sizes are drawn."""
+    events = result.scenario.events
+    fixed = [not any(_drawn(f, result.drawn) for f in e.effects) for e in events]
+    texts = _EventTexts(result.scenario)
     keys: dict[tuple, int] = {}
     reps_all, steps_all, ids_all = [], [], []
     for firing in result.firings:
-        if all(fixed[e] for e in np.unique(firing.events)):
-            _, first, inverse = np.unique(firing.events * (len(fixed) + 1) + firing.parents + 1, return_index=True,
-                                          return_inverse=True)
-            drawn = [tuple(tuple(float(np.asarray(a)[i]) for a in (v if isinstance(v, tuple) else (v,)))
-                           for v in firing.values) for i in first]
-            local = np.array([keys.setdefault((int(firing.events[i]), int(firing.parents[i]), d), len(keys))
-                              for i, d in zip(first, drawn)], dtype=np.int64)
-            ids = local[np.ravel(inverse)]
-        else:
-            single = RunResult(result.scenario, result.seed, result.replications, {}, (), None, None, [firing])
-            ids = np.array([keys.setdefault((e, parent, drawn), len(keys)) for _, _, e, parent, drawn
-                            in _firings(single)], dtype=np.int64)
+        ids = np.empty(len(firing.events), dtype=np.int64)
+        for e in np.unique(firing.events).tolist():
+            rows = np.flatnonzero(firing.events == e)
+            parents = firing.parents[rows]
+            effects = events[e].effects
+            columns = [tuple(np.asarray(a)[rows].tolist() for a in (v if isinstance(v, tuple) else (v,)))
+                       for v in firing.values[:len(effects)]]
+            if fixed[e]:  # the same sizes in every firing of the event (with the same parent)
+                for parent in np.unique(parents).tolist():
+                    first = int(np.flatnonzero(parents == parent)[0])
+                    drawn = tuple(tuple(c[first] for c in col) for col in columns)
+                    key = (e, texts.why(e, parent), texts.effect_list(e, drawn))
+                    ids[rows[parents == parent]] = keys.setdefault(key, len(keys))
+                continue
+            described = [[describe_effect(f, values) for values in zip(*col)] for f, col in zip(effects, columns)]
+            lists = described[0] if len(described) == 1 else ["; ".join(parts) for parts in zip(*described)]
+            if not effects:
+                lists = [""] * len(rows)
+            ids[rows] = [keys.setdefault((e, texts.why(e, parent), text), len(keys))
+                         for parent, text in zip(parents.tolist(), lists)]
         reps_all.append(result.replications[firing.reps])
         steps_all.append(np.full(len(firing.reps), firing.step))
         ids_all.append(ids)
@@ -331,9 +342,8 @@ def event_log(result: RunResult) -> tuple[np.ndarray, np.ndarray, np.ndarray, li
 
 def _key_texts(result: RunResult, keys: list[tuple]) -> list[tuple[str, str, str, str]]:
     """(event id, name, why, effects) for each key."""
-    events, texts = result.scenario.events, _EventTexts(result.scenario)
-    return [(events[e].id, events[e].name, texts.why(e, parent), texts.effect_list(e, drawn))
-            for e, parent, drawn in keys]
+    events = result.scenario.events
+    return [(events[e].id, events[e].name, why, effects) for e, why, effects in keys]
 
 
 def event_text(result: RunResult, log=None) -> str:
