@@ -90,3 +90,19 @@ def test_whole_runs_are_the_same_with_and_without_numba(monkeypatch, overrides):
     assert a.trajectories.tobytes() == b.trajectories.tobytes()
     assert all(a.outcomes[k].tobytes() == b.outcomes[k].tobytes() for k in a.outcomes)
     assert a.first_fired.tobytes() == b.first_fired.tobytes()
+
+
+@settings(max_examples=60, deadline=None)
+@given(r=st.integers(1, 12), n=st.integers(2, 16), seed=st.integers(0, 2**32), nan=st.booleans())
+def test_the_camp_search_is_the_same_in_numba_and_numpy(r, n, seed, nan):
+    rng = np.random.default_rng(seed)
+    relations = rng.uniform(-1, 1, (r, n, n))
+    sizes = rng.uniform(0, 3, (r, n)) * (rng.random((r, n)) < 0.9)  # some actors without capability
+    start = np.where(rng.random((r, n)) < 0.5, 1.0, -1.0)
+    if nan:
+        relations[0, 0, n - 1] = np.nan
+    before = start.copy()
+    a, b = NUMBA.local_camps(relations, sizes, start), NUMPY.local_camps(relations, sizes, start)
+    assert a.tobytes() == b.tobytes()
+    assert np.array_equal(start, before)  # the start is not changed in place
+    assert set(np.unique(a)) <= {-1.0, 1.0} and (a[:, 0] == 1).all()

@@ -10,6 +10,8 @@ and compare them bit for bit).
   half of a word gives one normal through a 65,536-segment piecewise-linear inverse of the normal CDF
   (the top 16 bits choose the segment, the low 16 the point in it). The result is a normal truncated
   at +-4.3 standard deviations with variance exactly 1 and mean 0 (the table is symmetric).
+- `local_camps`: the single-move camp search (sim.model.rules.local_camps), the fields summed in a
+  fixed order, j = 0, 1, ..., N - 1.
 - `finish`: the end of a step of the balance and landscape rules (sim.model.rules): inertia toward the
   baseline, the noise (generated in place, never stored for all replications) and the bounds, in one pass
   over each replication's relations.
@@ -95,6 +97,32 @@ def _finish_numpy(x, base, inertia, sd, do_inertia, do_noise, keys, step) -> Non
     x[:, np.arange(n), np.arange(n)] = 0.0
 
 
+def _local_camps_numpy(relations: np.ndarray, sizes: np.ndarray, camps: np.ndarray) -> np.ndarray:
+    camps = camps.astype(np.float64, copy=True)
+    n = camps.shape[1]
+    self_terms = sizes * np.diagonal(relations, axis1=1, axis2=2)  # s_i p_ii: not a pair, left out
+    active = np.arange(len(camps))  # replications still moving: the others are at their local minimum
+    for _ in range(n * n):
+        x, s, c = relations[active], sizes[active], camps[active]
+        weighted = s * c
+        rows = x[:, :, 0] * weighted[:, :1]  # sum_j x_ij w_j and sum_j x_ji w_j, j in order
+        cols = x[:, 0, :] * weighted[:, :1]
+        for j in range(1, n):
+            rows += x[:, :, j] * weighted[:, j:j + 1]
+            cols += x[:, j, :] * weighted[:, j:j + 1]
+        field = 0.5 * (rows + cols)
+        field -= self_terms[active] * c
+        gain = s * c * field  # change in E if that actor switches camp
+        best = gain.argmin(axis=1)
+        improving = gain[np.arange(len(active)), best] < -1e-12
+        if not improving.any():
+            break
+        active = active[improving]
+        camps[active, best[improving]] *= -1
+    camps *= np.where(camps[:, :1] < 0, -1.0, 1.0)
+    return camps
+
+
 # --- numba -----------------------------------------------------------------------------------------
 @functools.cache
 def _compiled():
@@ -103,7 +131,7 @@ def _compiled():
         from sim.model import kernels_numba
     except ImportError:
         return None
-    return kernels_numba.fill_normals, kernels_numba.finish
+    return kernels_numba.fill_normals, kernels_numba.finish, kernels_numba.local_camps
 
 
 # --- the two variants behind one interface ------------------------------------------------------------
@@ -112,6 +140,7 @@ class Kernels:
     name: str
     fill_normals: Callable[[np.ndarray, int, np.ndarray], None]
     finish: Callable    # (x, base, inertia, sd, do_inertia, do_noise, keys, step): inertia, noise, bounds
+    local_camps: Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]  # (relations, sizes, camps) -> camps
 
 
 @functools.cache
@@ -119,16 +148,19 @@ def _numba_kernels() -> Kernels | None:
     compiled = _compiled()
     if compiled is None:
         return None
-    fill, finish = compiled
+    fill, finish, camps = compiled
     starts, slopes = normal_table()
     return Kernels(
         "numba",
         lambda keys, step, out: fill(keys, step, out, starts, slopes),
         lambda x, base, inertia, sd, do_inertia, do_noise, keys, step: finish(
-            x, base, inertia, sd, do_inertia, do_noise, keys, step, starts, slopes))
+            x, base, inertia, sd, do_inertia, do_noise, keys, step, starts, slopes),
+        lambda relations, sizes, start: camps(np.ascontiguousarray(relations, dtype=np.float64),
+                                              np.ascontiguousarray(sizes, dtype=np.float64),
+                                              np.array(start, dtype=np.float64)))
 
 
-NUMPY = Kernels("numpy", fill_normals_numpy, _finish_numpy)
+NUMPY = Kernels("numpy", fill_normals_numpy, _finish_numpy, _local_camps_numpy)
 
 
 def kernels(name: str | None = None) -> Kernels:

@@ -78,3 +78,38 @@ def finish(x, base, inertia, sd, do_inertia, do_noise, keys, step, starts, slope
                 elif v > 1.0:
                     xr[i, j] = 1.0
             xr[i, i] = 0.0
+
+
+@jit
+def local_camps(relations, sizes, camps):
+    """The single-move camp search, one replication at a time (as _local_camps_numpy); camps is changed."""
+    r_count, n, _ = relations.shape
+    weighted, gain = np.empty(n), np.empty(n)
+    for r in range(r_count):
+        x, s, c = relations[r], sizes[r], camps[r]
+        for _ in range(n * n):
+            for j in range(n):
+                weighted[j] = s[j] * c[j]
+            for i in range(n):
+                row = x[i, 0] * weighted[0]
+                col = x[0, i] * weighted[0]
+                for j in range(1, n):
+                    row += x[i, j] * weighted[j]
+                    col += x[j, i] * weighted[j]
+                field = 0.5 * (row + col)
+                field -= s[i] * x[i, i] * c[i]
+                gain[i] = s[i] * c[i] * field
+            best = 0
+            for i in range(n):  # numpy's argmin: the first minimum, or the first NaN
+                if np.isnan(gain[i]):
+                    best = i
+                    break
+                if gain[i] < gain[best]:
+                    best = i
+            if not gain[best] < -1e-12:
+                break
+            c[best] *= -1.0
+        if c[0] < 0:
+            for i in range(n):
+                c[i] *= -1.0
+    return camps

@@ -15,7 +15,7 @@ from typing import Callable
 
 import numpy as np
 
-from sim.model.kernels import Kernels
+from sim.model.kernels import Kernels, kernels
 from sim.scenario.parameters import RULE_OPTIONS, RULE_PARAMETERS
 
 GLOBAL_EXACT_MAX = 20  # landscape_search = "global" enumerates every split up to this many actors
@@ -104,25 +104,9 @@ def energies(relations: np.ndarray, sizes: np.ndarray, camps: np.ndarray) -> np.
 def local_camps(relations: np.ndarray, sizes: np.ndarray, camps: np.ndarray) -> np.ndarray:
     """Two camps minimising frustration E = sum s_i s_j p_ij d_ij (Axelrod & Bennett 1993) by single-actor
     moves: from `camps` (+1/-1 per actor), flip per replication the actor whose move lowers E most, until
-    none does (a local minimum). Labels are normalised so that actor 0 is in camp +1."""
-    camps = camps.astype(np.float64, copy=True)
-    self_terms = sizes * np.diagonal(relations, axis1=1, axis2=2)  # s_i p_ii: not a pair, left out
-    active = np.arange(len(camps))  # replications still moving: the others are at their local minimum
-    for _ in range(camps.shape[1] ** 2):
-        x, s, c = relations[active], sizes[active], camps[active]
-        # field_i = sum_{j != i} s_j p_ij c_j with p = (X + X^T) / 2, without forming p (this runs every step)
-        weighted = (s * c)[:, :, None]
-        field = 0.5 * (np.matmul(x, weighted) + np.matmul(x.transpose(0, 2, 1), weighted))[:, :, 0]
-        field -= self_terms[active] * c
-        gain = s * c * field  # change in E if that actor switches camp
-        best = gain.argmin(axis=1)
-        improving = gain[np.arange(len(active)), best] < -1e-12
-        if not improving.any():
-            break
-        active = active[improving]
-        camps[active, best[improving]] *= -1
-    camps *= np.where(camps[:, :1] < 0, -1.0, 1.0)
-    return camps
+    none does (a local minimum). Labels are normalised so that actor 0 is in camp +1. (The search runs
+    every step: it is a kernel, compiled when numba is there; sim/model/kernels.py.)"""
+    return kernels().local_camps(relations, sizes, camps)
 
 
 def _splits(n: int, fix_first: bool) -> np.ndarray:
