@@ -56,28 +56,25 @@ def fill_normals(keys, step, out, starts, slopes):
 def finish(x, base, inertia, sd, do_inertia, do_noise, keys, step, starts, slopes):
     """Inertia toward the baseline, the noise and the bounds, one replication at a time (as _finish_numpy)."""
     r_count, n, _ = x.shape
-    normals = np.empty(n * n, dtype=np.float32)
+    m = n * n
+    normals = np.empty(m, dtype=np.float32)
     for r in range(r_count):
-        xr = x[r]
+        xr, br = x[r].reshape(m), base[r].reshape(m)  # flat loops over contiguous memory: vectorised by LLVM
         if do_inertia:
             keep, pull = 1.0 - inertia[r], inertia[r]
-            for i in range(n):
-                for j in range(n):
-                    xr[i, j] = xr[i, j] * keep + pull * base[r, i, j]
+            for k in range(m):
+                xr[k] = xr[k] * keep + pull * br[k]
         if do_noise:
             normals_into(keys[r], step, normals, starts, slopes)
             scale = np.float32(sd[r])
-            for i in range(n):
-                for j in range(n):
-                    xr[i, j] += np.float64(normals[i * n + j] * scale)
+            for k in range(m):
+                xr[k] += np.float64(normals[k] * scale)
+        for k in range(m):  # np.clip: NaN stays NaN
+            v = xr[k]
+            v = -1.0 if v < -1.0 else v
+            xr[k] = 1.0 if v > 1.0 else v
         for i in range(n):
-            for j in range(n):
-                v = xr[i, j]
-                if v < -1.0:
-                    xr[i, j] = -1.0
-                elif v > 1.0:
-                    xr[i, j] = 1.0
-            xr[i, i] = 0.0
+            xr[i * n + i] = 0.0
 
 
 @jit
