@@ -68,7 +68,7 @@ def test_finishing_a_step_is_the_same_bits_in_numba_and_numpy(r, n, seed, step, 
     x = rng.uniform(-1.5, 1.5, (r, n, n))
     if specials:
         x.flat[rng.integers(0, x.size, 3)] = [np.nan, np.inf, -0.0]
-    base = rng.uniform(-1, 1, (r, n, n))
+    base = rng.uniform(-1, 1, (r, n, n)) if shared else np.broadcast_to(rng.uniform(-1, 1, (n, n)), (r, n, n))
     inertia = np.full(r, 0.1) if shared else rng.uniform(0, 0.3, r) * (rng.random(r) < 0.7)
     sd = np.full(r, 0.05) if shared else rng.uniform(0, 0.2, r) * (rng.random(r) < 0.7)
     keys = noise_keys(seed, np.arange(r))
@@ -106,3 +106,17 @@ def test_the_camp_search_is_the_same_in_numba_and_numpy(r, n, seed, nan):
     assert a.tobytes() == b.tobytes()
     assert np.array_equal(start, before)  # the start is not changed in place
     assert set(np.unique(a)) <= {-1.0, 1.0} and (a[:, 0] == 1).all()
+
+
+def test_runs_with_parameters_drawn_per_replication_are_the_same_with_and_without_numba(monkeypatch):
+    from pathlib import Path
+
+    from sim.analysis.uncertainty_file import load_uncertainty
+
+    path = Path("scenarios/niger-2024.toml")
+    uncertainty = load_uncertainty(Path("tuning/sahel-plausible.csv"), path, 10)
+    runs = {}
+    for name in ("numba", "numpy"):
+        monkeypatch.setenv("SIM_KERNELS", name)
+        runs[name] = run_scenario(load_scenario(path), replications=40, keep_trajectories=True, uncertainty=uncertainty)
+    assert runs["numba"].trajectories.tobytes() == runs["numpy"].trajectories.tobytes()

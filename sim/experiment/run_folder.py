@@ -184,22 +184,22 @@ def manifest(result: RunResult, info: RunInfo, run_id: str, folder: Path) -> dic
     }
 
 
-def _cell(value, boolean: bool) -> str:
+def _cells(values: np.ndarray, boolean: bool) -> list[str]:
+    """A column's CSV cells: 1/0 for a boolean outcome, 10 significant digits, empty for no number (NaN)."""
     if boolean:
-        return "1" if value else "0"
-    return "" if np.isnan(value) else f"{value:.10g}"
+        return np.where(values, "1", "0").tolist()
+    return [f"{v:.10g}" if v == v else "" for v in values.tolist()]
 
 
 def write_outcomes(path: Path, result: RunResult) -> None:
     outcomes = result.scenario.outcomes
-    columns = [result.outcomes[o.id] for o in outcomes]
-    flags = [o.is_boolean for o in outcomes]
+    columns = [_cells(result.outcomes[o.id], o.is_boolean) for o in outcomes]  # formatted by column, not by cell
     drawn = list(result.drawn.items())
     extra = ["draw"] + [f"parameters.{name}" for name, _ in drawn] if result.uncertainty else []
-    draws = draw_ids(result.uncertainty, result.replications) if result.uncertainty else None
-    rows = ([int(rep)] + [_cell(col[r], flag) for col, flag in zip(columns, flags)]
-            + ([int(draws[r])] + [f"{values[r]:.10g}" for _, values in drawn] if extra else [])
-            for r, rep in enumerate(result.replications))
+    if extra:
+        columns += [draw_ids(result.uncertainty, result.replications).tolist()]
+        columns += [[f"{v:.10g}" for v in values.tolist()] for _, values in drawn]
+    rows = zip(result.replications.tolist(), *columns)
     atomic.write_csv(path, ["replication"] + [o.id for o in outcomes] + extra, rows)
 
 
@@ -323,7 +323,7 @@ def event_log(result: RunResult) -> tuple[np.ndarray, np.ndarray, np.ndarray, li
                     key = (e, texts.why(e, parent), texts.effect_list(e, drawn))
                     ids[rows[parents == parent]] = keys.setdefault(key, len(keys))
                 continue
-            described = [[describe_effect(f, values) for values in zip(*col)] for f, col in zip(effects, columns)]
+            described = [describe_effects(f, col) for f, col in zip(effects, columns)]
             lists = described[0] if len(described) == 1 else ["; ".join(parts) for parts in zip(*described)]
             if not effects:
                 lists = [""] * len(rows)
@@ -409,15 +409,22 @@ def own_reason(event: s.Event) -> str:
 
 def describe_effect(effect: s.Effect, drawn: tuple) -> str:
     """One firing's effect: `drawn` is (amount,) or, for presence, (amount, duration in steps)."""
-    value = float(drawn[0])
-    if isinstance(effect, s.FollowUpEffect):
-        return f"schedules {effect.event} in {value:g} step" + ("" if value == 1 else "s")
-    verb = "set to" if effect.set is not None else "change"
-    shown = f"{value:g}" if verb == "set to" else f"{value:+.4g}"
-    if isinstance(effect, s.RelationEffect):
-        return f"relation {effect.label} {verb} {shown}" + (" (lasting)" if effect.lasting else "")
-    if isinstance(effect, s.AttributeEffect):
-        return f"{effect.actor}.{effect.attribute} {verb} {shown}"
-    over = int(drawn[1]) if len(drawn) > 1 else 1
-    return f"presence {effect.actor}@{effect.place} {verb} {shown}" + (f" over {over} steps" if over > 1 else "")
+    return describe_effects(effect, [[value] for value in drawn])[0]
 
+
+def describe_effects(effect: s.Effect, columns: list[list[float]]) -> list[str]:
+    """Many firings' effect at once: columns[0] the amounts and, for presence, columns[1] the durations."""
+    amounts = [float(v) for v in columns[0]]
+    if isinstance(effect, s.FollowUpEffect):
+        return [f"schedules {effect.event} in {v:g} step" + ("" if v == 1 else "s") for v in amounts]
+    setting = effect.set is not None
+    shown = [f"{v:g}" for v in amounts] if setting else [f"{v:+.4g}" for v in amounts]
+    verb = "set to" if setting else "change"
+    if isinstance(effect, s.RelationEffect):
+        head, tail = f"relation {effect.label} {verb} ", " (lasting)" if effect.lasting else ""
+        return [head + v + tail for v in shown]
+    if isinstance(effect, s.AttributeEffect):
+        return [f"{effect.actor}.{effect.attribute} {verb} " + v for v in shown]
+    head = f"presence {effect.actor}@{effect.place} {verb} "
+    overs = [int(d) for d in columns[1]] if len(columns) > 1 else [1] * len(shown)
+    return [head + v + (f" over {over} steps" if over > 1 else "") for v, over in zip(shown, overs)]

@@ -143,6 +143,12 @@ class Kernels:
     local_camps: Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]  # (relations, sizes, camps) -> camps
 
 
+def _in_place(x: np.ndarray) -> np.ndarray:
+    if not x.flags.c_contiguous:  # a copy would be changed instead: a caller's error, never a user's
+        raise ValueError("the relations a kernel changes in place must be C-contiguous")
+    return x
+
+
 @functools.cache
 def _numba_kernels() -> Kernels | None:
     compiled = _compiled()
@@ -154,7 +160,7 @@ def _numba_kernels() -> Kernels | None:
         "numba",
         lambda keys, step, out: fill(keys, step, out, starts, slopes),
         lambda x, base, inertia, sd, do_inertia, do_noise, keys, step: finish(
-            x, base, inertia, sd, do_inertia, do_noise, keys, step, starts, slopes),
+            _in_place(x), base, inertia, sd, do_inertia, do_noise, keys, step, starts, slopes),
         lambda relations, sizes, start: camps(np.ascontiguousarray(relations, dtype=np.float64),
                                               np.ascontiguousarray(sizes, dtype=np.float64),
                                               np.array(start, dtype=np.float64)))

@@ -59,11 +59,12 @@ def finish(x, base, inertia, sd, do_inertia, do_noise, keys, step, starts, slope
     m = n * n
     normals = np.empty(m, dtype=np.float32)
     for r in range(r_count):
-        xr, br = x[r].reshape(m), base[r].reshape(m)  # flat loops over contiguous memory: vectorised by LLVM
+        xr, br = x[r].reshape(m), base[r]  # flat loops over x (contiguous): vectorised by LLVM; base may be a view
         if do_inertia:
             keep, pull = 1.0 - inertia[r], inertia[r]
-            for k in range(m):
-                xr[k] = xr[k] * keep + pull * br[k]
+            for i in range(n):
+                for j in range(n):
+                    xr[i * n + j] = xr[i * n + j] * keep + pull * br[i, j]
         if do_noise:
             normals_into(keys[r], step, normals, starts, slopes)
             scale = np.float32(sd[r])
