@@ -82,19 +82,26 @@ def finish(x, base, inertia, sd, do_inertia, do_noise, keys, step, starts, slope
 def local_camps(relations, sizes, camps):
     """The single-move camp search, one replication at a time (as _local_camps_numpy); camps is changed."""
     r_count, n, _ = relations.shape
-    weighted, gain = np.empty(n), np.empty(n)
+    weighted, gain, rows, cols = np.empty(n), np.empty(n), np.empty(n), np.empty(n)
+    xt = np.empty((n, n))
     for r in range(r_count):
         x, s, c = relations[r], sizes[r], camps[r]
+        for i in range(n):
+            for j in range(n):
+                xt[j, i] = x[i, j]
         for _ in range(n * n):
             for j in range(n):
                 weighted[j] = s[j] * c[j]
+            for i in range(n):  # rows_i = sum_j x_ij w_j and cols_i = sum_j x_ji w_j, j in order, the sums
+                rows[i] = xt[0, i] * weighted[0]  # of all i side by side over contiguous memory
+                cols[i] = x[0, i] * weighted[0]
+            for j in range(1, n):
+                w = weighted[j]
+                for i in range(n):
+                    rows[i] += xt[j, i] * w
+                    cols[i] += x[j, i] * w
             for i in range(n):
-                row = x[i, 0] * weighted[0]
-                col = x[0, i] * weighted[0]
-                for j in range(1, n):
-                    row += x[i, j] * weighted[j]
-                    col += x[j, i] * weighted[j]
-                field = 0.5 * (row + col)
+                field = 0.5 * (rows[i] + cols[i])
                 field -= s[i] * x[i, i] * c[i]
                 gain[i] = s[i] * c[i] * field
             best = 0
