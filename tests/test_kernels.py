@@ -120,3 +120,17 @@ def test_runs_with_parameters_drawn_per_replication_are_the_same_with_and_withou
         monkeypatch.setenv("SIM_KERNELS", name)
         runs[name] = run_scenario(load_scenario(path), replications=40, keep_trajectories=True, uncertainty=uncertainty)
     assert runs["numba"].trajectories.tobytes() == runs["numpy"].trajectories.tobytes()
+
+
+@settings(max_examples=60, deadline=None)
+@given(seed=st.integers(0, 2**63 - 1), n=st.integers(0, 50), step=st.integers(0, 40_000), data=st.data())
+def test_event_draws_are_the_same_bits_in_numba_and_numpy(seed, n, step, data):
+    from sim.model.streams import replication_keys
+
+    ids = np.arange(30)
+    reps = np.array(data.draw(st.lists(st.integers(0, 29), min_size=n, max_size=n)), dtype=np.intp)
+    keys = np.array(data.draw(st.lists(st.integers(0, 2**64 - 1), min_size=n, max_size=n)), dtype=np.uint64)
+    slots = np.array(data.draw(st.lists(st.integers(0, 2**16 - 1), min_size=n, max_size=n)), dtype=np.uint64)
+    rk = replication_keys(seed, ids)
+    a, b = NUMBA.uniforms(rk, reps, keys, step, slots), NUMPY.uniforms(rk, reps, keys, step, slots)
+    assert a.tobytes() == b.tobytes() and ((0 <= a) & (a < 1)).all()

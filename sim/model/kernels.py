@@ -12,6 +12,7 @@ and compare them bit for bit).
   at +-4.3 standard deviations with variance exactly 1 and mean 0 (the table is symmetric).
 - `local_camps`: the single-move camp search (sim.model.rules.local_camps), the fields summed in a
   fixed order, j = 0, 1, ..., N - 1.
+- `uniforms`: the events' counter-based draws (sim.model.streams.EventDraws), one per firing candidate.
 - `finish`: the end of a step of the balance and landscape rules (sim.model.rules): inertia toward the
   baseline, the noise (generated in place, never stored for all replications) and the bounds, in one pass
   over each replication's relations.
@@ -33,6 +34,7 @@ SEGMENTS = 1 << 16
 STEP_KEY = 0xD1B54A32D192ED03  # a stream's start per step (an odd constant, as SplitMix64's increment)
 GOLDEN = 0x9E3779B97F4A7C15
 M1, M2 = 0xBF58476D1CE4E5B9, 0x94D049BB133111EB
+SLOT_BITS = 16  # an event stream's position: step << 16 | slot (the loader caps effects per event well below)
 
 
 @functools.cache
@@ -97,6 +99,16 @@ def _finish_numpy(x, base, inertia, sd, do_inertia, do_noise, keys, step) -> Non
     x[:, np.arange(n), np.arange(n)] = 0.0
 
 
+def uniforms_numpy(replication_keys: np.ndarray, reps: np.ndarray, keys: np.ndarray, step: int,
+                   slots: np.ndarray) -> np.ndarray:
+    """The uniform of stream (replication_keys[reps[i]], keys[i]) at position (step, slots[i])."""
+    with np.errstate(over="ignore"):
+        state = _mix(replication_keys[reps] ^ keys)  # the start of this (replication, event) stream
+        position = (np.uint64(step) << np.uint64(SLOT_BITS)) + slots
+        state += (position + np.uint64(1)) * np.uint64(GOLDEN)
+        return (_mix(state) >> np.uint64(11)) * (1.0 / (1 << 53))
+
+
 def _local_camps_numpy(relations: np.ndarray, sizes: np.ndarray, camps: np.ndarray) -> np.ndarray:
     camps = camps.astype(np.float64, copy=True)
     n = camps.shape[1]
@@ -131,7 +143,7 @@ def _compiled():
         from sim.model import kernels_numba
     except ImportError:
         return None
-    return kernels_numba.fill_normals, kernels_numba.finish, kernels_numba.local_camps
+    return kernels_numba.fill_normals, kernels_numba.finish, kernels_numba.local_camps, kernels_numba.uniforms
 
 
 # --- the two variants behind one interface ------------------------------------------------------------
@@ -141,6 +153,7 @@ class Kernels:
     fill_normals: Callable[[np.ndarray, int, np.ndarray], None]
     finish: Callable    # (x, base, inertia, sd, do_inertia, do_noise, keys, step): inertia, noise, bounds
     local_camps: Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]  # (relations, sizes, camps) -> camps
+    uniforms: Callable  # (replication keys, reps, keys, step, slots) -> one uniform per draw
 
 
 def _in_place(x: np.ndarray) -> np.ndarray:
@@ -154,7 +167,7 @@ def _numba_kernels() -> Kernels | None:
     compiled = _compiled()
     if compiled is None:
         return None
-    fill, finish, camps = compiled
+    fill, finish, camps, uniforms = compiled
     starts, slopes = normal_table()
     return Kernels(
         "numba",
@@ -163,10 +176,11 @@ def _numba_kernels() -> Kernels | None:
             _in_place(x), base, inertia, sd, do_inertia, do_noise, keys, step, starts, slopes),
         lambda relations, sizes, start: camps(np.ascontiguousarray(relations, dtype=np.float64),
                                               np.ascontiguousarray(sizes, dtype=np.float64),
-                                              np.array(start, dtype=np.float64)))
+                                              np.array(start, dtype=np.float64)),
+        uniforms)
 
 
-NUMPY = Kernels("numpy", fill_normals_numpy, _finish_numpy, _local_camps_numpy)
+NUMPY = Kernels("numpy", fill_normals_numpy, _finish_numpy, _local_camps_numpy, uniforms_numpy)
 
 
 def kernels(name: str | None = None) -> Kernels:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from sim.model.kernels import GOLDEN, M1, M2, STEP_KEY
+from sim.model.kernels import GOLDEN, M1, M2, SLOT_BITS, STEP_KEY
 
 jit = numba.njit(cache=True, nogil=True)
 u64 = np.uint64
@@ -118,3 +118,15 @@ def local_camps(relations, sizes, camps):
             for i in range(n):
                 c[i] *= -1.0
     return camps
+
+
+@jit
+def uniforms(replication_keys, reps, keys, step, slots):
+    """The events' draws (as uniforms_numpy)."""
+    out = np.empty(len(reps))
+    base = u64(step) << u64(SLOT_BITS)
+    for i in range(len(reps)):
+        state = mix(replication_keys[reps[i]] ^ keys[i])
+        state += (base + slots[i] + u64(1)) * u64(GOLDEN)
+        out[i] = float(mix(state) >> u64(11)) * (1.0 / (1 << 53))
+    return out

@@ -18,9 +18,10 @@ import hashlib
 
 import numpy as np
 
+from sim.model.kernels import kernels
+
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)  # SplitMix64's increment
 _M1, _M2 = np.uint64(0xBF58476D1CE4E5B9), np.uint64(0x94D049BB133111EB)
-_SLOT_BITS = 16  # position in an event's stream: step << 16 | slot (the loader caps effects per event well below)
 
 
 def _mix(z: np.ndarray) -> np.ndarray:
@@ -50,14 +51,13 @@ class EventDraws:
 
     def __init__(self, seed: int, replications: np.ndarray):
         self.replication_keys = replication_keys(seed, replications)
+        self.kernels = kernels()
 
     def uniforms(self, reps: np.ndarray, keys: np.ndarray, step: int, slot: int | np.ndarray) -> np.ndarray:
         """One uniform per (reps[i], keys[i]) at `step` and `slot` (arrays of equal length)."""
-        with np.errstate(over="ignore"):
-            state = _mix(self.replication_keys[reps] ^ keys)  # the start of this (replication, event) stream
-            position = (np.uint64(step) << np.uint64(_SLOT_BITS)) + np.asarray(slot, dtype=np.uint64)
-            state += (position + np.uint64(1)) * _GOLDEN
-            return (_mix(state) >> np.uint64(11)) * (1.0 / (1 << 53))
+        reps, keys = np.asarray(reps, dtype=np.intp), np.asarray(keys, dtype=np.uint64)
+        slots = np.broadcast_to(np.asarray(slot, dtype=np.uint64), reps.shape)
+        return self.kernels.uniforms(self.replication_keys, reps, keys, int(step), np.ascontiguousarray(slots))
 
 
 _NOISE = np.uint64(0x6E6F697365)  # "noise": the relation noise's keys, apart from the events' streams
