@@ -97,7 +97,8 @@ def main() -> None:
     mesa_batch(12, 20)
     mesa_rate = 20 / (time.perf_counter() - start)
     print(f"| Mesa batch_run, plain-Mesa model (12 actors) | 1 | 20 | | {mesa_rate:,.1f} | | | |")
-    print(f"\nlarge batch on 2 processes vs Mesa batch_run: {(args.big / seconds) / mesa_rate:,.0f}x")
+    print(f"\none process against one: the batch on 1 process ({one:,.0f}/s) is {one / mesa_rate:,.0f}x Mesa batch_run "
+          f"of the plain-Mesa model ({mesa_rate:,.1f}/s)")
 
 
 if __name__ == "__main__":

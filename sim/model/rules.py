@@ -209,9 +209,14 @@ def _kulakowski_per_replication(relations, weights, rate: np.ndarray) -> None:
     """balance_rate drawn per replication: replications that share a number of sub-steps advance together,
     each exactly as it would with its value as the scenario's number (alone or in any batch)."""
     n = relations.shape[1]
-    substeps = np.array([balance_substeps(r, n) for r in rate.tolist()])
-    for count in np.unique(substeps[rate > 0]).tolist():
-        rows = np.flatnonzero((substeps == count) & (rate > 0))
+    substeps = np.maximum(1, np.ceil(2.0 * rate * n / max(n - 2, 1))).astype(np.int64)  # balance_substeps, vectorised
+    moving = rate > 0
+    counts = np.unique(substeps[moving]).tolist()
+    if len(counts) == 1 and moving.all():  # the usual case: all together, in place
+        _balance_substeps(relations, weights, (rate / counts[0] / max(n - 2, 1))[:, None, None], counts[0])
+        return
+    for count in counts:
+        rows = np.flatnonzero((substeps == count) & moving)
         part = relations[rows]
         _balance_substeps(part, weights[rows], (rate[rows] / count / max(n - 2, 1))[:, None, None], count)
         relations[rows] = part
