@@ -176,11 +176,11 @@ def disk_fills(monkeypatch, after: int = 0, name: str | None = None) -> list:
 
     real, calls = atomic.write_bytes, []
 
-    def full(path, data):
+    def full(path, data, **options):
         calls.append(path)
         if (Path(path).name == name) if name else len(calls) > after:
             raise OSError(28, "No space left on device", str(path))
-        real(path, data)
+        real(path, data, **options)
 
     monkeypatch.setattr(atomic, "write_bytes", full)
     return calls
@@ -343,7 +343,8 @@ def test_blocks_bound_the_memory_of_a_run():
         tracemalloc.stop()
         return size
 
-    assert peak(600) < 0.3 * peak(6000)
+    # blocks of 600 hold a tenth of the state; what is left is kept for every replication (outcomes, first firings)
+    assert peak(600) < 0.45 * peak(6000)
 
 
 def test_jobs_that_cannot_fit_are_refused_with_the_estimate(tmp_path, capsys, monkeypatch):

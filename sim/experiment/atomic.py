@@ -38,24 +38,28 @@ def _file_mode() -> int:
     return 0o666 & ~umask
 
 
-def write_bytes(path: Path, data: bytes) -> None:
+def write_bytes(path: Path, data: bytes, durable: bool = True) -> None:
+    """Write all of `data` or nothing (a temporary file renamed into place). `durable` also waits until the
+    bytes are on disk (fsync), so that a power cut cannot leave a renamed but empty file; files that are
+    checked when read (batch chunks, by checksum) skip that wait."""
     path = Path(path)
     try:
-        _write_bytes(path, data)
+        _write_bytes(path, data, durable)
     except OSError as error:
         if error.filename is None or str(error.filename).endswith(".tmp"):  # name the file the user knows
             raise OSError(error.errno, error.strerror or str(error), str(path)) from None
         raise
 
 
-def _write_bytes(path: Path, data: bytes) -> None:
+def _write_bytes(path: Path, data: bytes, durable: bool = True) -> None:
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         os.fchmod(fd, _file_mode())
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
-            os.fsync(handle.fileno())
+            if durable:
+                os.fsync(handle.fileno())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
