@@ -15,6 +15,8 @@ demo: install
 
 test: install
 	$(PY) -m pytest -q
+	# the engine's tests again with the numpy kernels (the same numbers without numba)
+	SIM_KERNELS=numpy $(PY) -m pytest -q tests/test_model.py tests/test_rules.py tests/test_templates.py tests/test_uncertainty.py tests/test_kernels.py
 
 bench: install
 	$(PY) benchmarks/bench_engine.py

@@ -3,7 +3,8 @@ that cannot fit is refused with the numbers and the way out, and a long one says
 
 The coefficients come from the benchmarks on the project machine (benchmarks/bench_engine.py and
 the calibration in README's Performance section): a replication in flight holds about 64 N^2 bytes
-of state and temporaries plus 8 KB of random-number machinery; a replication-step costs about
+of state and temporaries plus 2 KB (issue 13 removed the 8 KB of noise buffers and generators; 5.2 KB
+in all measured for niger-2024); a replication-step costs about
 3 + 0.0085 N^2.45 microseconds plus 0.01 per event. They are rough (within a factor of two),
 which is all a go/no-go needs.
 """
@@ -41,12 +42,12 @@ class Estimate:
 
 
 def bytes_per_replication(scenario: Scenario, keep_trajectories: bool = False) -> int:
-    """Memory one replication in flight holds (state, temporaries of the rule, its random streams)."""
+    """Memory one replication in flight holds (state, temporaries of the rule, its event draws)."""
     n = len(scenario.actors)
     steps = scenario.meta.steps
     tracking = scenario.tracking
     series = len(tracking.relations) + len(tracking.attributes) + len(tracking.presence) + 1
-    return 64 * n * n + 8192 + (8 * (steps + 1) * series * 3 if keep_trajectories else 0)
+    return 64 * n * n + 2048 + (8 * (steps + 1) * series * 3 if keep_trajectories else 0)
 
 
 def kept_per_replication(scenario: Scenario) -> int:
