@@ -1,4 +1,4 @@
-"""The hot loop of a step, written twice: compiled with numba and in plain numpy.
+"""The hot loops of a step, each written twice: compiled with numba and in plain numpy.
 
 Both variants do the same IEEE operations in the same order (no fused multiply-add, no reassociation),
 so they give the same bits: numba is a speed-up, never a different model. The numba variant is used
@@ -59,7 +59,8 @@ def normal_table() -> tuple[np.ndarray, np.ndarray]:
 
 
 # --- numpy -----------------------------------------------------------------------------------------
-def _mix(z: np.ndarray) -> np.ndarray:
+def mix(z: np.ndarray) -> np.ndarray:
+    """SplitMix64's output function (a bijection on 64-bit integers), elementwise and in place."""
     z ^= z >> np.uint64(30)
     z *= np.uint64(M1)
     z ^= z >> np.uint64(27)
@@ -74,8 +75,8 @@ def fill_normals_numpy(keys: np.ndarray, step: int, out: np.ndarray) -> None:
     r, m = out.shape
     words = (m + 1) // 2
     with np.errstate(over="ignore"):
-        start = _mix(keys + np.uint64(step) * np.uint64(STEP_KEY))
-        z = _mix(start[:, None] + np.arange(1, words + 1, dtype=np.uint64) * np.uint64(GOLDEN))
+        start = mix(keys + np.uint64(step) * np.uint64(STEP_KEY))
+        z = mix(start[:, None] + np.arange(1, words + 1, dtype=np.uint64) * np.uint64(GOLDEN))
     halves = np.empty((r, words, 2), dtype=np.uint64)
     np.right_shift(z, np.uint64(32), out=halves[:, :, 0])
     np.bitwise_and(z, np.uint64(0xFFFFFFFF), out=halves[:, :, 1])
@@ -103,10 +104,10 @@ def uniforms_numpy(replication_keys: np.ndarray, reps: np.ndarray, keys: np.ndar
                    slots: np.ndarray) -> np.ndarray:
     """The uniform of stream (replication_keys[reps[i]], keys[i]) at position (step, slots[i])."""
     with np.errstate(over="ignore"):
-        state = _mix(replication_keys[reps] ^ keys)  # the start of this (replication, event) stream
+        state = mix(replication_keys[reps] ^ keys)  # the start of this (replication, event) stream
         position = (np.uint64(step) << np.uint64(SLOT_BITS)) + slots
         state += (position + np.uint64(1)) * np.uint64(GOLDEN)
-        return (_mix(state) >> np.uint64(11)) * (1.0 / (1 << 53))
+        return (mix(state) >> np.uint64(11)) * (1.0 / (1 << 53))
 
 
 def _local_camps_numpy(relations: np.ndarray, sizes: np.ndarray, camps: np.ndarray) -> np.ndarray:

@@ -15,7 +15,7 @@ u64 = np.uint64
 
 @numba.njit(inline="always", cache=True)
 def mix(z):
-    """SplitMix64's output function (as sim.model.kernels._mix)."""
+    """SplitMix64's output function (as sim.model.kernels.mix)."""
     z ^= z >> u64(30)
     z *= u64(M1)
     z ^= z >> u64(27)

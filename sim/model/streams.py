@@ -18,20 +18,7 @@ import hashlib
 
 import numpy as np
 
-from sim.model.kernels import kernels
-
-_GOLDEN = np.uint64(0x9E3779B97F4A7C15)  # SplitMix64's increment
-_M1, _M2 = np.uint64(0xBF58476D1CE4E5B9), np.uint64(0x94D049BB133111EB)
-
-
-def _mix(z: np.ndarray) -> np.ndarray:
-    """SplitMix64's output function (a bijection on 64-bit integers), elementwise and in place."""
-    z ^= z >> np.uint64(30)
-    z *= _M1
-    z ^= z >> np.uint64(27)
-    z *= _M2
-    z ^= z >> np.uint64(31)
-    return z
+from sim.model.kernels import GOLDEN, kernels, mix
 
 
 def event_key(event_id: str) -> np.uint64:
@@ -43,7 +30,7 @@ def replication_keys(seed: int, replications: np.ndarray) -> np.ndarray:
     """A 64-bit key per replication id under `seed` (the same id gives the same key in any batch)."""
     seed_key = np.uint64(int.from_bytes(hashlib.blake2b(str(int(seed)).encode(), digest_size=8).digest(), "little"))
     with np.errstate(over="ignore"):
-        return _mix(np.asarray(replications, dtype=np.uint64) * _GOLDEN + seed_key)
+        return mix(np.asarray(replications, dtype=np.uint64) * np.uint64(GOLDEN) + seed_key)
 
 
 class EventDraws:
@@ -65,4 +52,4 @@ _NOISE = np.uint64(0x6E6F697365)  # "noise": the relation noise's keys, apart fr
 
 def noise_keys(seed: int, replications: np.ndarray) -> np.ndarray:
     """The key of each replication's relation-noise stream (sim.model.kernels reads it at each step)."""
-    return _mix(replication_keys(seed, replications) ^ _NOISE)
+    return mix(replication_keys(seed, replications) ^ _NOISE)
