@@ -15,7 +15,7 @@ demo: install
 
 test: install
 	$(PY) -m pytest -q
-	# the engine's tests again with the numpy kernels (the same numbers without numba)
+	# the engine's tests again with the numpy kernels (they must give the same numbers as the compiled ones)
 	SIM_KERNELS=numpy $(PY) -m pytest -q tests/test_model.py tests/test_rules.py tests/test_templates.py tests/test_uncertainty.py tests/test_kernels.py
 
 bench: install

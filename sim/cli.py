@@ -541,6 +541,9 @@ def main(argv: list[str] | None = None) -> int:
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, _on_sigterm)
     try:
+        from sim.model.kernels import chosen
+
+        chosen()  # a bad SIM_KERNELS is said before any work, not by every worker of a batch
         return COMMANDS[args.command](args)
     except ScenarioError as error:
         print(f"error: {len(error.problems)} problem(s) in the input:", file=sys.stderr)

@@ -173,3 +173,12 @@ def test_the_event_log_form_is_chosen(tmp_path):
                      "--events", form]) == 0
         (folder,) = (tmp_path / form / "tiny").iterdir()
         assert {p.name for p in folder.iterdir() if p.name.startswith("events")} == files
+
+
+def test_a_bad_kernel_choice_is_refused_before_any_work(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("SIM_KERNELS", "fortran")
+    for command in (["run", "scenarios/niger-2024.toml"], ["batch", "scenarios/niger-2024.toml", "--reps", "4"]):
+        code = main([*command, "--out", str(tmp_path)])
+        err = capsys.readouterr().err
+        assert code == 2 and err == "error: environment variable SIM_KERNELS: expected numba or numpy, got 'fortran'\n"
+    assert not any(tmp_path.iterdir())

@@ -134,3 +134,26 @@ def test_event_draws_are_the_same_bits_in_numba_and_numpy(seed, n, step, data):
     rk = replication_keys(seed, ids)
     a, b = NUMBA.uniforms(rk, reps, keys, step, slots), NUMPY.uniforms(rk, reps, keys, step, slots)
     assert a.tobytes() == b.tobytes() and ((0 <= a) & (a < 1)).all()
+
+
+def test_the_compiled_kernels_use_the_constants_of_the_numpy_ones():
+    from sim.model import kernels as k
+    from sim.model import kernels_numba as kn
+
+    assert (kn.STEP_KEY, kn.GOLDEN, kn.M1, kn.M2, kn.SLOT_BITS) == (k.STEP_KEY, k.GOLDEN, k.M1, k.M2, k.SLOT_BITS)
+
+
+def test_both_variants_take_the_same_types(monkeypatch):
+    """A float32 inertia or int64 keys are converted before either variant sees them (the bits then agree)."""
+    rng = np.random.default_rng(5)
+    x = rng.uniform(-1, 1, (4, 5, 5))
+    args = (x, np.zeros((4, 5, 5)), np.full(4, 0.1, np.float32), np.full(4, 0.05, np.float32), True, True,
+            np.arange(4, dtype=np.int64), 3)
+    a, b = x.copy(), x.copy()
+    NUMBA.finish(a, *args[1:])
+    NUMPY.finish(b, *args[1:])
+    assert a.tobytes() == b.tobytes()
+    with pytest.raises(ValueError, match="the baseline must be shaped as the relations"):
+        NUMBA.finish(a, np.zeros((5, 5)), *args[2:])
+    with pytest.raises(ValueError, match="C-contiguous float64"):
+        NUMPY.finish(a[:, :, ::-1], *args[1:])

@@ -116,3 +116,29 @@ def test_the_report_in_a_real_browser(what_if):
     assert len(widths) >= 10 and all(w > 0 for w in widths)
     assert not errors
     assert all(u == url or u.startswith("data:") for u in requests)  # nothing leaves the file
+
+
+def test_plots_with_a_hundred_marked_events_and_long_names_grow_instead_of_failing(tmp_path):
+    import datetime as dt
+
+    from PIL import Image
+
+    from sim.model.model import run_scenario
+    from sim.plots import run_plots
+    from sim.plots.network_plots import plot_camp_membership
+    from sim.scenario.loader import load_scenario
+
+    scenario = load_scenario("scenarios/niger-2024.toml")
+    result = run_scenario(scenario, replications=20)
+    few = run_plots.event_marks(scenario, result)
+    many = [(dt.date(2024, 1, 1) + dt.timedelta(days=5 * k), f"an event with a long name, number {k}")
+            for k in range(100)]
+    for name, marks in (("few", few), ("many", many)):
+        run_plots.plot_camps(tmp_path / f"camps-{name}.png", scenario, result, marks)
+        run_plots.plot_alignment(tmp_path / f"alignment-{name}.png", scenario, result, marks)
+    for kind in ("camps", "alignment"):
+        small, big = (Image.open(tmp_path / f"{kind}-{name}.png").size for name in ("few", "many"))
+        assert big[0] == small[0] and big[1] > small[1]  # taller by the caption, panels kept
+    names = [a.id for a in scenario.actors]
+    names[1] = "an actor whose name goes on " * 8
+    assert plot_camp_membership(result.network, names, scenario.dates, "long", tmp_path / "membership").exists()

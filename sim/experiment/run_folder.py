@@ -325,8 +325,6 @@ def event_log(result: RunResult) -> tuple[np.ndarray, np.ndarray, np.ndarray, li
                 continue
             described = [describe_effects(f, col) for f, col in zip(effects, columns)]
             lists = described[0] if len(described) == 1 else ["; ".join(parts) for parts in zip(*described)]
-            if not effects:
-                lists = [""] * len(rows)
             ids[rows] = [keys.setdefault((e, texts.why(e, parent), text), len(keys))
                          for parent, text in zip(parents.tolist(), lists)]
         reps_all.append(result.replications[firing.reps])

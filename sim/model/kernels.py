@@ -9,7 +9,8 @@ and compare them bit for bit).
   SplitMix64 stream keyed by (k's key, t): word w is mix(mix(key + t C) + (w + 1) G), and each 32-bit
   half of a word gives one normal through a 65,536-segment piecewise-linear inverse of the normal CDF
   (the top 16 bits choose the segment, the low 16 the point in it). The result is a normal truncated
-  at +-4.3 standard deviations with variance exactly 1 and mean 0 (the table is symmetric).
+  at +-4.3 standard deviations, with mean 0 and variance 1 to within 1e-9 (the table is symmetric; the
+  point in a segment is k / 65,536, never 1).
 - `local_camps`: the single-move camp search (sim.model.rules.local_camps), the fields summed in a
   fixed order, j = 0, 1, ..., N - 1.
 - `uniforms`: the events' counter-based draws (sim.model.streams.EventDraws), one per firing candidate.
@@ -22,6 +23,7 @@ from __future__ import annotations
 
 import functools
 import os
+import sys
 from dataclasses import dataclass
 from statistics import NormalDist
 from typing import Callable
@@ -139,10 +141,15 @@ def _local_camps_numpy(relations: np.ndarray, sizes: np.ndarray, camps: np.ndarr
 # --- numba -----------------------------------------------------------------------------------------
 @functools.cache
 def _compiled():
-    """The numba kernels (compiled, or loaded from numba's cache, on first call); None without numba."""
+    """The numba kernels, or None without numba (or when numba cannot work here: then the numpy ones serve,
+    with the same numbers). numba compiles each kernel, or loads it from its cache, at its first call."""
     try:
         from sim.model import kernels_numba
     except ImportError:
+        return None
+    except Exception as error:  # e.g. no writable place for numba's cache (a read-only install)
+        print(f"warning: numba cannot be used here ({type(error).__name__}: {str(error)[:120]}); the numpy kernels "
+              "give the same numbers, more slowly", file=sys.stderr)
         return None
     return kernels_numba.fill_normals, kernels_numba.finish, kernels_numba.local_camps, kernels_numba.uniforms
 
@@ -150,17 +157,35 @@ def _compiled():
 # --- the two variants behind one interface ------------------------------------------------------------
 @dataclass(frozen=True)
 class Kernels:
+    """The kernels of one variant. Both variants are called through the same conversions, so that they see
+    the same types (a float32 inertia or int64 keys would otherwise be promoted differently)."""
     name: str
-    fill_normals: Callable[[np.ndarray, int, np.ndarray], None]
+    fill_normals: Callable[[np.ndarray, int, np.ndarray], None]  # (keys, step, out (R, M) float32)
     finish: Callable    # (x, base, inertia, sd, do_inertia, do_noise, keys, step): inertia, noise, bounds
     local_camps: Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]  # (relations, sizes, camps) -> camps
     uniforms: Callable  # (replication keys, reps, keys, step, slots) -> one uniform per draw
 
 
-def _in_place(x: np.ndarray) -> np.ndarray:
-    if not x.flags.c_contiguous:  # a copy would be changed instead: a caller's error, never a user's
-        raise ValueError("the relations a kernel changes in place must be C-contiguous")
-    return x
+def _typed(name: str, fill, finish, camps, uniforms) -> Kernels:
+    u64, f64 = np.uint64, np.float64
+
+    def finish_typed(x, base, inertia, sd, do_inertia, do_noise, keys, step):
+        if not x.flags.c_contiguous or x.dtype != f64:  # a copy would be changed instead: a caller's error
+            raise ValueError("the relations a kernel changes in place must be C-contiguous float64")
+        if base.shape != x.shape:
+            raise ValueError(f"the baseline must be shaped as the relations {x.shape}, found {base.shape}")
+        finish(x, np.asarray(base, f64), np.asarray(inertia, f64), np.asarray(sd, f64), bool(do_inertia),
+               bool(do_noise), np.asarray(keys, u64), int(step))
+
+    return Kernels(
+        name,
+        lambda keys, step, out: fill(np.asarray(keys, u64), int(step), out),
+        finish_typed,
+        lambda relations, sizes, start: camps(np.ascontiguousarray(relations, f64), np.ascontiguousarray(sizes, f64),
+                                              np.array(start, f64)),
+        lambda replication_keys, reps, keys, step, slots: uniforms(
+            np.asarray(replication_keys, u64), np.asarray(reps, np.intp), np.asarray(keys, u64), int(step),
+            np.ascontiguousarray(slots, u64)))
 
 
 @functools.cache
@@ -170,25 +195,25 @@ def _numba_kernels() -> Kernels | None:
         return None
     fill, finish, camps, uniforms = compiled
     starts, slopes = normal_table()
-    return Kernels(
-        "numba",
-        lambda keys, step, out: fill(keys, step, out, starts, slopes),
-        lambda x, base, inertia, sd, do_inertia, do_noise, keys, step: finish(
-            _in_place(x), base, inertia, sd, do_inertia, do_noise, keys, step, starts, slopes),
-        lambda relations, sizes, start: camps(np.ascontiguousarray(relations, dtype=np.float64),
-                                              np.ascontiguousarray(sizes, dtype=np.float64),
-                                              np.array(start, dtype=np.float64)),
-        uniforms)
+    return _typed("numba", lambda keys, step, out: fill(keys, step, out, starts, slopes),
+                  lambda *args: finish(*args, starts, slopes), camps, uniforms)
 
 
-NUMPY = Kernels("numpy", fill_normals_numpy, _finish_numpy, _local_camps_numpy, uniforms_numpy)
+NUMPY = _typed("numpy", fill_normals_numpy, _finish_numpy, _local_camps_numpy, uniforms_numpy)
+CHOICES = ("numba", "numpy")
+
+
+def chosen() -> str:
+    """The variant SIM_KERNELS names (numba when unset); a SimError for anything else."""
+    name = os.environ.get("SIM_KERNELS") or "numba"
+    if name not in CHOICES:
+        raise SimError(f"environment variable SIM_KERNELS: expected numba or numpy, got {name!r}")
+    return name
 
 
 def kernels(name: str | None = None) -> Kernels:
-    """The kernels by name ("numba", "numpy"); by default numba when it imports, unless SIM_KERNELS=numpy."""
-    name = name or os.environ.get("SIM_KERNELS") or "numba"
-    if name == "numpy":
-        return NUMPY
-    if name != "numba":
-        raise SimError(f"environment variable SIM_KERNELS: expected numba or numpy, got {name!r}")
-    return _numba_kernels() or NUMPY
+    """The kernels by name; by default those SIM_KERNELS names: numba when it is there, else numpy."""
+    name = name or chosen()
+    if name not in CHOICES:
+        raise SimError(f"kernels: expected numba or numpy, got {name!r}")
+    return NUMPY if name == "numpy" else _numba_kernels() or NUMPY

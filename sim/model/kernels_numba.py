@@ -7,7 +7,12 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from sim.model.kernels import GOLDEN, M1, M2, SLOT_BITS, STEP_KEY
+# The constants as literals, not imported: numba's cache keeps the values it compiled with and checks only
+# this file for changes (tests/test_kernels.py checks they equal kernels.py's).
+STEP_KEY = 0xD1B54A32D192ED03
+GOLDEN = 0x9E3779B97F4A7C15
+M1, M2 = 0xBF58476D1CE4E5B9, 0x94D049BB133111EB
+SLOT_BITS = 16
 
 jit = numba.njit(cache=True, nogil=True)
 u64 = np.uint64

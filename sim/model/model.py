@@ -86,7 +86,7 @@ class ScenarioModel(mesa.Model):
         self.events = EventEngine(scenario, self.index, self.params)
         self.noise_keys = noise_keys(seed, self.replication_ids)
         self.kernels = kernels()
-        self.draws = EventDraws(seed, self.replication_ids)
+        self.draws = EventDraws(seed, self.replication_ids, self.kernels)
         self.rule = rule_for(scenario.meta.rule, self.params)
         self.search = SEARCHES[self.params.landscape_search]
         self.capability = self.index.attributes["capability"]
@@ -106,7 +106,7 @@ class ScenarioModel(mesa.Model):
 
     def _update_camps(self) -> None:
         state = self.state
-        state.camps = self.search(state.relations, state.attributes[:, :, self.capability], state.camps)
+        state.camps = self.search(state.relations, state.attributes[:, :, self.capability], state.camps, self.kernels)
 
     def _record(self) -> None:
         values = self._series_values(self.state)

@@ -15,7 +15,8 @@ from typing import Callable
 
 import numpy as np
 
-from sim.model.kernels import Kernels, kernels
+from sim.model.kernels import Kernels
+from sim.model.kernels import kernels as default_kernels
 from sim.scenario.parameters import RULE_OPTIONS, RULE_PARAMETERS
 
 GLOBAL_EXACT_MAX = 20  # landscape_search = "global" enumerates every split up to this many actors
@@ -101,12 +102,13 @@ def energies(relations: np.ndarray, sizes: np.ndarray, camps: np.ndarray) -> np.
     return 0.5 * (q * apart).sum(axis=(1, 2))
 
 
-def local_camps(relations: np.ndarray, sizes: np.ndarray, camps: np.ndarray) -> np.ndarray:
+def local_camps(relations: np.ndarray, sizes: np.ndarray, camps: np.ndarray, kernels: Kernels | None = None
+                ) -> np.ndarray:
     """Two camps minimising frustration E = sum s_i s_j p_ij d_ij (Axelrod & Bennett 1993) by single-actor
     moves: from `camps` (+1/-1 per actor), flip per replication the actor whose move lowers E most, until
     none does (a local minimum). Labels are normalised so that actor 0 is in camp +1. (The search runs
     every step: it is a kernel, compiled when numba is there; sim/model/kernels.py.)"""
-    return kernels().local_camps(relations, sizes, camps)
+    return (kernels or default_kernels()).local_camps(relations, sizes, camps)
 
 
 def _splits(n: int, fix_first: bool) -> np.ndarray:
@@ -117,14 +119,15 @@ def _splits(n: int, fix_first: bool) -> np.ndarray:
     return np.hstack([np.ones((len(signs), 1)), signs]) if fix_first else signs
 
 
-def global_camps(relations: np.ndarray, sizes: np.ndarray, camps: np.ndarray) -> np.ndarray:
+def global_camps(relations: np.ndarray, sizes: np.ndarray, camps: np.ndarray, kernels: Kernels | None = None
+                 ) -> np.ndarray:
     """The exact minimum-frustration split: every split enumerated (actor 0 in camp +1), vectorised over
     replications, meeting in the middle (E = E_a + E_b + cross term, a matrix product), up to
     GLOBAL_EXACT_MAX actors. Above that, the best of local descents from the current camps, from the
     signs of the leading eigenvector of Q and from everyone together (not guaranteed global)."""
     r, n = camps.shape
     if n > GLOBAL_EXACT_MAX:
-        return _multistart_camps(relations, sizes, camps)
+        return _multistart_camps(relations, sizes, camps, kernels)
     q = _propensities(relations, sizes)
     h = (n + 1) // 2
     ca, cb = _splits(h, True), _splits(n - h, False)
@@ -140,11 +143,11 @@ def global_camps(relations: np.ndarray, sizes: np.ndarray, camps: np.ndarray) ->
     return best
 
 
-def _multistart_camps(relations, sizes, camps):
+def _multistart_camps(relations, sizes, camps, kernels):
     q = _propensities(relations, sizes)
     _, vectors = np.linalg.eigh(q)
     starts = [camps, np.where(vectors[:, :, -1] >= 0, 1.0, -1.0), np.ones_like(camps)]
-    results = [local_camps(relations, sizes, start) for start in starts]
+    results = [local_camps(relations, sizes, start, kernels) for start in starts]
     scores = np.stack([energies(relations, sizes, c) for c in results])
     pick = scores.argmin(axis=0)
     return np.stack(results)[pick, np.arange(len(camps))]

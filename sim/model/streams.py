@@ -18,7 +18,8 @@ import hashlib
 
 import numpy as np
 
-from sim.model.kernels import GOLDEN, kernels, mix
+from sim.model.kernels import GOLDEN, Kernels, mix
+from sim.model.kernels import kernels as default_kernels
 
 
 def event_key(event_id: str) -> np.uint64:
@@ -36,15 +37,14 @@ def replication_keys(seed: int, replications: np.ndarray) -> np.ndarray:
 class EventDraws:
     """Uniforms in [0, 1) for (replication, event, step, slot), computed only where needed."""
 
-    def __init__(self, seed: int, replications: np.ndarray):
+    def __init__(self, seed: int, replications: np.ndarray, kernels: Kernels | None = None):
         self.replication_keys = replication_keys(seed, replications)
-        self.kernels = kernels()
+        self.kernels = kernels or default_kernels()
 
     def uniforms(self, reps: np.ndarray, keys: np.ndarray, step: int, slot: int | np.ndarray) -> np.ndarray:
         """One uniform per (reps[i], keys[i]) at `step` and `slot` (arrays of equal length)."""
-        reps, keys = np.asarray(reps, dtype=np.intp), np.asarray(keys, dtype=np.uint64)
-        slots = np.broadcast_to(np.asarray(slot, dtype=np.uint64), reps.shape)
-        return self.kernels.uniforms(self.replication_keys, reps, keys, int(step), np.ascontiguousarray(slots))
+        slots = np.broadcast_to(np.asarray(slot, dtype=np.uint64), np.shape(reps))
+        return self.kernels.uniforms(self.replication_keys, reps, keys, step, slots)
 
 
 _NOISE = np.uint64(0x6E6F697365)  # "noise": the relation noise's keys, apart from the events' streams

@@ -8,12 +8,12 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.dates as mdates  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from sim.analysis.batch_data import ScenarioResults  # noqa: E402
 from sim.analysis.stats import wilson_interval  # noqa: E402
+from sim.plots.layout import dates_axis  # noqa: E402
 
 OKABE_ITO = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#F0E442"]
 
@@ -34,12 +34,6 @@ def save(fig, path: Path, fmt: str, tight: bool = True) -> Path:
         atomic.write_bytes(path.with_suffix(f".{kind}"), buffer.getvalue())
     plt.close(fig)
     return path
-
-
-def _dates_axis(ax):
-    ax.xaxis.set_major_locator(mdates.AutoDateLocator(minticks=4, maxticks=9))
-    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(ax.xaxis.get_major_locator()))
-    ax.grid(alpha=0.25)
 
 
 def _marks(ax, marks):
@@ -121,7 +115,7 @@ def plot_fans(results, key: tuple[str, str, str], colour, marks, title: str, yla
         ax.axhline(0, color="0.6", lw=0.8)
     ax.set_title(title + "\nmedian (line), 50% of replications (band), 90% (dashed edges)")
     ax.set_ylabel(ylabel)
-    _dates_axis(ax)
+    dates_axis(ax, None)
     _marks(ax, marks)
     ax.legend(fontsize=8, title="scenario", title_fontsize=8, loc="best")
     _marks_caption(fig, marks)
@@ -151,7 +145,7 @@ def _fan_panels(results, key, colour, marks, title, ylabel, path, fmt):
             ax.axhline(0, color="0.6", lw=0.8)
         if k:
             ax.legend(fontsize=7, loc="best")
-        _dates_axis(ax)
+        dates_axis(ax, None)
     for k in range(len(results), rows * cols):
         axes[k // cols][k % cols].set_axis_off()
     fig.supylabel(ylabel, fontsize=9)
@@ -195,7 +189,7 @@ def plot_time_to_event(results, outcome: str, description: str, colour, path: Pa
     ax.set_ylim(-2, 102)
     ax.set_ylabel("% of replications in which it has happened")
     ax.set_title(f"Time to event: {outcome}\n{description}")
-    _dates_axis(ax)
+    dates_axis(ax, None)
     ax.legend(fontsize=8, title="scenario", title_fontsize=8, loc="best")
     return save(fig, path, fmt)
 
@@ -224,7 +218,7 @@ def plot_presence(results, colour, path: Path, fmt: str):
         ax.set_title(f"{names.get(key[1], key[1])} at {sites.get(key[2], key[2])}", fontsize=9)
         ax.set_ylabel("personnel")
         ax.set_ylim(bottom=0)
-        _dates_axis(ax)
+        dates_axis(ax, None)
     for ax in list(axes.flat)[len(keys):]:
         ax.axis("off")
     handles, labels = axes.flat[0].get_legend_handles_labels()

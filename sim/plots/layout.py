@@ -58,11 +58,15 @@ def caption_height(text: str, fontsize: float) -> float:
     return (text.count("\n") + 1) * fontsize * 1.25 / 72
 
 
-def place_panels(fig, rows: int, cols: int, top: float, bottom: float, left: float = 0.8, right: float = 0.2,
-                 between_rows: float = 0.7, between_cols: float = 0.9) -> None:
-    """Margins and gaps in inches (room for titles, tick labels and axis labels), as fractions for matplotlib."""
-    width, height = fig.get_size_inches()
+def place_panels(fig, rows: int, cols: int, top: float, bottom: float, panel_height: float, left: float = 0.8,
+                 right: float = 0.2, between_rows: float = 0.7, between_cols: float = 0.9) -> None:
+    """Margins, gaps and panel heights in inches (room for titles, tick labels, axis labels and captions),
+    as fractions for matplotlib: the figure's height follows from them, so a long caption of marked events
+    makes the figure taller instead of squeezing its panels. Its width stays, unless long labels leave
+    panels narrower than 1.6 inches."""
+    width = max(fig.get_figwidth(), left + right + (cols - 1) * between_cols + cols * 1.6)
+    height = top + bottom + (rows - 1) * between_rows + rows * panel_height
+    fig.set_size_inches(width, height)
     panel_w = (width - left - right - (cols - 1) * between_cols) / cols
-    panel_h = (height - top - bottom - (rows - 1) * between_rows) / rows
     fig.subplots_adjust(left=left / width, right=1 - right / width, top=1 - top / height, bottom=bottom / height,
-                        wspace=between_cols / panel_w, hspace=between_rows / panel_h)
+                        wspace=between_cols / panel_w, hspace=between_rows / panel_height)

@@ -71,7 +71,8 @@ def plot_network(record: NetworkRecord, names: list[str], dates, title: str, pat
     fig.legend(handles=legend, loc="lower center", ncol=4, fontsize=8, frameon=False)
     fig.suptitle(f"{title}: alignment network (edge width = |mean relation| >= {MIN_EDGE}; node size = capability; "
                  f"{record.count:,} runs)", fontsize=10)
-    place_panels(fig, rows, cols, top=0.9, bottom=0.4, left=0.1, right=0.1, between_rows=0.6, between_cols=0.2)
+    place_panels(fig, rows, cols, top=0.9, bottom=0.4, panel_height=4.2, left=0.1, right=0.1, between_rows=0.6,
+                 between_cols=0.2)
     return save(fig, path, fmt, tight=False)
 
 
@@ -87,7 +88,8 @@ def plot_camp_membership(record: NetworkRecord, names: list[str], dates, title: 
     height = 0.32 * len(names) + 1.8
     fig, ax = plt.subplots(figsize=(10, height))
     labels = max(len(name) for name in names) * 8 * 0.6 / 72 + 0.25  # inches the actor names take
-    fig.subplots_adjust(left=labels / 10, right=0.98, top=1 - 0.4 / height, bottom=0.45 / height)
+    place_panels(fig, 1, 1, top=0.4, bottom=0.45, panel_height=height - 0.85, left=labels, right=0.2)  # (the colour
+    # bar takes its room from the panel)
     x = mdates.date2num([dates[s] for s in steps])
     image = ax.imshow(shares[steps][:, order].T, aspect="auto", cmap="RdBu", vmin=0, vmax=1,
                       extent=(x[0], x[-1], len(names) - 0.5, -0.5), interpolation="nearest")

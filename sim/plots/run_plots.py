@@ -67,7 +67,8 @@ def _legend_for_marks(fig, marks) -> float:
         return 0.0
     text = "Marked events: " + "; ".join(f"{n} {day.isoformat()} {name}" for n, (day, name) in enumerate(marks, 1))
     text = caption(text, fig.get_figwidth() - 0.3, 7)
-    fig.text(0.1 / fig.get_figwidth(), 0.05 / fig.get_figheight(), text, fontsize=7, va="bottom", color="0.25")
+    fig.text(0.1, 0.05, text, fontsize=7, va="bottom", color="0.25",
+             transform=fig.dpi_scale_trans)  # in inches from the corner: it stays put if the figure grows
     return caption_height(text, 7) + 0.1
 
 
@@ -110,7 +111,7 @@ def plot_alignment(path: Path, scenario: Scenario, result: RunResult, marks) -> 
                loc="upper right", ncol=4, fontsize=8, frameon=False)
     fig.suptitle(f"{scenario.meta.name}: tracked alignments over time ({len(result.replications)} runs, "
                  f"{scenario.meta.step_unit}ly steps)", x=0.01, ha="left", fontsize=11)
-    place_panels(fig, rows, cols, top=0.85, bottom=_legend_for_marks(fig, marks) + 0.45)
+    place_panels(fig, rows, cols, top=0.85, bottom=_legend_for_marks(fig, marks) + 0.45, panel_height=2.2)
     _save(fig, path)
 
 
@@ -144,7 +145,7 @@ def plot_presence(path: Path, scenario: Scenario, result: RunResult, marks) -> N
         ax.axis("off")
     fig.suptitle(f"{scenario.meta.name}: personnel by site ({len(result.replications)} runs)",
                  x=0.01, ha="left", fontsize=11)
-    place_panels(fig, rows, cols, top=0.75, bottom=_legend_for_marks(fig, marks) + 0.45)
+    place_panels(fig, rows, cols, top=0.75, bottom=_legend_for_marks(fig, marks) + 0.45, panel_height=2.2)
     _save(fig, path)
 
 
@@ -166,7 +167,7 @@ def plot_camps(path: Path, scenario: Scenario, result: RunResult, marks) -> None
     ax.legend(fontsize=8, loc="center right")
     dates_axis(ax, _ticks(scenario))
     _mark(ax, marks, label=True)
-    place_panels(fig, 1, 1, top=0.4, bottom=_legend_for_marks(fig, marks) + 0.45, left=0.7)
+    place_panels(fig, 1, 1, top=0.4, bottom=_legend_for_marks(fig, marks) + 0.45, panel_height=3.3, left=0.7)
     _save(fig, path)
 
 
