@@ -16,7 +16,7 @@ demo: install
 test: install
 	$(PY) -m pytest -q
 	# the engine's tests again with the numpy kernels (they must give the same numbers as the compiled ones)
-	SIM_KERNELS=numpy $(PY) -m pytest -q tests/test_model.py tests/test_rules.py tests/test_templates.py tests/test_uncertainty.py tests/test_kernels.py
+	SIM_KERNELS=numpy $(PY) -m pytest -q tests/test_model.py tests/test_rules.py tests/test_templates.py tests/test_uncertainty.py tests/test_kernels.py tests/test_golden.py
 
 bench: install
 	$(PY) benchmarks/bench_engine.py
