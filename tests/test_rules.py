@@ -15,6 +15,7 @@ from sim.model.rules import (
     energies,
     global_camps,
     kulakowski_update,
+    landscape_update,
     local_camps,
     marvel_update,
 )
@@ -180,3 +181,21 @@ def test_the_local_search_moves_only_unsettled_replications_and_finds_the_same_c
     start = np.where(rng.uniform(size=(reps, n)) < 0.5, -1.0, 1.0)
     start[: reps // 2] = local_camps(relations[: reps // 2], sizes[: reps // 2], start[: reps // 2])  # half settled
     assert np.array_equal(local_camps(relations, sizes, start), _local_camps_every_row(relations, sizes, start))
+
+
+def test_the_landscape_update_moves_each_relation_toward_its_camp_sign_by_the_formula():
+    """x_ij += camp_rate * w_j * (c_i c_j - x_ij), then inertia toward the baseline, then the bounds."""
+    rng = np.random.default_rng(11)
+    r, n = 6, 5
+    x = rng.uniform(-1, 1, (r, n, n))
+    x[:, np.arange(n), np.arange(n)] = 0.0
+    camps = np.where(rng.random((r, n)) < 0.5, 1.0, -1.0)
+    weights = rng.uniform(0.2, 2.0, (r, n))
+    baseline = rng.uniform(-1, 1, (r, n, n))
+    p = RuleParameters(balance_rate=0.0, camp_rate=0.3, inertia=0.1, noise=0.0, capability_weight=1.0,
+                       shock_scale=1.0, marvel_cap=1e6, balance_form="kulakowski", landscape_search="local")
+    expected = x + 0.3 * weights[:, None, :] * (camps[:, :, None] * camps[:, None, :] - x)
+    expected = np.clip(0.9 * expected + 0.1 * baseline, -1, 1)
+    expected[:, np.arange(n), np.arange(n)] = 0.0
+    landscape_update(x, weights, baseline, p, silent(r), camps=camps)
+    np.testing.assert_allclose(x, expected, rtol=0, atol=1e-15)
