@@ -1,15 +1,15 @@
-"""Actors as Mesa agents: each is a view of its own slices of the model's arrays.
+"""Actors as Mesa agents: each holds its spec and its row in the model's arrays.
 
-State lives in the model's arrays (leading replication axis); an agent owns row i of the relation
-matrix and its attribute row. Effects are applied by the event engine to many actors and
-replications at once (sim/model/effects.py), which is what lets templates with thousands of
-instances run at array speed.
+State lives in the model's arrays (leading replication axis); actor i is row i of the relation matrix
+and of the attributes. Agents carry no behaviour of their own: events, effects and the alignment rule
+work on every actor and replication at once (sim/model/events.py, effects.py, rules.py), which is what
+lets templates with thousands of instances run at array speed. The agents give Mesa's registry (and a
+user inspecting a model) the actors by name and position.
 """
 
 from __future__ import annotations
 
 import mesa
-import numpy as np
 
 from sim.scenario.schema import Actor
 
@@ -24,9 +24,3 @@ class ActorAgent(mesa.Agent):
     def state(self):
         return self.model.state
 
-    def relations(self) -> np.ndarray:
-        """How this actor stands toward every other, per replication: (R, N)."""
-        return self.state.relations[:, self.position, :]
-
-    def attribute(self, name: str) -> np.ndarray:
-        return self.state.attributes[:, self.position, self.model.index.attributes[name]]

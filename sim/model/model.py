@@ -68,7 +68,8 @@ class ScenarioModel(mesa.Model):
         """`varying`: parameter name -> one value per replication (parameter uncertainty), used in place of
         the scenario's number everywhere the parameter is read (rules, expressions, amounts). Without `bands`,
         stats hold only the mean (the quantile rows are NaN)."""
-        super().__init__(rng=seed)
+        super().__init__(rng=seed)  # Mesa's rng is not used: one generator for the model would make replication
+        # k's numbers depend on which others share it; the counter-based streams (streams.py) do not
         self.spec = scenario  # (mesa.Model.scenario is Mesa's own object)
         self.bands = bands
         self.seed = seed

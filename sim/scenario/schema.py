@@ -213,11 +213,5 @@ class Scenario:
     def option(self, name: str) -> str:
         return dict(self.options)[name]
 
-    def actor_index(self, actor_id: str) -> int:
-        return self.actor_ids.index(actor_id)
-
-    def bloc(self, bloc_id: str) -> Bloc:
-        return next(b for b in self.blocs if b.id == bloc_id)
-
     def site(self, site_id: str) -> Site:
         return next(s for s in self.sites if s.id == site_id)
