@@ -14,6 +14,8 @@ demo: install
 	$(VENV)/bin/sim run scenarios/niger-2024.toml
 
 test: install
+	$(VENV)/bin/ruff check --select F,I sim tests benchmarks
+	$(VENV)/bin/lint-imports --no-cache
 	$(PY) -m pytest -q
 	# the engine's tests again with the numpy kernels (they must give the same numbers as the compiled ones)
 	SIM_KERNELS=numpy $(PY) -m pytest -q tests/test_model.py tests/test_rules.py tests/test_templates.py tests/test_uncertainty.py tests/test_kernels.py tests/test_golden.py

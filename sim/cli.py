@@ -12,11 +12,8 @@ import sys
 import time
 from pathlib import Path
 
-from sim.errors import ScenarioError, SimError
+from sim.errors import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_OK, ScenarioError, SimError
 from sim.scenario.schema import check_reps_seed
-
-EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_INTERNAL, EXIT_INTERRUPTED = 0, 1, 2, 70, 130
-
 
 FORCE_HELP = "start even when the estimated memory exceeds what the machine has, or the plan is huge"
 
@@ -236,12 +233,18 @@ def cmd_validate(args) -> int:
     return status
 
 
+def _run_plots(folder, result) -> None:
+    from sim.plots.run_plots import plot_run  # matplotlib only when plots are asked for
+
+    plot_run(folder, result.scenario, result)
+
+
 def cmd_run(args) -> int:
     import json
 
-    from sim.analysis.stats import missing_warnings, outcome_table
     from sim.experiment.estimate import check_fits, estimate_run, run_block
     from sim.experiment.run_folder import RUN_CHUNK, RunInfo, run_chunks, write_run
+    from sim.experiment.stats import missing_warnings, outcome_table
     from sim.scenario.loader import load_scenario
 
     check_reps_seed(args.reps, args.seed)
@@ -260,7 +263,7 @@ def cmd_run(args) -> int:
     blocks = run_chunks(scenario, seed, reps, args.keep_trajectories, uncertainty, chunk=block)
     forms = {"parquet": ("parquet",), "csv": ("csv",), "both": ("parquet", "csv"), "none": ()}[args.events]
     info = RunInfo(tuple(args.overrides), started, None, args.keep_trajectories, forms)
-    folder = write_run(blocks, args.out, info, plots=not args.no_plots)
+    folder = write_run(blocks, args.out, info, extras=None if args.no_plots else _run_plots)
     elapsed = time.perf_counter() - clock
     summary = json.loads((folder / "summary.json").read_text())["outcomes"]
     for warning in missing_warnings(summary):
@@ -290,7 +293,7 @@ def _uncertainty(args, scenario_path: Path):
 
 
 def cmd_batch(args) -> int:
-    from sim.experiment.batch_launch import launch_batch
+    from sim.batch_command import launch_batch
 
     return launch_batch(args)
 

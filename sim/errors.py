@@ -8,6 +8,10 @@ from typing import Iterable, Sequence
 
 KeyPath = tuple[str | int, ...]
 
+# The command line's exit statuses, kept once: done; done but some replications failed (or a batch stopped);
+# bad input, said in one line; a bug (internal error); interrupted (Ctrl-C, SIGTERM), resumable.
+EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_INTERNAL, EXIT_INTERRUPTED = 0, 1, 2, 70, 130
+
 
 def format_path(path: KeyPath) -> str:
     """Render ('events', 'coup', 'effects', 0, 'target') as events.coup.effects[0].target."""

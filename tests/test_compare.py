@@ -3,12 +3,12 @@ import re
 
 import pyarrow.parquet as pq
 import pytest
+from conftest import DATA, ROOT, SCENARIOS, made
 from matplotlib import image
 from scipy import stats
 
-from conftest import DATA, ROOT, SCENARIOS, made
-from sim.analysis.stats import compare_means
 from sim.cli import main
+from sim.experiment.stats import compare_means
 
 
 def batch(out, *args):

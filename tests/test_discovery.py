@@ -3,8 +3,8 @@
 import re
 
 import pytest
-
 from conftest import DATA, made
+
 from sim.cli import main
 
 

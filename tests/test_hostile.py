@@ -297,9 +297,8 @@ def test_a_run_in_blocks_writes_the_same_files(tmp_path):
     scenario = load_scenario(DATA / "tiny.toml")
     now = dt.datetime(2026, 1, 1).astimezone()
     info = RunInfo((), now, now, True, ("csv", "parquet"))
-    whole = write_run(run_scenario(scenario, seed=3, replications=23, keep_trajectories=True), tmp_path / "a", info,
-                      plots=False)
-    blocks = write_run(run_chunks(scenario, 3, 23, True, chunk=5), tmp_path / "b", info, plots=False)
+    whole = write_run(run_scenario(scenario, seed=3, replications=23, keep_trajectories=True), tmp_path / "a", info)
+    blocks = write_run(run_chunks(scenario, 3, 23, True, chunk=5), tmp_path / "b", info)
     for name in ("outcomes.csv", "events.csv", "trajectories.csv"):
         assert (whole / name).read_bytes() == (blocks / name).read_bytes(), name
     import pyarrow.parquet as pq
@@ -404,7 +403,7 @@ def test_report_md_escapes_scenario_text_as_the_html_does(tmp_path):
 def test_statistics_of_values_near_the_float_limit(tmp_path):
     import warnings
 
-    from sim.analysis.stats import summarise_outcome
+    from sim.experiment.stats import summarise_outcome
     from sim.scenario.loader import load_scenario
 
     scenario = load_scenario(DATA / "tiny.toml")

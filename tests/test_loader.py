@@ -1,8 +1,8 @@
 import datetime as dt
 
 import pytest
-
 from conftest import DATA, SCENARIOS
+
 from sim.errors import ScenarioError
 from sim.scenario.loader import load_scenario
 from sim.scenario.schema import RelationEffect

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
-
 from conftest import DATA, SCENARIOS
+
 from sim.experiment.run_folder import event_rows
 from sim.model.model import ScenarioModel, run_scenario
 from sim.model.rules import local_camps as landscape_camps

@@ -4,8 +4,8 @@ import os
 from pathlib import Path
 
 import pytest
-
 from conftest import DATA
+
 from sim.cli import main
 from sim.errors import ScenarioError, SimError
 from sim.experiment.atomic import inside

@@ -6,10 +6,10 @@ import shutil
 
 import numpy as np
 import pytest
-
 from conftest import DATA, SCENARIOS, made
-from sim.analysis.stats import compare_timing, format_p
+
 from sim.cli import EXAMPLES, _parser, main, sensitivity_warnings
+from sim.experiment.stats import compare_timing, format_p
 from sim.model.model import run_scenario
 from sim.scenario.loader import load_scenario
 

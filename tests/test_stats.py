@@ -1,6 +1,6 @@
 import pytest
 
-from sim.analysis.stats import wilson_interval
+from sim.experiment.stats import wilson_interval
 
 
 def test_wilson_interval_known_values():

@@ -4,8 +4,8 @@ import csv
 
 import numpy as np
 import pytest
-
 from conftest import DATA
+
 from sim.analysis.observed import load_observed
 from sim.cli import main
 from sim.errors import ScenarioError

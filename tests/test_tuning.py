@@ -1,13 +1,12 @@
 import csv
-import datetime as dt
-
 import dataclasses
+import datetime as dt
 
 import numpy as np
 import pytest
+from conftest import DATA, ROOT, SCENARIOS, made
 from scipy import stats
 
-from conftest import DATA, ROOT, SCENARIOS, made
 from sim.analysis import scores
 from sim.analysis.backtest import backtest
 from sim.analysis.calibration import calibrate

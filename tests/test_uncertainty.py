@@ -7,12 +7,12 @@ import json
 import numpy as np
 import pyarrow.parquet as pq
 import pytest
+from conftest import ROOT, SCENARIOS
 
-from conftest import SCENARIOS, ROOT
-from sim.analysis.stats import over_draws
 from sim.analysis.uncertainty_file import load_uncertainty
 from sim.cli import main
 from sim.errors import ScenarioError, SimError
+from sim.experiment.stats import over_draws
 from sim.model.model import ScenarioModel, run_scenario
 from sim.model.uncertain import draw_parameters
 from sim.scenario.distributions import Distribution

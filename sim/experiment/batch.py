@@ -202,3 +202,11 @@ def finish_manifest(folder: Path, report: BatchReport, seconds: float, workers: 
         manifest["error"] = report.error
     atomic.write_json(path, manifest)
 
+
+
+def progress_bar(total: int, initial: int, quiet: bool):
+    """A progress bar of replications on stderr (none when quiet or when stderr is not a terminal)."""
+    from tqdm import tqdm
+
+    return tqdm(total=total, initial=initial, unit="rep", unit_scale=True, file=sys.stderr, dynamic_ncols=True,
+                disable=quiet or not sys.stderr.isatty(), desc="replications")

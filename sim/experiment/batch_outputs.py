@@ -15,10 +15,10 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from sim.analysis.stats import QUANTILES, summarise_outcome
 from sim.experiment import atomic
 from sim.experiment.batch_plan import BatchPlan
 from sim.experiment.chunks import load_chunk
+from sim.experiment.stats import QUANTILES, summarise_outcome
 from sim.model.model import series_of
 from sim.model.network import network_to_json
 from sim.model.recorder import STATISTICS

@@ -18,13 +18,13 @@ import shutil
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Callable, Iterable, Iterator
 
 import numpy as np
 import tomli_w
 
-from sim.analysis.stats import summarise_outcome
 from sim.experiment import atomic
+from sim.experiment.stats import summarise_outcome
 from sim.model.model import RunResult, firing_counts, run_scenario
 from sim.model.recorder import STATISTICS
 from sim.model.uncertain import draw_ids
@@ -71,11 +71,14 @@ def run_chunks(scenario: s.Scenario, seed: int, reps: int, keep_trajectories: bo
                            bands=first == 0)  # a run's quantile bands come from its first block
 
 
-def write_run(results: RunResult | Iterable[RunResult], root: Path, info: RunInfo, plots: bool = True) -> Path:
+def write_run(results: RunResult | Iterable[RunResult], root: Path, info: RunInfo,
+              extras: Callable[[Path, RunResult], None] | None = None) -> Path:
     """Write every file of a run and return the folder. `results` may be one result or consecutive blocks of
     one run (run_chunks): the event log and trajectories are appended block by block and only the per-run
     outcomes are held, so memory does not grow with the event log. With more than one block, the quantile
-    bands of timeseries.csv are those of the first block (as in a batch); means cover every replication."""
+    bands of timeseries.csv are those of the first block (as in a batch); means cover every replication.
+    `extras(folder, result)` writes more files into the run's folder before it appears (the plots: they
+    belong to a layer above this one)."""
     blocks = iter([results] if isinstance(results, RunResult) else results)
     first = next(blocks)
     scenario = first.scenario
@@ -102,10 +105,8 @@ def write_run(results: RunResult | Iterable[RunResult], root: Path, info: RunInf
                                                                      if result.uncertainty else None),
                                                      "quantile_bands_from": result.bands_from,
                                                      "outcomes": summary})
-        if plots:
-            from sim.plots.run_plots import plot_run  # matplotlib only when plots are asked for
-
-            plot_run(staging, scenario, result)
+        if extras is not None:
+            extras(staging, result)
         atomic.write_json(staging / "manifest.json", manifest(result, info, final.name, staging))
         staging.rename(final)
     except OSError as error:  # name the file the user will look for, not the staging folder's

@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 from sim.errors import SimError
-from sim.experiment.batch import finish_manifest, run_batch, start_batch
+from sim.experiment.batch import finish_manifest, progress_bar, run_batch, start_batch
 from sim.experiment.batch_plan import DEFAULT_CHUNK, BatchPlan, _planned
 from sim.scenario.documents import apply_overrides, read_document
 from sim.scenario.loader import build_scenario
@@ -30,7 +30,6 @@ def what_if_plan(path: Path, overrides, reps: int | None, seed: int | None) -> B
 def run_what_if(path: Path, overrides, reps: int | None, seed: int | None, root: Path, executor,
                 quiet: bool = False) -> Path:
     """Run the batch and return its folder (under root, like any batch)."""
-    from sim.experiment.batch_launch import _progress
     from sim.experiment.batch_outputs import write_outputs
 
     plan = what_if_plan(Path(path), overrides, reps, seed)
@@ -38,7 +37,7 @@ def run_what_if(path: Path, overrides, reps: int | None, seed: int | None, root:
     print(f"{folder}: {plan.scenarios[0].name} and {plan.scenarios[1].name}, {plan.scenarios[0].replications:,} "
           f"paired replications each (seed {plan.scenarios[0].seed})", file=sys.stderr)
     clock = time.perf_counter()
-    with _progress(plan.total_replications, 0, quiet) as bar:
+    with progress_bar(plan.total_replications, 0, quiet) as bar:
         report = run_batch(plan, folder, executor, bar)
     if not report.complete:
         finish_manifest(folder, report, time.perf_counter() - clock, executor.workers)

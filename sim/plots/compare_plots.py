@@ -12,7 +12,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from sim.analysis.batch_data import ScenarioResults  # noqa: E402
-from sim.analysis.stats import wilson_interval  # noqa: E402
+from sim.experiment.stats import wilson_interval  # noqa: E402
 from sim.plots.layout import dates_axis  # noqa: E402
 
 OKABE_ITO = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#F0E442"]

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import numpy as np
 
-from sim.analysis.stats import compare_means, compare_proportions, format_p
 from sim.errors import RunFolderError, SimError
 from sim.experiment import atomic
+from sim.experiment.stats import compare_means, compare_proportions, format_p
 from sim.model.model import run_scenario
 from sim.report.render import Report
 from sim.scenario.documents import read_document, set_values

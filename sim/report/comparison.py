@@ -13,9 +13,9 @@ from pathlib import Path
 import numpy as np
 
 from sim.analysis.batch_data import ScenarioResults, aligned, is_paired, load_batches, scenario_changes
-from sim.analysis.stats import compare_means, compare_proportions, compare_timing, format_p, wilson_interval
 from sim.errors import SimError
 from sim.experiment import atomic
+from sim.experiment.stats import compare_means, compare_proportions, compare_timing, format_p, wilson_interval
 from sim.report.render import Report
 
 

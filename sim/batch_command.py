@@ -1,4 +1,5 @@
-"""`sim batch`: plan (or reload) a batch, run what is missing with a progress bar, write outputs."""
+"""`sim batch`: plan (or reload) a batch, run what is missing with a progress bar, write outputs. Part of the
+command line (it parses arguments and prints), above the layers it drives."""
 
 from __future__ import annotations
 
@@ -7,23 +8,21 @@ import shutil
 import sys
 import time
 
-from sim.analysis.stats import missing_warnings, outcome_table, side_by_side
-from sim.errors import SimError
-from sim.experiment.batch import batch_lock, finish_manifest, missing_chunks, run_batch, start_batch
+from sim.errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, SimError
+from sim.experiment.batch import (
+    batch_lock,
+    finish_manifest,
+    missing_chunks,
+    progress_bar,
+    run_batch,
+    start_batch,
+)
 from sim.experiment.batch_plan import DEFAULT_CHUNK, load_plan, make_plan
 from sim.experiment.estimate import check_fits, estimate_batch
 from sim.experiment.executors import make_executor
+from sim.experiment.stats import missing_warnings, outcome_table, side_by_side
 from sim.experiment.sweep import load_sweep, sweep_raw
 from sim.scenario.schema import check_reps_seed
-
-EXIT_OK, EXIT_FAILED, EXIT_INTERRUPTED = 0, 1, 130
-
-
-def _progress(total: int, initial: int, quiet: bool):
-    from tqdm import tqdm
-
-    return tqdm(total=total, initial=initial, unit="rep", unit_scale=True, file=sys.stderr, dynamic_ncols=True,
-                disable=quiet or not sys.stderr.isatty(), desc="replications")
 
 
 def launch_batch(args) -> int:
@@ -86,7 +85,7 @@ def _run(plan, folder, executor, args) -> int:
           f"{plan.total_replications:,} replications in {len(plan.chunks())} chunks; "
           f"{len(todo)} chunk(s) to run", file=sys.stderr)
     clock = time.perf_counter()
-    with _progress(plan.total_replications, done_reps, args.quiet) as bar:
+    with progress_bar(plan.total_replications, done_reps, args.quiet) as bar:
         try:
             report = run_batch(plan, folder, executor, bar, todo)
         except (SimError, OSError) as error:
