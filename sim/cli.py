@@ -311,7 +311,7 @@ def cmd_compare(args) -> int:
         if args.inputs:
             raise SimError("--ablate-events takes one run folder or scenario file, not batch folders")
         folder = ablation_report(args.ablate_events, _default_out("compare", "ablation", args.out), options, args.reps,
-                                 args.seed)
+                                 args.seed, _tuning_executor(args))
     elif scenario_file:
         from sim.experiment.what_if import run_what_if
 

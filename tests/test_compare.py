@@ -117,3 +117,13 @@ def test_ablation_ranks_events_by_paired_difference(tmp_path):
                if line.startswith("b_gone,")]
     assert ranking[:2] == ["shock", "withdraw"] and ranking[-1] == "arrive"
     assert (out / "ablation-b_gone.png").is_file() and "## b_gone (probability)" in (out / "report.md").read_text()
+
+
+def test_ablation_runs_through_the_executors_with_the_same_numbers(tmp_path):
+    rows = {}
+    for name, options in (("serial", ["--executor", "serial"]), ("pool", ["--jobs", "2"])):
+        out = tmp_path / name
+        assert main(["compare", "--ablate-events", "scenarios/niger-2024.toml", "--reps", "30", "--outcomes",
+                     "us_withdrawn,niger_toward_west", "--out", str(out), *options]) == 0
+        rows[name] = json.loads((made(out) / "ablation.json").read_text())["rows"]
+    assert rows["serial"] == rows["pool"] and len(rows["serial"]) > 20

@@ -13,8 +13,9 @@ import numpy as np
 
 from sim.errors import RunFolderError, SimError
 from sim.experiment import atomic
+from sim.experiment.chunks import ChunkSpec, run_chunk
+from sim.experiment.executors import SerialExecutor, WorkerDied
 from sim.experiment.stats import compare_means, compare_proportions, format_p
-from sim.model.model import run_scenario
 from sim.report.render import Report
 from sim.scenario.documents import read_document, set_values
 from sim.scenario.loader import build_scenario
@@ -46,7 +47,10 @@ def _difference(outcome, base: np.ndarray, other: np.ndarray) -> dict:
     return compare_means(base, other, paired=True)
 
 
-def ablate(path: Path, reps: int | None = None, seed: int | None = None, outcomes: tuple[str, ...] = ()):
+def ablate(path: Path, reps: int | None = None, seed: int | None = None, outcomes: tuple[str, ...] = (),
+           executor=None):
+    """The scenario and each of its variants with one event switched off, run through `executor` (serial
+    by default) with the same seed and replications; the paired differences, per event and outcome."""
     doc, seed, reps, label = _source(path, reps, seed)
     check_reps_seed(reps, seed)
     scenario = build_scenario(doc)
@@ -54,13 +58,23 @@ def ablate(path: Path, reps: int | None = None, seed: int | None = None, outcome
     unknown = set(outcomes) - {o.id for o in scenario.outcomes}
     if unknown:
         raise SimError(f"--outcomes: not outcomes of {scenario.meta.name}: {', '.join(sorted(unknown))}")
-    base = run_scenario(scenario, seed=seed, replications=reps).outcomes
-    rows = []
-    for event in scenario.events:
-        if not event.enabled:
-            continue
-        variant = build_scenario(set_values(doc, {f"events.{event.id}.enabled": False}, "--ablate-events"))
-        without = run_scenario(variant, seed=seed, replications=reps).outcomes
+    events = [event for event in scenario.events if event.enabled]
+    variants = [scenario] + [build_scenario(set_values(doc, {f"events.{event.id}.enabled": False}, "--ablate-events"))
+                             for event in events]
+    specs = [ChunkSpec(0, i, 0, 0, reps, seed, False, scenario.path, variant.resolved)
+             for i, variant in enumerate(variants)]
+    runs: list[dict] = [{}] * len(specs)
+    with executor or SerialExecutor() as running:
+        for spec, result in running.run(run_chunk, specs):
+            which = "the scenario" if spec.point == 0 else f"the scenario without {events[spec.point - 1].id}"
+            if isinstance(result, WorkerDied):
+                raise SimError(f"running {which}: {result.message}")
+            if result.failures:
+                rep, trace = result.failures[0]
+                raise SimError(f"replication {rep} of {which} failed:\n{trace}")
+            runs[spec.point] = result.outcomes
+    base, rows = runs[0], []
+    for event, without in zip(events, runs[1:]):
         for o in chosen:
             d = _difference(o, base[o.id], without[o.id])
             rows.append({"event": event.id, "name": event.name, "outcome": o.id, "difference": d["difference"],
@@ -69,10 +83,10 @@ def ablate(path: Path, reps: int | None = None, seed: int | None = None, outcome
 
 
 @atomic.writes_folder
-def ablation_report(path: Path, out: Path, options, reps=None, seed=None) -> Path:
+def ablation_report(path: Path, out: Path, options, reps=None, seed=None, executor=None) -> Path:
     from sim.plots.compare_plots import plot_differences
 
-    scenario, seed, reps, label, chosen, rows = ablate(path, reps, seed, options.outcomes)
+    scenario, seed, reps, label, chosen, rows = ablate(path, reps, seed, options.outcomes, executor)
     atomic.write_json(out / "ablation.json", {"scenario": scenario.meta.name, "source": label, "seed": seed,
                                               "replications": reps, "rows": rows})
     atomic.write_csv(out / "ablation.csv", ["outcome", "rank", "event", "difference", "ci95_low", "ci95_high",
