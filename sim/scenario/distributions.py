@@ -7,25 +7,57 @@ replication and draw site, which keeps replications independent of batch size.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
 
-# name -> (required parameters, check on the parameters returning an error text or None)
-DISTRIBUTIONS: dict[str, tuple[tuple[str, ...], object]] = {
-    "normal": (("mean", "sd"), lambda p: "sd must be >= 0" if p["sd"] < 0 else None),
-    "uniform": (("low", "high"), lambda p: "low must be <= high" if p["low"] > p["high"] else None),
-    "triangular": (
+
+def _special():
+    from scipy import special  # here, not at import: scipy costs a quarter second that `sim --help` need not pay
+
+    return special
+
+
+def _normal(u, p):
+    return p["mean"] + p["sd"] * _special().ndtri(np.clip(u, 1e-12, 1 - 1e-12))
+
+
+def _triangular(u, p):
+    low, mode, high = p["low"], p["mode"], p["high"]
+    cut = (mode - low) / (high - low)
+    left = low + np.sqrt(u * (high - low) * (mode - low))
+    right = high - np.sqrt((1 - u) * (high - low) * (high - mode))
+    return np.where(u < cut, left, right)
+
+
+@dataclass(frozen=True)
+class Kind:
+    """A distribution: its parameters, a check on their values (an error text or None) and its inverse CDF,
+    which maps uniforms in [0, 1) to draws. A new distribution is one entry of DISTRIBUTIONS (and a test
+    against scipy.stats' ppf in tests/test_semantics.py)."""
+    params: tuple[str, ...]
+    check: Callable[[dict], str | None]
+    inverse_cdf: Callable[[np.ndarray, dict], np.ndarray]
+
+
+DISTRIBUTIONS: dict[str, Kind] = {
+    "normal": Kind(("mean", "sd"), lambda p: "sd must be >= 0" if p["sd"] < 0 else None, _normal),
+    "uniform": Kind(("low", "high"), lambda p: "low must be <= high" if p["low"] > p["high"] else None,
+                    lambda u, p: p["low"] + (p["high"] - p["low"]) * u),
+    "triangular": Kind(
         ("low", "mode", "high"),
         lambda p: None if p["low"] <= p["mode"] <= p["high"] and p["low"] < p["high"]
         else "need low <= mode <= high and low < high",
-    ),
-    "lognormal": (("mu", "sigma"), lambda p: "sigma must be >= 0" if p["sigma"] < 0 else None),
-    "beta": (
+        _triangular),
+    "lognormal": Kind(("mu", "sigma"), lambda p: "sigma must be >= 0" if p["sigma"] < 0 else None,
+                      lambda u, p: np.exp(p["mu"] + p["sigma"] * _special().ndtri(np.clip(u, 1e-12, 1 - 1e-12)))),
+    "beta": Kind(
         ("a", "b", "low", "high"),
         lambda p: "a and b must be > 0" if p["a"] <= 0 or p["b"] <= 0
         else ("low must be < high" if p["low"] >= p["high"] else None),
-    ),
-    "exponential": (("mean",), lambda p: "mean must be > 0" if p["mean"] <= 0 else None),
+        lambda u, p: p["low"] + (p["high"] - p["low"]) * _special().betaincinv(p["a"], p["b"], u)),
+    "exponential": Kind(("mean",), lambda p: "mean must be > 0" if p["mean"] <= 0 else None,
+                        lambda u, p: -p["mean"] * np.log1p(-u)),
 }
 
 
@@ -73,26 +105,8 @@ class Distribution:
     def sample(self, u: np.ndarray, varying: dict | None = None, rows: np.ndarray | None = None) -> np.ndarray:
         """Map uniforms in [0, 1) to draws of this distribution (with per-replication parameter values for
         `rows` when some of its parameters vary)."""
-        from scipy import special  # here, not at import: scipy costs a quarter second that `sim --help` need not pay
-
         p = {k: resolve(v, varying, rows) for k, v in self.params} if varying else dict(self.params)
-        if self.name == "normal":
-            return p["mean"] + p["sd"] * special.ndtri(np.clip(u, 1e-12, 1 - 1e-12))
-        if self.name == "uniform":
-            return p["low"] + (p["high"] - p["low"]) * u
-        if self.name == "triangular":
-            low, mode, high = p["low"], p["mode"], p["high"]
-            cut = (mode - low) / (high - low)
-            left = low + np.sqrt(u * (high - low) * (mode - low))
-            right = high - np.sqrt((1 - u) * (high - low) * (high - mode))
-            return np.where(u < cut, left, right)
-        if self.name == "lognormal":
-            return np.exp(p["mu"] + p["sigma"] * special.ndtri(np.clip(u, 1e-12, 1 - 1e-12)))
-        if self.name == "beta":
-            return p["low"] + (p["high"] - p["low"]) * special.betaincinv(p["a"], p["b"], u)
-        if self.name == "exponential":
-            return -p["mean"] * np.log1p(-u)
-        raise ValueError(f"unknown distribution {self.name!r}")
+        return DISTRIBUTIONS[self.name].inverse_cdf(u, p)
 
     def describe(self) -> str:
         return f"{self.name}(" + ", ".join(f"{k}={v:g}" for k, v in self.params) + ")"

@@ -46,7 +46,7 @@ def _amount(check: Checker, value, path: KeyPath, params: dict[str, float], lo: 
         name = value.get("dist")
         if check.string(name, path + ("dist",), choices=tuple(DISTRIBUTIONS)) is None:
             return None
-        keys, validate = DISTRIBUTIONS[name]
+        keys, validate = DISTRIBUTIONS[name].params, DISTRIBUTIONS[name].check
         if name == "lognormal" and "median" in value:  # the friendlier form: median instead of mu
             if "mu" in value:
                 check.problem(path, "a lognormal takes 'mu' or 'median', not both")
