@@ -80,6 +80,8 @@ def _version() -> str:
 
 
 def _parser() -> argparse.ArgumentParser:
+    from sim.experiment.executors import EXECUTORS
+
     parser = argparse.ArgumentParser(prog="sim", description="Strategic scenario simulation engine.",
                                      epilog="examples:\n  sim run scenarios/niger-2024.toml\n  sim <command> --help",
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -112,7 +114,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--reps", type=int, help="replications per scenario and point")
     p.add_argument("--seed", type=int, help="seed for every scenario (default: each scenario's meta.seed)")
     p.add_argument("--jobs", type=int, help="worker processes (default: all cores)")
-    p.add_argument("--executor", choices=("process", "dask", "serial"), default="process")
+    p.add_argument("--executor", choices=tuple(EXECUTORS), default="process")
     p.add_argument("--scheduler", help="address of an existing Dask scheduler, e.g. tcp://127.0.0.1:8786")
     p.add_argument("--chunk-size", type=int, help="replications per chunk (default 1000)")
     p.add_argument("--keep-trajectories", action="store_true", help="also write every replication's series")
@@ -140,13 +142,13 @@ def _parser() -> argparse.ArgumentParser:
                                             "scenario's)")
     p.add_argument("--seed", type=int, help="with a scenario file or --ablate-events: seed (default: the scenario's)")
     p.add_argument("--jobs", type=int, help="worker processes (default: all cores)")
-    p.add_argument("--executor", choices=("process", "dask", "serial"), default="process")
+    p.add_argument("--executor", choices=tuple(EXECUTORS), default="process")
     p.add_argument("--scheduler", help="address of an existing Dask scheduler, e.g. tcp://127.0.0.1:8786")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
     def executor_options(p):
         p.add_argument("--jobs", type=int, help="worker processes (default: all cores)")
-        p.add_argument("--executor", choices=("process", "dask", "serial"), default="process")
+        p.add_argument("--executor", choices=tuple(EXECUTORS), default="process")
         p.add_argument("--scheduler", help="address of an existing Dask scheduler")
 
     p = sub.add_parser("sensitivity", help="Sobol or Morris sensitivity of outcomes to the tuning config's values")

@@ -11,7 +11,7 @@ from collections import deque
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
-from typing import Callable, Iterable, Iterator
+from typing import Callable, Iterable, Iterator, Protocol
 
 from sim.errors import SimError
 
@@ -229,13 +229,30 @@ class DaskExecutor:
             yield index[future.key], result
 
 
-def make_executor(kind: str, workers: int | None, scheduler: str | None):
+class Executor(Protocol):
+    """What runs the work: `with executor:` starts and stops it; run() yields (item, fn(item)) as items finish,
+    in any order, a WorkerDied in place of a result whose item killed its worker. A new executor is a class
+    with these and an entry in EXECUTORS (the command line's --executor choices come from there)."""
+
+    workers: int
+
+    def __enter__(self) -> Executor: ...
+
+    def __exit__(self, *exc) -> bool: ...
+
+    def run(self, fn: Callable, items: Iterable, on_submit=None) -> Iterator[tuple[object, object]]: ...
+
+
+EXECUTORS: dict[str, Callable[[int | None, str | None], Executor]] = {  # name -> (workers, scheduler) -> executor
+    "process": lambda workers, _: SerialExecutor() if workers == 1 else ProcessExecutor(workers),
+    "dask": lambda workers, scheduler: DaskExecutor(scheduler, workers),
+    "serial": lambda _, __: SerialExecutor(),
+}
+
+
+def make_executor(kind: str, workers: int | None, scheduler: str | None) -> Executor:
     if workers is not None and not 1 <= workers <= MAX_WORKERS:
         raise SimError(f"--jobs must be between 1 and {MAX_WORKERS}, found {workers}")
-    if kind == "serial" or (kind == "process" and workers == 1):
-        return SerialExecutor()
-    if kind == "process":
-        return ProcessExecutor(workers)
-    if kind == "dask":
-        return DaskExecutor(scheduler, workers)
-    raise SimError(f"unknown executor '{kind}'; expected serial, process or dask")
+    if kind not in EXECUTORS:
+        raise SimError(f"unknown executor '{kind}'; expected one of {', '.join(EXECUTORS)}")
+    return EXECUTORS[kind](workers, scheduler)
