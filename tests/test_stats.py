@@ -13,3 +13,23 @@ def test_wilson_interval_at_the_edges_stays_inside_0_1():
     assert wilson_interval(0, 10)[0] == 0.0 and wilson_interval(0, 10)[1] == pytest.approx(0.2775, abs=1e-4)
     assert wilson_interval(10, 10)[1] == 1.0
     assert wilson_interval(0, 0) == (0.0, 1.0)
+
+
+def test_the_mean_of_runs_has_one_interval_everywhere():
+    import math
+
+    import numpy as np
+
+    from sim.experiment.stats import happened, mean_interval, summarise_outcome
+    from sim.scenario.loader import load_scenario
+
+    scenario = load_scenario("tests/data/tiny.toml")
+    outcome = next(o for o in scenario.outcomes if o.id == "a_to_pair")  # a number per run
+    values = np.array([0.1, 0.3, 0.2, 0.6])
+    low, high = summarise_outcome(outcome, values, scenario.dates)["mean_ci95"]
+    half = 1.959963984540054 * values.std(ddof=1) / 2
+    assert (low, high) == pytest.approx((0.3 - half, 0.3 + half))
+    assert mean_interval(float(values.mean()), float(values.std(ddof=1)), 4) == (low, high)
+    assert all(math.isnan(x) for x in mean_interval(0.5, 0.0, 1))  # one run: no interval (it was [0.5, 0.5] in
+    # comparisons and NaN in summaries)
+    assert happened(np.array([3.0, np.nan, 0.0])).tolist() == [True, False, True]

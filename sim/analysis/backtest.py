@@ -28,6 +28,7 @@ from sim.analysis.observed import (
     split_at,
 )
 from sim.errors import SimError
+from sim.experiment.stats import happened
 from sim.model.model import run_scenario
 from sim.scenario.dates import step_of_date
 from sim.scenario.documents import Document, read_document
@@ -90,8 +91,8 @@ def score(scenario: Scenario, observed, outcomes: dict[str, np.ndarray], reps: i
     for o in scored:
         steps = outcomes[o.outcome_id]
         p = float(np.mean(holds_on_date(o, scenario, steps)))
-        happened = steps[~np.isnan(steps)]
-        median = scenario.dates[int(np.median(happened))].isoformat() if o.kind == "event" and len(happened) else (
+        hits = steps[happened(steps)]
+        median = scenario.dates[int(np.median(hits))].isoformat() if o.kind == "event" and len(hits) else (
             "never" if o.kind == "event" else "")
         if o.kind == "event":  # weekly indicators from the cut-off on: has it happened by step t?
             target = step_of_date(scenario.dates, o.date)
@@ -104,7 +105,7 @@ def score(scenario: Scenario, observed, outcomes: dict[str, np.ndarray], reps: i
         pers.append(persistence(o, before, scenario))
         rows.append({"observation": o.label, "short": o.short, "kind": o.kind, "id": o.id, "observed_date": o.date.isoformat(),
                      "value": o.value, "probability": p, "simulated_median_date": median,
-                     "ever_happens": float(np.mean(~np.isnan(steps))) if o.kind == "event" else None})
+                     "ever_happens": float(np.mean(happened(steps))) if o.kind == "event" else None})
     truth_a = np.array(truth)
     clim = scores.climatology(truth_a)
     for row, c, q in zip(rows, clim, pers):

@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from sim.errors import RunFolderError, SimError
+from sim.experiment.stats import happened
 
 MAX_EVENT_FEATURES = 30   # the events most associated with the outcome, of those whose timing varies
 MAX_DIMS = 3              # a box read in words restricts at most this many features (unless asked)
@@ -131,7 +132,7 @@ def load_cases(folder: Path, outcome: str, scenario: str | None, value: str, abo
     else:
         data = column.to_numpy(dtype=float)
         if column.isna().any() and np.all(np.isnan(data) | (data == np.round(data))):
-            y = ~np.isnan(data) if value == "true" else np.isnan(data)   # a first-hit outcome: it happened
+            y = happened(data) if value == "true" else ~happened(data)   # a first-hit outcome: it happened
             target = f"{outcome} happens" if value == "true" else f"{outcome} never happens"
         else:
             raise SimError(f"--outcome {outcome} is a number: give --above X to say which runs are of interest")

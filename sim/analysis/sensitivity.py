@@ -12,6 +12,7 @@ import numpy as np
 from sim.analysis.tuning_config import TuningConfig
 from sim.errors import SimError, did_you_mean
 from sim.experiment.evaluate import PointEvaluator
+from sim.experiment.stats import happened
 from sim.scenario.schema import Scenario
 
 METHODS = ("sobol", "morris")
@@ -22,7 +23,7 @@ def point_value(scenario: Scenario, outcome: str, values: np.ndarray) -> float:
     'never' counted as steps + 1."""
     o = next(x for x in scenario.outcomes if x.id == outcome)
     if o.kind == "first":
-        return float(np.where(np.isnan(values), scenario.meta.steps + 1, values).mean())
+        return float(np.where(happened(values), values, scenario.meta.steps + 1).mean())
     return float(np.asarray(values, dtype=float).mean())
 
 

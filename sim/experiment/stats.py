@@ -13,6 +13,19 @@ Z95 = 1.959963984540054
 QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
 
 
+def happened(values: np.ndarray) -> np.ndarray:
+    """A first-hit outcome's values (the step it first held, NaN for never) as whether it happened at all:
+    the one place that reads them so (summaries, comparisons, ablation, backtests, discovery, plots)."""
+    return ~np.isnan(values)
+
+
+def mean_interval(mean: float, sd: float, n: int) -> tuple[float, float]:
+    """95% normal interval for the mean of n runs with standard deviation sd: the one used for every mean
+    of runs (summaries, comparisons); no interval (NaN) from fewer than two runs."""
+    half = Z95 * sd / math.sqrt(n) if n > 1 else float("nan")
+    return (mean - half, mean + half)
+
+
 def wilson_interval(successes: int, trials: int, z: float = Z95) -> tuple[float, float]:
     """95% Wilson score interval for a binomial proportion: sensible at p near 0 or 1 and small n."""
     if trials == 0:
@@ -62,7 +75,7 @@ def summarise_outcome(outcome: Outcome, values: np.ndarray, dates: tuple[dt.date
         keep = ~np.isnan(values)
         values, draws = values[keep], (draws[keep] if draws is not None else None)
     if draws is not None and len(values):
-        x = (values.astype(np.float64) if outcome.is_boolean else (~np.isnan(values)).astype(np.float64)
+        x = (values.astype(np.float64) if outcome.is_boolean else happened(values).astype(np.float64)
              if outcome.kind == "first" else values.astype(np.float64))
         spread = over_draws(x, draws, out["type"] != "value")
         out["over_parameters"] = spread
@@ -89,7 +102,7 @@ def _summary(outcome: Outcome, values: np.ndarray, dates: tuple[dt.date, ...]) -
         low, high = wilson_interval(k, n)
         return base | {"type": "probability", "probability": k / n if n else float("nan"), "ci95": [low, high]}
     if outcome.kind == "first":
-        hit = values[~np.isnan(values)]
+        hit = values[happened(values)]
         low, high = wilson_interval(len(hit), n)
         out = base | {"type": "first_hit", "probability": len(hit) / n if n else float("nan"), "ci95": [low, high]}
         if len(hit):
@@ -107,8 +120,7 @@ def _summary(outcome: Outcome, values: np.ndarray, dates: tuple[dt.date, ...]) -
     scaled = np.ldexp(finite, -exponent)
     mean = float(np.ldexp(scaled.mean(), exponent))
     sd = float(np.ldexp(scaled.std(ddof=1), exponent)) if n > 1 else 0.0
-    half = Z95 * sd / math.sqrt(n) if n > 1 else float("nan")
-    return base | {"type": "value", "mean": mean, "sd": sd, "mean_ci95": [mean - half, mean + half]} | {
+    return base | {"type": "value", "mean": mean, "sd": sd, "mean_ci95": list(mean_interval(mean, sd, n))} | {
         "quantiles": {k: math.ldexp(v, exponent) for k, v in _quantiles(scaled).items()}}
 
 
@@ -202,14 +214,14 @@ def compare_timing(base: np.ndarray, other: np.ndarray, paired: bool, seed: int 
     differences over the runs where it happens in both; unpaired: the difference of the two medians."""
     rng = np.random.default_rng(seed)
     if paired:
-        both = ~np.isnan(base) & ~np.isnan(other)
+        both = happened(base) & happened(other)
         d = other[both] - base[both]
         if len(d) < 2:
             return {"difference": float("nan"), "ci95": [float("nan")] * 2, "n": int(len(d)), "test": "too few"}
         boot = np.median(d[rng.integers(0, len(d), (resamples, len(d)))], axis=1)
         return {"difference": float(np.median(d)), "ci95": [float(x) for x in np.quantile(boot, [0.025, 0.975])],
                 "n": int(len(d)), "test": "median of paired differences (runs where it happens in both)"}
-    a, b = base[~np.isnan(base)], other[~np.isnan(other)]
+    a, b = base[happened(base)], other[happened(other)]
     if min(len(a), len(b)) < 2:
         return {"difference": float("nan"), "ci95": [float("nan")] * 2, "n": int(min(len(a), len(b))),
                 "test": "too few"}

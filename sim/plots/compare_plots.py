@@ -12,7 +12,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from sim.analysis.batch_data import ScenarioResults  # noqa: E402
-from sim.experiment.stats import wilson_interval  # noqa: E402
+from sim.experiment.stats import happened, wilson_interval  # noqa: E402
 from sim.plots.layout import dates_axis  # noqa: E402
 
 OKABE_ITO = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#F0E442"]
@@ -67,7 +67,7 @@ def plot_probabilities(results, outcomes: list[str], colour, path: Path, fmt: st
                 continue
             values = r.outcomes[outcome]
             if r.outcome_kind(outcome) == "first":
-                values = ~np.isnan(values)
+                values = happened(values)
             p = values.mean()
             low, high = wilson_interval(int(values.sum()), len(values))
             ys.append(i - 0.4 + step * (k + 0.5))

@@ -12,6 +12,7 @@ import matplotlib.dates as mdates  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+from sim.experiment.stats import happened  # noqa: E402
 from sim.plots.compare_plots import OKABE_ITO, save  # noqa: E402
 
 
@@ -66,7 +67,7 @@ def plot_timing(scenario, observed, runs: list[tuple[str, dict]], path: Path, fm
     for k, (label, outcomes) in enumerate(runs):
         for i, o in enumerate(events):
             steps = outcomes[o.outcome_id]
-            hit = steps[~np.isnan(steps)].astype(int)
+            hit = steps[happened(steps)].astype(int)
             if len(hit) == 0:
                 continue
             pos = i - 0.35 + height * (k + 0.5)
@@ -76,7 +77,7 @@ def plot_timing(scenario, observed, runs: list[tuple[str, dict]], path: Path, fm
                        medianprops={"color": "black"})
         ax.plot([], [], "s", color=OKABE_ITO[k], alpha=0.5, label=f"simulated, {label} (box 25-75%, whiskers 5-95%)")
     ax.plot(mdates.date2num([o.date for o in events]), range(len(events)), "D", color="black", label="observed")
-    shares = lambda o: " / ".join(f"{np.mean(~np.isnan(r[o.outcome_id])):.0%}" for _, r in runs)  # noqa: E731
+    shares = lambda o: " / ".join(f"{np.mean(happened(r[o.outcome_id])):.0%}" for _, r in runs)  # noqa: E731
     ax.set_yticks(range(len(events)), [f"{o.id}: {o.short}\n(fires in {shares(o)} of runs)" for o in events], fontsize=7)
     ax.invert_yaxis()
     ax.xaxis_date()

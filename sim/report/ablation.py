@@ -15,7 +15,7 @@ from sim.errors import RunFolderError, SimError
 from sim.experiment import atomic
 from sim.experiment.chunks import ChunkSpec, run_chunk
 from sim.experiment.executors import SerialExecutor, WorkerDied
-from sim.experiment.stats import compare_means, compare_proportions, format_p
+from sim.experiment.stats import compare_means, compare_proportions, format_p, happened
 from sim.report.render import Report
 from sim.scenario.documents import read_document, set_values
 from sim.scenario.loader import build_scenario
@@ -41,7 +41,7 @@ def _source(path: Path, reps: int | None, seed: int | None):
 
 def _difference(outcome, base: np.ndarray, other: np.ndarray) -> dict:
     if outcome.kind == "first":
-        base, other = ~np.isnan(base), ~np.isnan(other)
+        base, other = happened(base), happened(other)
     if outcome.is_boolean or outcome.kind == "first":
         return compare_proportions(base, other, paired=True)
     return compare_means(base, other, paired=True)

@@ -15,7 +15,15 @@ import numpy as np
 from sim.analysis.batch_data import ScenarioResults, aligned, is_paired, load_batches, scenario_changes
 from sim.errors import SimError
 from sim.experiment import atomic
-from sim.experiment.stats import compare_means, compare_proportions, compare_timing, format_p, wilson_interval
+from sim.experiment.stats import (
+    compare_means,
+    compare_proportions,
+    compare_timing,
+    format_p,
+    happened,
+    mean_interval,
+    wilson_interval,
+)
 from sim.report.render import Report
 
 
@@ -32,17 +40,16 @@ def outcome_estimate(result: ScenarioResults, outcome: str) -> dict:
     kind = result.outcome_kind(outcome)
     n = len(values)
     if kind in ("bool", "first"):
-        hits = ~np.isnan(values) if kind == "first" else values
+        hits = happened(values) if kind == "first" else values
         k = int(np.sum(hits))
         low, high = wilson_interval(k, n)
         out = {"kind": kind, "n": n, "estimate": k / n, "ci95": [low, high], "measure": "probability"}
         if kind == "first" and k:
             out["median_date"] = result.scenario.dates[int(np.median(values[hits]))].isoformat()
         return out
-    sd = values.std(ddof=1) if n > 1 else 0.0
-    half = 1.959963984540054 * sd / np.sqrt(n) if n > 1 else 0.0
+    sd = float(values.std(ddof=1)) if n > 1 else 0.0
     mean = float(values.mean())
-    return {"kind": kind, "n": n, "estimate": mean, "ci95": [mean - half, mean + half], "measure": "mean"}
+    return {"kind": kind, "n": n, "estimate": mean, "ci95": list(mean_interval(mean, sd, n)), "measure": "mean"}
 
 
 def outcome_difference(base: ScenarioResults, other: ScenarioResults, outcome: str) -> dict:
@@ -50,7 +57,7 @@ def outcome_difference(base: ScenarioResults, other: ScenarioResults, outcome: s
     a, b = aligned(base, other, outcome, paired)
     kind = base.outcome_kind(outcome)
     if kind == "first":  # compare whether it happens at all
-        a, b = ~np.isnan(a), ~np.isnan(b)
+        a, b = happened(a), happened(b)
     if kind in ("bool", "first"):
         return compare_proportions(a, b, paired) | {"measure": "probability", "paired": paired}
     return compare_means(a, b, paired) | {"measure": "mean", "paired": paired}
