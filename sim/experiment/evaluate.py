@@ -60,17 +60,27 @@ class PointEvaluator:
 
     def evaluate(self, points: list[dict], progress=None) -> list[dict[str, np.ndarray]]:
         """Outcome arrays (one value per replication) for each point, in the order given."""
-        specs = [ChunkSpec(0, i, 0, 0, self.replications, self.seed, False, self.base.path,
-                           self.scenario_at(point).resolved) for i, point in enumerate(points)]
-        out: list[dict | None] = [None] * len(points)
-        for spec, result in self.executor.run(run_chunk, specs):
-            if isinstance(result, WorkerDied):
-                raise SimError(f"evaluating {points[spec.point]}: {result.message}")
-            if result.failures:
-                rep, trace = result.failures[0]
-                raise SimError(f"replication {rep} failed at {points[spec.point]}:\n{trace}")
-            out[spec.point] = result.outcomes
-            if progress is not None:
-                progress.update(1)
+        out = run_outcomes([self.scenario_at(point) for point in points], self.replications, self.seed,
+                           self.executor, lambda i: f"at {points[i]}", progress)
         self.evaluations += len(points)
         return out
+
+
+def run_outcomes(scenarios: list[Scenario], replications: int, seed: int, executor, where, progress=None
+                 ) -> list[dict[str, np.ndarray]]:
+    """Each scenario's outcome arrays over the same replications and seed (common random numbers), run as
+    one chunk each through `executor`, in the order given. A replication that fails or kills its worker
+    stops the whole with a SimError saying which scenario (`where(i)`)."""
+    specs = [ChunkSpec(0, i, 0, 0, replications, seed, False, scenario.path, scenario.resolved)
+             for i, scenario in enumerate(scenarios)]
+    out: list[dict | None] = [None] * len(scenarios)
+    for spec, result in executor.run(run_chunk, specs):
+        if isinstance(result, WorkerDied):
+            raise SimError(f"running {where(spec.point)}: {result.message}")
+        if result.failures:
+            rep, trace = result.failures[0]
+            raise SimError(f"replication {rep} failed {where(spec.point)}:\n{trace}")
+        out[spec.point] = result.outcomes
+        if progress is not None:
+            progress.update(1)
+    return out

@@ -13,8 +13,8 @@ import numpy as np
 
 from sim.errors import RunFolderError, SimError
 from sim.experiment import atomic
-from sim.experiment.chunks import ChunkSpec, run_chunk
-from sim.experiment.executors import SerialExecutor, WorkerDied
+from sim.experiment.evaluate import run_outcomes
+from sim.experiment.executors import SerialExecutor
 from sim.experiment.stats import compare_means, compare_proportions, format_p, happened
 from sim.report.render import Report
 from sim.scenario.documents import read_document, set_values
@@ -61,18 +61,9 @@ def ablate(path: Path, reps: int | None = None, seed: int | None = None, outcome
     events = [event for event in scenario.events if event.enabled]
     variants = [scenario] + [build_scenario(set_values(doc, {f"events.{event.id}.enabled": False}, "--ablate-events"))
                              for event in events]
-    specs = [ChunkSpec(0, i, 0, 0, reps, seed, False, scenario.path, variant.resolved)
-             for i, variant in enumerate(variants)]
-    runs: list[dict] = [{}] * len(specs)
     with executor or SerialExecutor() as running:
-        for spec, result in running.run(run_chunk, specs):
-            which = "the scenario" if spec.point == 0 else f"the scenario without {events[spec.point - 1].id}"
-            if isinstance(result, WorkerDied):
-                raise SimError(f"running {which}: {result.message}")
-            if result.failures:
-                rep, trace = result.failures[0]
-                raise SimError(f"replication {rep} of {which} failed:\n{trace}")
-            runs[spec.point] = result.outcomes
+        runs = run_outcomes(variants, reps, seed, running,
+                            lambda i: "in the scenario" if i == 0 else f"without {events[i - 1].id}")
     base, rows = runs[0], []
     for event, without in zip(events, runs[1:]):
         for o in chosen:
