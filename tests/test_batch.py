@@ -7,14 +7,17 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pyarrow.parquet as pq
 import pytest
 from conftest import DATA, ROOT, SCENARIOS
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from sim.cli import main
 from sim.errors import ScenarioError
 from sim.experiment import chunks as chunk_module
-from sim.experiment.sweep import load_sweep, sweep_points
+from sim.experiment.sweep import _latin_hypercube, load_sweep, sweep_points
 
 OUTPUTS = ("runs.parquet", "points.csv", "series.csv", "series.parquet")
 
@@ -138,6 +141,17 @@ def test_sampled_sweeps_stay_in_range(write_toml, method, points):
     assert len(values) == points
     assert all(0 <= p["parameters.noise"] <= 0.1 and isinstance(p["meta.steps"], int) for p in values)
     assert values == sweep_points(load_sweep(path))
+
+
+@given(n=st.integers(1, 300), d=st.integers(1, 6), seed=st.integers(0, 2**63 - 1))
+@settings(max_examples=60, deadline=None)
+def test_latin_hypercube_gives_scipys_numbers(n, d, seed):
+    from scipy.stats import qmc
+
+    expected = qmc.LatinHypercube(d=d, rng=np.random.default_rng(seed)).random(n)
+    assert np.array_equal(_latin_hypercube(n, d, seed), expected)  # bit for bit: old sweeps keep their points
+    lows, highs = np.linspace(-1, 0, d), np.linspace(0.5, 3, d)
+    assert np.array_equal(expected * (highs - lows) + lows, qmc.scale(expected, lows, highs))
 
 
 def test_bad_sweeps_name_the_key(write_toml, tmp_path, capsys):

@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 from sim.errors import SimError
 from sim.model.kernels import NUMPY, kernels, normal_knots, normal_table
 from sim.model.model import run_scenario
+from sim.model.recorder import summarise_step, summarise_steps
 from sim.model.streams import noise_keys
 from sim.scenario.loader import load_scenario
 
@@ -157,3 +158,15 @@ def test_both_variants_take_the_same_types(monkeypatch):
         NUMBA.finish(a, np.zeros((5, 5)), *args[2:])
     with pytest.raises(ValueError, match="C-contiguous float64"):
         NUMPY.finish(a[:, :, ::-1], *args[1:])
+
+
+@given(steps=st.integers(1, 6), reps=st.integers(1, 40), series=st.integers(1, 5), seed=st.integers(0, 2**32),
+       nan=st.booleans())
+@settings(max_examples=80, deadline=None)
+def test_summaries_of_all_steps_at_once_are_those_of_each_step(steps, reps, series, seed, nan):
+    rng = np.random.default_rng(seed)
+    trajectories = rng.normal(size=(steps, reps * 2, series))[:, ::2, :]  # a strided view, as a pack's rows are
+    if nan:
+        trajectories[rng.integers(steps), rng.integers(reps), rng.integers(series)] = np.nan
+    each = np.stack([summarise_step(np.ascontiguousarray(trajectories[t])) for t in range(steps)])
+    assert np.array_equal(summarise_steps(trajectories), each, equal_nan=True)

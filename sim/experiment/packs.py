@@ -18,7 +18,7 @@ import numpy as np
 
 from sim.experiment.chunks import ChunkResult, ChunkSpec, run_chunk
 from sim.model.model import RunResult, ScenarioModel
-from sim.model.recorder import summarise_step
+from sim.model.recorder import summarise_steps
 from sim.scenario.documents import Document
 from sim.scenario.loader import build_scenario
 
@@ -112,8 +112,7 @@ def _value(spec: ChunkSpec, name: str) -> float:
 
 def _part(spec: ChunkSpec, result: RunResult, rows: slice, seconds: float) -> ChunkResult:
     """What run_chunk(spec) returns, cut from the pack's result."""
-    trajectories = result.trajectories[:, rows, :]
-    stats = np.stack([summarise_step(np.ascontiguousarray(trajectories[t])) for t in range(len(trajectories))])
+    stats = summarise_steps(result.trajectories[:, rows, :])
     count = rows.stop - rows.start
     return ChunkResult(
         replications=result.replications[rows], outcomes={k: v[rows] for k, v in result.outcomes.items()},

@@ -115,3 +115,12 @@ def summarise_step(values: np.ndarray, bands: bool = True) -> np.ndarray:
     out[0] = values.mean(axis=0)
     out[1:] = np.quantile(values, _QUANTILES, axis=0) if bands else np.nan
     return out
+
+
+def summarise_steps(trajectories: np.ndarray) -> np.ndarray:
+    """(T, R, S) -> (T, 6, S): summarise_step at every step, the same bits (tested), in two numpy calls
+    instead of 2T (a packed sweep point has ~100 replications: per-step calls cost more than the sums)."""
+    out = np.empty((trajectories.shape[0], len(STATISTICS), trajectories.shape[2]))
+    out[:, 0, :] = trajectories.mean(axis=1)
+    out[:, 1:, :] = np.moveaxis(np.quantile(trajectories, _QUANTILES, axis=1), 0, 1)
+    return out
