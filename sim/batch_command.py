@@ -1,5 +1,8 @@
-"""`sim batch`: plan (or reload) a batch, run what is missing with a progress bar, write outputs. Part of the
-command line (it parses arguments and prints), above the layers it drives."""
+"""`sim batch` and `sim.run_batch`: plan (or reload) a batch, run what is missing, write the outputs.
+
+Above the layers it drives: it is handed a typed BatchRequest (from the command line or the Python API)
+and says what happens through two callables, so that the command line prints and Python stays quiet.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +10,9 @@ import contextlib
 import shutil
 import sys
 import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
 
 from sim.errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, SimError
 from sim.experiment.batch import (
@@ -25,44 +31,85 @@ from sim.experiment.sweep import load_sweep, sweep_raw
 from sim.scenario.schema import check_reps_seed
 
 
-def launch_batch(args) -> int:
-    if args.scheduler and args.executor != "dask":
+def _stderr(text: str) -> None:
+    print(text, file=sys.stderr)
+
+
+@dataclass(frozen=True)
+class BatchRequest:
+    """What a batch is asked to do: `sim batch`'s options, typed (docs in `sim batch --help`)."""
+    scenarios: tuple[Path, ...] = ()
+    sweep: Path | None = None
+    reps: int | None = None
+    seed: int | None = None
+    jobs: int | None = None
+    executor: str = "process"
+    scheduler: str | None = None
+    chunk_size: int | None = None
+    keep_trajectories: bool = False
+    out: Path = Path("results")
+    resume: Path | None = None
+    overrides: tuple[str, ...] = ()
+    uncertainty: Path | None = None
+    per_draw: int = 20
+    force: bool = False
+    progress: bool = True  # a progress bar on the terminal
+
+
+@dataclass(frozen=True)
+class BatchOutcome:
+    """How a batch ended: its folder, the exit status, and (when complete) point 0's summary per scenario."""
+    folder: Path
+    status: int
+    headline: dict[str, dict] = field(default_factory=dict)
+    failures: tuple = ()
+    points: int = 1
+
+    @property
+    def complete(self) -> bool:
+        return self.status != EXIT_INTERRUPTED and bool(self.headline)
+
+
+def launch_batch(request: BatchRequest, say: Callable[[str], None] = print,
+                 warn: Callable[[str], None] = _stderr) -> BatchOutcome:
+    """Plan (or reload) and run a batch; `say` gets the results for the reader, `warn` notices and warnings."""
+    if request.scheduler and request.executor != "dask":
         raise SimError("--scheduler is the address of a Dask scheduler: use it with --executor dask")
-    check_reps_seed(args.reps, args.seed)
-    if args.chunk_size is not None and args.chunk_size < 1:
-        raise SimError(f"--chunk-size must be at least 1, found {args.chunk_size}")
-    executor = make_executor(args.executor, args.jobs, args.scheduler)
-    if args.resume:
-        fixed = [name for name, given in (("scenarios", args.scenarios), ("--sweep", args.sweep), ("--reps", args.reps),
-                                          ("--seed", args.seed), ("--keep-trajectories", args.keep_trajectories),
-                                          ("--chunk-size", args.chunk_size), ("--set", args.overrides),
-                                          ("--uncertainty", args.uncertainty)) if given]
+    check_reps_seed(request.reps, request.seed)
+    if request.chunk_size is not None and request.chunk_size < 1:
+        raise SimError(f"--chunk-size must be at least 1, found {request.chunk_size}")
+    executor = make_executor(request.executor, request.jobs, request.scheduler)
+    if request.resume:
+        fixed = [name for name, given in (("scenarios", request.scenarios), ("--sweep", request.sweep), ("--reps", request.reps),
+                                          ("--seed", request.seed), ("--keep-trajectories", request.keep_trajectories),
+                                          ("--chunk-size", request.chunk_size), ("--set", request.overrides),
+                                          ("--uncertainty", request.uncertainty)) if given]
         if fixed:
             raise SimError(f"--resume continues the batch as planned; {', '.join(fixed)} cannot change")
-        plan, _ = load_plan(args.resume)
-        folder = args.resume
+        plan, _ = load_plan(request.resume)
+        folder = request.resume
     else:
-        if not args.scenarios:
+        if not request.scenarios:
             raise SimError("give one or more scenario files (or --resume BATCH_DIR)")
-        sweep = load_sweep(args.sweep) if args.sweep else None
+        sweep = load_sweep(request.sweep) if request.sweep else None
         uncertainty = None
-        if args.uncertainty:
+        if request.uncertainty:
             from sim.analysis.uncertainty_file import load_uncertainty
 
-            for file in args.scenarios:  # the same parameters are drawn in every scenario: each must have them
-                uncertainty = load_uncertainty(args.uncertainty, file, args.per_draw, args.overrides)
-        plan = make_plan(args.scenarios, sweep, args.reps, args.seed, args.chunk_size or DEFAULT_CHUNK,
-                         args.keep_trajectories, uncertainty, args.overrides, args.force)
+            for file in request.scenarios:  # the same parameters are drawn in every scenario: each must have them
+                uncertainty = load_uncertainty(request.uncertainty, file, request.per_draw, request.overrides)
+        plan = make_plan(request.scenarios, sweep, request.reps, request.seed, request.chunk_size or DEFAULT_CHUNK,
+                         request.keep_trajectories, uncertainty, request.overrides, request.force)
         estimate = estimate_batch([(p.points[0], p.replications, len(plan.points)) for p in plan.scenarios],
                                   plan.chunk_size, executor.workers)
         check_fits(estimate, f"{plan.total_replications:,} replications", "use fewer replications or scenarios per "
-                   "batch (several batches compare as one)", args.force, lambda text: print(text, file=sys.stderr))
-        folder = start_batch(plan, args.out, args.executor, sweep_raw(sweep) if sweep else None)
+                   "batch (several batches compare as one)", request.force, warn)
+        folder = start_batch(plan, request.out, request.executor, sweep_raw(sweep) if sweep else None)
     try:
         with batch_lock(folder):
-            return _run(plan, folder, executor, args)
+            return _run(plan, folder, executor, request, say, warn)
     except (SimError, OSError):
-        if not args.resume and not any((folder / "chunks").glob("*.npz")):  # nothing ran: leave no empty batch
+        if not request.resume and not any((folder / "chunks").glob("*.npz")):  # nothing ran: leave no empty batch
             shutil.rmtree(folder, ignore_errors=True)
         raise
 
@@ -78,14 +125,13 @@ def _record_stop(folder, error: BaseException, plan, clock: float, workers: int,
         finish_manifest(folder, report, time.perf_counter() - clock, workers)
 
 
-def _run(plan, folder, executor, args) -> int:
-    todo = missing_chunks(plan, folder, warn=lambda text: print(text, file=sys.stderr))
+def _run(plan, folder, executor, request: BatchRequest, say, warn) -> BatchOutcome:
+    todo = missing_chunks(plan, folder, warn=warn)
     done_reps = plan.total_replications - sum(c.size for c in todo)
-    print(f"{folder}: {len(plan.scenarios)} scenario(s) x {len(plan.points)} point(s), "
-          f"{plan.total_replications:,} replications in {len(plan.chunks())} chunks; "
-          f"{len(todo)} chunk(s) to run", file=sys.stderr)
+    warn(f"{folder}: {len(plan.scenarios)} scenario(s) x {len(plan.points)} point(s), "
+         f"{plan.total_replications:,} replications in {len(plan.chunks())} chunks; {len(todo)} chunk(s) to run")
     clock = time.perf_counter()
-    with progress_bar(plan.total_replications, done_reps, args.quiet) as bar:
+    with progress_bar(plan.total_replications, done_reps, not request.progress) as bar:
         try:
             report = run_batch(plan, folder, executor, bar, todo)
         except (SimError, OSError) as error:
@@ -95,9 +141,9 @@ def _run(plan, folder, executor, args) -> int:
     if not report.complete:
         finish_manifest(folder, report, seconds, executor.workers)
         why = "interrupted" if report.interrupted else f"stopped: {report.error}"
-        print(f"{why}; {report.chunks_done} of {report.chunks_total} chunks are saved.\n"
-              f"finish it with: sim batch --resume {folder}", file=sys.stderr)
-        return EXIT_INTERRUPTED if report.interrupted else EXIT_FAILED
+        warn(f"{why}; {report.chunks_done} of {report.chunks_total} chunks are saved.\n"
+             f"finish it with: sim batch --resume {folder}")
+        return BatchOutcome(folder, EXIT_INTERRUPTED if report.interrupted else EXIT_FAILED, points=len(plan.points))
     from sim.experiment.batch_outputs import write_outputs  # pyarrow only once there is something to write
 
     try:
@@ -109,22 +155,21 @@ def _run(plan, folder, executor, args) -> int:
     finish_manifest(folder, report, seconds, executor.workers)
     for name, summary in headline.items():
         for warning in missing_warnings(summary, f"{name}: " if len(headline) > 1 else ""):
-            print(warning, file=sys.stderr)
+            warn(warning)
     ran = sum(c.size for c in todo) - len(failures)
     if ran:
-        print(f"ran {ran:,} replications in {seconds:.1f} s ({ran / seconds:,.0f}/s) on {executor.workers} worker(s)")
+        say(f"ran {ran:,} replications in {seconds:.1f} s ({ran / seconds:,.0f}/s) on {executor.workers} worker(s)")
     if len(plan.points) == 1:
-        print(outcome_table(next(iter(headline.values()))) if len(headline) == 1 else side_by_side(headline))
-        print("intervals: Monte Carlo error" + (" of the runs and of the parameter draws" if plan.uncertainty else
-                                                " only, parameters fixed (--uncertainty adds their spread)"))
+        say(outcome_table(next(iter(headline.values()))) if len(headline) == 1 else side_by_side(headline))
+        say("intervals: Monte Carlo error" + (" of the runs and of the parameter draws" if plan.uncertainty else
+                                              " only, parameters fixed (--uncertainty adds their spread)"))
     else:
-        print(f"{len(plan.points)} sweep points per scenario: outcomes per point in {folder}/points.csv")
+        say(f"{len(plan.points)} sweep points per scenario: outcomes per point in {folder}/points.csv")
     if failures:
-        print(f"\n{len(failures)} replication(s) failed (details in {folder}/failures.csv):", file=sys.stderr)
+        warn(f"\n{len(failures)} replication(s) failed (details in {folder}/failures.csv):")
         for name, point, rep, seed, tb in failures[:10]:
-            print(f"  {name} point {point} replication {rep} seed {seed}: {tb.strip().splitlines()[-1]}",
-                  file=sys.stderr)
+            warn(f"  {name} point {point} replication {rep} seed {seed}: {tb.strip().splitlines()[-1]}")
         if len(failures) > 10:
-            print(f"  ... and {len(failures) - 10} more", file=sys.stderr)
-    print(f"results in {folder}/")
-    return EXIT_FAILED if failures else EXIT_OK
+            warn(f"  ... and {len(failures) - 10} more")
+    say(f"results in {folder}/")
+    return BatchOutcome(folder, EXIT_FAILED if failures else EXIT_OK, headline, tuple(failures), len(plan.points))

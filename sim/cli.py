@@ -247,6 +247,7 @@ def cmd_run(args) -> int:
     from sim.experiment.estimate import check_fits, estimate_run, run_block
     from sim.experiment.run_folder import RUN_CHUNK, RunInfo, run_chunks, write_run
     from sim.experiment.stats import missing_warnings, outcome_table
+    from sim.experiment.summaries import summaries_from_json
     from sim.scenario.loader import load_scenario
 
     check_reps_seed(args.reps, args.seed)
@@ -267,7 +268,7 @@ def cmd_run(args) -> int:
     info = RunInfo(tuple(args.overrides), started, None, args.keep_trajectories, forms)
     folder = write_run(blocks, args.out, info, extras=None if args.no_plots else _run_plots)
     elapsed = time.perf_counter() - clock
-    summary = json.loads((folder / "summary.json").read_text())["outcomes"]
+    summary = summaries_from_json(json.loads((folder / "summary.json").read_text())["outcomes"])
     for warning in missing_warnings(summary):
         print(warning, file=sys.stderr)
     if args.quiet:
@@ -295,9 +296,12 @@ def _uncertainty(args, scenario_path: Path):
 
 
 def cmd_batch(args) -> int:
-    from sim.batch_command import launch_batch
+    from sim.batch_command import BatchRequest, launch_batch
 
-    return launch_batch(args)
+    request = BatchRequest(tuple(args.scenarios), args.sweep, args.reps, args.seed, args.jobs, args.executor,
+                           args.scheduler, args.chunk_size, args.keep_trajectories, args.out, args.resume,
+                           tuple(args.overrides), args.uncertainty, args.per_draw, args.force, not args.quiet)
+    return launch_batch(request).status
 
 
 def cmd_compare(args) -> int:
@@ -344,16 +348,9 @@ def _tuning_executor(args):
 
 
 def _default_out(kind: str, scenario: Path | str, root: Path = Path("results")) -> Path:
-    """A new folder <root>/<kind>-<name>-<time>[-n] (never an existing one, never outside root)."""
-    from sim.experiment import atomic
+    from sim.experiment.atomic import new_folder
 
-    stem = Path(scenario).stem if isinstance(scenario, Path) else scenario
-    name = f"{kind}-{stem}-{dt.datetime.now():%Y%m%d-%H%M%S}" if stem else f"{kind}-{dt.datetime.now():%Y%m%d-%H%M%S}"
-    folder, n = atomic.inside(root, name), 1
-    while folder.exists():
-        n += 1
-        folder = atomic.inside(root, f"{name}-{n}")
-    return folder
+    return new_folder(root, kind, Path(scenario).stem if isinstance(scenario, Path) else scenario)
 
 
 def cmd_sensitivity(args) -> int:

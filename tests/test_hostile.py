@@ -412,9 +412,9 @@ def test_statistics_of_values_near_the_float_limit(tmp_path):
         warnings.simplefilter("error")  # no overflow anywhere on the way
         huge = summarise_outcome(outcome, np.array([1.7e308, -1.7e308, 1e308]), scenario.dates)
         plain = summarise_outcome(outcome, np.array([0.1, 0.7, 0.2, 0.4]), scenario.dates)
-    assert huge["mean"] == pytest.approx(1e308 / 3) and huge["quantiles"]["q50"] == 1e308
+    assert huge.mean == pytest.approx(1e308 / 3) and huge.quantiles["q50"] == 1e308
     values = np.array([0.1, 0.7, 0.2, 0.4])
-    assert plain["mean"] == float(values.mean()) and plain["sd"] == float(values.std(ddof=1))  # the same bits
+    assert plain.mean == float(values.mean()) and plain.sd == float(values.std(ddof=1))  # the same bits
 
 
 def test_a_full_disk_while_writing_a_batch_s_outputs_leaves_no_tmp(tmp_path, capsys, monkeypatch):

@@ -26,7 +26,7 @@ def test_the_mean_of_runs_has_one_interval_everywhere():
     scenario = load_scenario("tests/data/tiny.toml")
     outcome = next(o for o in scenario.outcomes if o.id == "a_to_pair")  # a number per run
     values = np.array([0.1, 0.3, 0.2, 0.6])
-    low, high = summarise_outcome(outcome, values, scenario.dates)["mean_ci95"]
+    low, high = summarise_outcome(outcome, values, scenario.dates).mean_ci95
     half = 1.959963984540054 * values.std(ddof=1) / 2
     assert (low, high) == pytest.approx((0.3 - half, 0.3 + half))
     assert mean_interval(float(values.mean()), float(values.std(ddof=1)), 4) == (low, high)

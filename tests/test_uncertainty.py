@@ -89,11 +89,11 @@ def test_spread_over_draws_separates_parameters_from_noise():
     draws = np.repeat(np.arange(100), 50)
     decided = np.repeat(rng.random(100) < 0.5, 50).astype(float)   # each draw settles it: all parameters
     spread = over_draws(decided, draws, True)
-    assert spread["parameter_share"] > 0.99 and spread["range90"] == [0.0, 1.0]
+    assert spread.parameter_share > 0.99 and spread.range90 == (0.0, 1.0)
     coin = (rng.random(5000) < 0.3).astype(float)                   # parameters irrelevant: all noise
     spread = over_draws(coin, draws, True)
-    assert spread["parameter_share"] < 0.05
-    assert spread["mean_ci95"][0] < 0.3 < spread["mean_ci95"][1]
+    assert spread.parameter_share < 0.05
+    assert spread.mean_ci95[0] < 0.3 < spread.mean_ci95[1]
 
 
 def test_sim_run_reports_both_and_records_the_draws(tmp_path, capsys):

@@ -15,6 +15,19 @@ from pathlib import Path
 from typing import Iterable
 
 
+def new_folder(root: Path, kind: str, stem: str = "") -> Path:
+    """A name for a new folder <root>/<kind>-<stem>-<time>[-n]: never an existing one, never outside root."""
+    import datetime as dt
+
+    now = f"{dt.datetime.now():%Y%m%d-%H%M%S}"
+    name = f"{kind}-{stem}-{now}" if stem else f"{kind}-{now}"
+    folder, n = inside(root, name), 1
+    while folder.exists():
+        n += 1
+        folder = inside(root, f"{name}-{n}")
+    return folder
+
+
 def inside(root: Path, *parts: str) -> Path:
     """root / parts, refused unless it stays inside root (even through symlinks): names that come from
     scenarios or from files on disk never place an output outside the folder the user chose."""

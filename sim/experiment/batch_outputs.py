@@ -19,6 +19,7 @@ from sim.experiment import atomic
 from sim.experiment.batch_plan import BatchPlan
 from sim.experiment.chunks import load_chunk
 from sim.experiment.stats import QUANTILES, summarise_outcome
+from sim.experiment.summaries import OutcomeSummary
 from sim.model.model import series_of
 from sim.model.network import network_to_json
 from sim.model.recorder import STATISTICS
@@ -208,7 +209,7 @@ def _runs_table(schema, name, point, values, result, types, uncertainty=None) ->
     return pa.table(columns, schema=schema)
 
 
-def _point_summaries(scenario, results, uncertainty=None) -> dict:
+def _point_summaries(scenario, results, uncertainty=None) -> dict[str, OutcomeSummary]:
     summary = {}
     draws = (np.concatenate([draw_ids(uncertainty, r.replications) for r in results]) if uncertainty else None)
     for outcome in scenario.outcomes:
@@ -225,13 +226,13 @@ def _fmt(x) -> str:
 def _point_rows(name, point, values, swept, summary):
     rows = []
     for outcome, s in summary.items():
-        q = s.get("quantiles") or s.get("step_quantiles") or {}
-        ci = s.get("ci95", [None, None])
-        mci = s.get("mean_ci95", [None, None])
+        q = s.quantiles or s.step_quantiles or {}
+        ci = s.ci95 or (None, None)
+        mci = s.mean_ci95 or (None, None)
         rows.append([name, point] + [_fmt(values[k]) for k in swept] + [
-            outcome, s["kind"], s["n"], _fmt(s.get("probability")), _fmt(ci[0]), _fmt(ci[1]), _fmt(s.get("mean")),
-            _fmt(s.get("sd")), _fmt(mci[0]), _fmt(mci[1])] + [_fmt(q.get(c)) for c in QCOLS]
-            + [s.get("date_quantiles", {}).get("q50", "")])
+            outcome, s.kind, s.n, _fmt(s.probability), _fmt(ci[0]), _fmt(ci[1]), _fmt(s.mean),
+            _fmt(s.sd), _fmt(mci[0]), _fmt(mci[1])] + [_fmt(q.get(c)) for c in QCOLS]
+            + [(s.date_quantiles or {}).get("q50", "")])
     return rows
 
 

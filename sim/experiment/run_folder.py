@@ -25,6 +25,7 @@ import tomli_w
 
 from sim.experiment import atomic
 from sim.experiment.stats import summarise_outcome
+from sim.experiment.summaries import summaries_to_json
 from sim.model.model import RunResult, firing_counts, run_scenario
 from sim.model.recorder import STATISTICS
 from sim.model.uncertain import draw_ids
@@ -104,7 +105,7 @@ def write_run(results: RunResult | Iterable[RunResult], root: Path, info: RunInf
                                                      "uncertainty": (result.uncertainty.manifest()
                                                                      if result.uncertainty else None),
                                                      "quantile_bands_from": result.bands_from,
-                                                     "outcomes": summary})
+                                                     "outcomes": summaries_to_json(summary)})
         if extras is not None:
             extras(staging, result)
         atomic.write_json(staging / "manifest.json", manifest(result, info, final.name, staging))

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from dataclasses import replace
 
 import numpy as np
 
+from sim.experiment.summaries import OutcomeSummary, Spread
 from sim.scenario.schema import Outcome
 
 Z95 = 1.959963984540054
@@ -43,7 +45,7 @@ def _quantiles(values: np.ndarray) -> dict[str, float]:
     return {f"q{round(q * 100):02d}": float(v) for q, v in zip(QUANTILES, np.quantile(values, QUANTILES))}
 
 
-def over_draws(x: np.ndarray, draws: np.ndarray, bounded: bool) -> dict:
+def over_draws(x: np.ndarray, draws: np.ndarray, bounded: bool) -> Spread:
     """How a per-replication quantity `x` (an indicator, or a value) varies over parameter draws, the
     replications being grouped by the draw they share: the range of the per-draw means that holds 90%
     of the draws, the share of the variance that the parameters explain (one-way random effects, the
@@ -62,83 +64,76 @@ def over_draws(x: np.ndarray, draws: np.ndarray, bounded: bool) -> dict:
     if bounded:
         low, high = max(low, 0.0), min(high, 1.0)
     q05, q95 = np.quantile(means, [0.05, 0.95])
-    return {"draws": j, "per_draw": int(counts.max()), "range90": [float(q05), float(q95)],
-            "parameter_share": between / total if total > 0 else 0.0, "mean_ci95": [low, high]}
+    return Spread(j, int(counts.max()), (float(q05), float(q95)), between / total if total > 0 else 0.0, (low, high))
 
 
 def summarise_outcome(outcome: Outcome, values: np.ndarray, dates: tuple[dt.date, ...],
-                      draws: np.ndarray | None = None) -> dict:
+                      draws: np.ndarray | None = None) -> OutcomeSummary:
     """What summary.json says of one outcome; with `draws` (the parameter draw of each replication), also
     how it varies over the uncertain parameters, and its interval counts the draws' Monte Carlo error."""
     out = _summary(outcome, values, dates)
-    if out["type"] == "value" and out["missing"]:  # runs without a number are left out, draws and all
+    if out.is_value and out.missing:  # runs without a number are left out, draws and all
         keep = ~np.isnan(values)
         values, draws = values[keep], (draws[keep] if draws is not None else None)
-    if draws is not None and len(values):
-        x = (values.astype(np.float64) if outcome.is_boolean else happened(values).astype(np.float64)
-             if outcome.kind == "first" else values.astype(np.float64))
-        spread = over_draws(x, draws, out["type"] != "value")
-        out["over_parameters"] = spread
-        key = "ci95" if out["type"] != "value" else "mean_ci95"
-        if spread["draws"] < 2:  # one draw: nothing to say about the spread between draws
-            spread["mean_ci95"] = out[key]
-            out["over_parameters"] = spread
-            out["interval_covers"] = "Monte Carlo error of the runs only (a single parameter draw)"
-            return out
-        if out["type"] != "value":  # no narrower than the runs alone allow (all draws alike gives width 0)
-            spread["mean_ci95"] = [min(spread["mean_ci95"][0], out[key][0]), max(spread["mean_ci95"][1], out[key][1])]
-        out[key] = spread["mean_ci95"]
-        out["interval_covers"] = "Monte Carlo error of the runs and of the parameter draws"
-    else:
-        out["interval_covers"] = "Monte Carlo error of the runs only (parameters fixed at the scenario's values)"
-    return out
+    if draws is None or not len(values):
+        return replace(out, interval_covers="Monte Carlo error of the runs only (parameters fixed at the scenario's "
+                                            "values)")
+    x = (values.astype(np.float64) if outcome.is_boolean else happened(values).astype(np.float64)
+         if outcome.kind == "first" else values.astype(np.float64))
+    spread = over_draws(x, draws, not out.is_value)
+    key = "mean_ci95" if out.is_value else "ci95"
+    if spread.draws < 2:  # one draw: nothing to say about the spread between draws
+        return replace(out, over_parameters=replace(spread, mean_ci95=getattr(out, key)),
+                       interval_covers="Monte Carlo error of the runs only (a single parameter draw)")
+    if not out.is_value:  # no narrower than the runs alone allow (all draws alike gives width 0)
+        spread = replace(spread, mean_ci95=(min(spread.mean_ci95[0], out.ci95[0]),
+                                            max(spread.mean_ci95[1], out.ci95[1])))
+    return replace(out, **{key: spread.mean_ci95}, over_parameters=spread,
+                   interval_covers="Monte Carlo error of the runs and of the parameter draws")
 
 
-def _summary(outcome: Outcome, values: np.ndarray, dates: tuple[dt.date, ...]) -> dict:
+def _summary(outcome: Outcome, values: np.ndarray, dates: tuple[dt.date, ...]) -> OutcomeSummary:
     n = len(values)
     base = {"kind": outcome.kind, "description": outcome.description, "expr": outcome.expr.text, "n": n}
     if outcome.is_boolean:
         k = int(np.count_nonzero(values))
-        low, high = wilson_interval(k, n)
-        return base | {"type": "probability", "probability": k / n if n else float("nan"), "ci95": [low, high]}
+        return OutcomeSummary("probability", **base, probability=k / n if n else float("nan"),
+                              ci95=wilson_interval(k, n))
     if outcome.kind == "first":
         hit = values[happened(values)]
-        low, high = wilson_interval(len(hit), n)
-        out = base | {"type": "first_hit", "probability": len(hit) / n if n else float("nan"), "ci95": [low, high]}
-        if len(hit):
-            steps = _quantiles(hit)
-            out["step_quantiles"] = steps
-            out["date_quantiles"] = {k: dates[int(round(v))].isoformat() for k, v in steps.items()}
-        return out
+        steps = _quantiles(hit) if len(hit) else None
+        return OutcomeSummary("first_hit", **base, probability=len(hit) / n if n else float("nan"),
+                              ci95=wilson_interval(len(hit), n), step_quantiles=steps,
+                              date_quantiles={k: dates[int(round(v))].isoformat() for k, v in steps.items()}
+                              if steps else None)
     finite = values[np.isfinite(values)]  # the model leaves NaN where a run gave no number (0 / 0, inf)
+    base |= {"n": len(finite), "missing": len(values) - len(finite)}
     n = len(finite)
-    base |= {"n": n, "missing": len(values) - n}
     if not n:
-        return base | {"type": "value", "mean": None, "sd": None, "mean_ci95": [None, None], "quantiles": None}
+        return OutcomeSummary("value", **base, mean_ci95=(None, None))
     largest = float(np.abs(finite).max())  # values whose squares or sums would overflow: scale by a power of two
     exponent = math.frexp(largest)[1] if largest > 2.0 ** 500 else 0  # (exact: the same bits as unscaled)
     scaled = np.ldexp(finite, -exponent)
     mean = float(np.ldexp(scaled.mean(), exponent))
     sd = float(np.ldexp(scaled.std(ddof=1), exponent)) if n > 1 else 0.0
-    return base | {"type": "value", "mean": mean, "sd": sd, "mean_ci95": list(mean_interval(mean, sd, n))} | {
-        "quantiles": {k: math.ldexp(v, exponent) for k, v in _quantiles(scaled).items()}}
+    return OutcomeSummary("value", **base, mean=mean, sd=sd, mean_ci95=mean_interval(mean, sd, n),
+                          quantiles={k: math.ldexp(v, exponent) for k, v in _quantiles(scaled).items()})
 
 
-def missing_warnings(summary: dict[str, dict], label: str = "") -> list[str]:
+def missing_warnings(summary: dict[str, OutcomeSummary], label: str = "") -> list[str]:
     """One line per numeric outcome that some runs gave no finite number for (they are empty in the outputs)."""
-    return [f"warning: {label}outcome '{name}': {s['missing']:,} of {s['missing'] + s['n']:,} runs gave no finite "
+    return [f"warning: {label}outcome '{name}': {s.missing:,} of {s.missing + s.n:,} runs gave no finite "
             "number (a division by zero, an overflow, or a time since an event that never fired); they are empty "
             "in the outputs and left out of its statistics"
-            for name, s in summary.items() if s.get("missing")]
+            for name, s in summary.items() if s.missing]
 
 
-def _spread_cell(s: dict) -> str:
-    spread = s.get("over_parameters")
-    if not spread:
+def _spread_cell(s: OutcomeSummary) -> str:
+    if s.over_parameters is None:
         return ""
-    low, high = spread["range90"]
-    fmt = ".2f" if s["type"] != "value" else ".3g"
-    return f"{low:{fmt}} to {high:{fmt}} ({spread['parameter_share']:.0%} of variance)"
+    low, high = s.over_parameters.range90
+    fmt = ".3g" if s.is_value else ".2f"
+    return f"{low:{fmt}} to {high:{fmt}} ({s.over_parameters.parameter_share:.0%} of variance)"
 
 
 def _number(x: float) -> str:
@@ -146,29 +141,29 @@ def _number(x: float) -> str:
     return f"{x:.3f}" if abs(x) < 1e6 else f"{x:.4g}"
 
 
-def outcome_table(summary: dict[str, dict]) -> str:
+def outcome_table(summary: dict[str, OutcomeSummary]) -> str:
     """A short plain-text table of the outcomes for the terminal: the estimate, its Monte Carlo interval
     and, with parameter uncertainty, the range over parameter draws."""
-    uncertain = any("over_parameters" in s for s in summary.values())
+    uncertain = any(s.over_parameters is not None for s in summary.values())
     rows = [("outcome", "estimate", "95% interval (Monte Carlo)")
             + (("90% of parameter draws",) if uncertain else ()) + ("",)]
     for name, s in summary.items():
-        if s["type"] in ("probability", "first_hit"):
-            interval = f"[{s['ci95'][0]:.3f}, {s['ci95'][1]:.3f}]"
-            estimate = f"P = {s['probability']:.3f}"
+        if not s.is_value:
+            interval = f"[{s.ci95[0]:.3f}, {s.ci95[1]:.3f}]"
+            estimate = f"P = {s.probability:.3f}"
             note = ""
-            if s["type"] == "first_hit":
-                note = (f"median {s['date_quantiles']['q50']} (step {s['step_quantiles']['q50']:g})"
-                        if "date_quantiles" in s else "never happens")
+            if s.type == "first_hit":
+                note = (f"median {s.date_quantiles['q50']} (step {s.step_quantiles['q50']:g})"
+                        if s.date_quantiles is not None else "never happens")
         else:
-            q = s["quantiles"]
-            low, high = s["mean_ci95"]
-            interval = ("n/a" if s["mean"] is None else "n/a (one run)" if low is None or low != low
+            q = s.quantiles
+            low, high = s.mean_ci95
+            interval = ("n/a" if s.mean is None else "n/a (one run)" if low is None or low != low
                         else f"[{_number(low)}, {_number(high)}]")
-            estimate = "no finite value" if s["mean"] is None else f"mean {_number(s['mean'])}"
+            estimate = "no finite value" if s.mean is None else f"mean {_number(s.mean)}"
             note = "" if q is None else f"90% of runs in [{q['q05']:.3g}, {q['q95']:.3g}]"
-            if s.get("missing"):
-                note += f" ({s['missing']:,} runs without a number)"
+            if s.missing:
+                note += f" ({s.missing:,} runs without a number)"
         rows.append((name, estimate, interval) + ((_spread_cell(s),) if uncertain else ()) + (note,))
     columns = len(rows[0])
     widths = [max(len(r[c]) for r in rows) for c in range(columns)]
@@ -177,19 +172,19 @@ def outcome_table(summary: dict[str, dict]) -> str:
     return "\n".join(lines)
 
 
-def _cell(s: dict | None) -> str:
+def _cell(s: OutcomeSummary | None) -> str:
     if s is None:
         return "-"
-    if s["type"] in ("probability", "first_hit"):
-        text = f"{s['probability']:.3f} [{s['ci95'][0]:.3f}, {s['ci95'][1]:.3f}]"
+    if not s.is_value:
+        text = f"{s.probability:.3f} [{s.ci95[0]:.3f}, {s.ci95[1]:.3f}]"
     else:
-        low, high = s["mean_ci95"]
-        text = f"{s['mean']:.3g}" + ("" if low != low else f" [{low:.3g}, {high:.3g}]")
-    spread = s.get("over_parameters")
-    return text + (f" draws {spread['range90'][0]:.2g}..{spread['range90'][1]:.2g}" if spread else "")
+        low, high = s.mean_ci95
+        text = f"{s.mean:.3g}" + ("" if low != low else f" [{low:.3g}, {high:.3g}]")
+    spread = s.over_parameters
+    return text + (f" draws {spread.range90[0]:.2g}..{spread.range90[1]:.2g}" if spread else "")
 
 
-def side_by_side(summaries: dict[str, dict[str, dict]]) -> str:
+def side_by_side(summaries: dict[str, dict[str, OutcomeSummary]]) -> str:
     """One table for several scenarios: an outcome per row, a scenario per column (P or mean, and its 95%
     Monte Carlo interval; with parameter uncertainty, the range over 90% of the draws)."""
     names = list(summaries)
