@@ -81,8 +81,8 @@ def test_paired_comparison_is_much_tighter(batches):
     a = runs(shared, "niger-2024")["niger_toward_west"].to_numpy()
     b = runs(shared, "niger-us-deal")["niger_toward_west"].to_numpy()
     paired, unpaired = compare_means(a, b, paired=True), compare_means(a, b, paired=False)
-    assert paired["difference"] == pytest.approx(unpaired["difference"])
-    width = (lambda r: r["ci95"][1] - r["ci95"][0])
+    assert paired.difference == pytest.approx(unpaired.difference)
+    width = (lambda r: r.ci95[1] - r.ci95[0])
     assert width(paired) < 0.6 * width(unpaired)  # common random numbers: same runs, same noise
 
 

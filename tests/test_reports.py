@@ -59,11 +59,11 @@ def test_timing_difference_finds_a_known_shift():
     base = rng.integers(10, 60, 400).astype(float)
     base[:40] = np.nan                      # never happens in some runs
     paired = compare_timing(base, base - 5, paired=True)
-    assert paired["difference"] == -5 and paired["ci95"] == [-5, -5] and paired["n"] == 360
+    assert paired.difference == -5 and paired.ci95 == (-5, -5) and paired.n == 360
     other = rng.integers(20, 70, 400).astype(float)
     unpaired = compare_timing(base, other, paired=False)
-    assert unpaired["ci95"][0] < unpaired["difference"] < unpaired["ci95"][1]
-    assert 3 < unpaired["difference"] < 17
+    assert unpaired.ci95[0] < unpaired.difference < unpaired.ci95[1]
+    assert 3 < unpaired.difference < 17
     assert format_p(0.0004) == "< 0.001" and format_p(0.0123) == "0.0123"
 
 

@@ -33,3 +33,30 @@ def test_the_mean_of_runs_has_one_interval_everywhere():
     assert all(math.isnan(x) for x in mean_interval(0.5, 0.0, 1))  # one run: no interval (it was [0.5, 0.5] in
     # comparisons and NaN in summaries)
     assert happened(np.array([3.0, np.nan, 0.0])).tolist() == [True, False, True]
+
+
+def test_summaries_are_typed_and_read_back_from_their_json():
+    import json
+
+    import numpy as np
+
+    from sim.experiment.stats import summarise_outcome
+    from sim.experiment.summaries import OutcomeSummary
+    from sim.scenario.loader import load_scenario
+
+    scenario = load_scenario("tests/data/tiny.toml")
+    rng = np.random.default_rng(3)
+    draws = np.repeat(np.arange(4), 5)
+    kinds = set()
+    for outcome in scenario.outcomes:
+        values = (rng.random(20) < 0.5 if outcome.is_boolean else
+                  np.where(rng.random(20) < 0.3, np.nan, rng.integers(0, 9, 20).astype(float)))
+        for given in (None, draws):
+            summary = summarise_outcome(outcome, values, scenario.dates, given)
+            kinds.add(summary.type)
+            with pytest.raises(AttributeError):
+                summary.n = 0  # frozen: a report cannot change what it was handed
+            text = json.dumps(summary.to_json())
+            assert OutcomeSummary.from_json(json.loads(text)) == summary
+            assert (summary.over_parameters is not None) == (given is not None)
+    assert kinds == {"probability", "first_hit", "value"}

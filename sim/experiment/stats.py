@@ -8,7 +8,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from sim.experiment.summaries import OutcomeSummary, Spread
+from sim.experiment.summaries import Difference, OutcomeSummary, Spread
 from sim.scenario.schema import Outcome
 
 Z95 = 1.959963984540054
@@ -203,7 +203,8 @@ def format_p(p: float) -> str:
     return "< 0.001" if p < 0.001 else f"{p:.3g}"
 
 
-def compare_timing(base: np.ndarray, other: np.ndarray, paired: bool, seed: int = 0, resamples: int = 2000) -> dict:
+def compare_timing(base: np.ndarray, other: np.ndarray, paired: bool, seed: int = 0,
+                   resamples: int = 2000) -> Difference:
     """When a first-hit outcome happens, other against base: the difference of median steps (other - base)
     with a 95% percentile-bootstrap interval. Paired (common random numbers): the median of the per-run
     differences over the runs where it happens in both; unpaired: the difference of the two medians."""
@@ -212,19 +213,19 @@ def compare_timing(base: np.ndarray, other: np.ndarray, paired: bool, seed: int 
         both = happened(base) & happened(other)
         d = other[both] - base[both]
         if len(d) < 2:
-            return {"difference": float("nan"), "ci95": [float("nan")] * 2, "n": int(len(d)), "test": "too few"}
+            return Difference(float("nan"), (float("nan"),) * 2, "too few", n=int(len(d)))
         boot = np.median(d[rng.integers(0, len(d), (resamples, len(d)))], axis=1)
-        return {"difference": float(np.median(d)), "ci95": [float(x) for x in np.quantile(boot, [0.025, 0.975])],
-                "n": int(len(d)), "test": "median of paired differences (runs where it happens in both)"}
+        low, high = (float(x) for x in np.quantile(boot, [0.025, 0.975]))
+        return Difference(float(np.median(d)), (low, high), "median of paired differences (runs where it happens in "
+                          "both)", n=int(len(d)))
     a, b = base[happened(base)], other[happened(other)]
     if min(len(a), len(b)) < 2:
-        return {"difference": float("nan"), "ci95": [float("nan")] * 2, "n": int(min(len(a), len(b))),
-                "test": "too few"}
+        return Difference(float("nan"), (float("nan"),) * 2, "too few", n=int(min(len(a), len(b))))
     boot = (np.median(b[rng.integers(0, len(b), (resamples, len(b)))], axis=1)
             - np.median(a[rng.integers(0, len(a), (resamples, len(a)))], axis=1))
-    return {"difference": float(np.median(b) - np.median(a)),
-            "ci95": [float(x) for x in np.quantile(boot, [0.025, 0.975])], "n": int(min(len(a), len(b))),
-            "test": "difference of medians (runs where it happens)"}
+    low, high = (float(x) for x in np.quantile(boot, [0.025, 0.975]))
+    return Difference(float(np.median(b) - np.median(a)), (low, high), "difference of medians (runs where it happens)",
+                      n=int(min(len(a), len(b))))
 
 
 def _t_interval(mean: float, se: float, df: float) -> tuple[float, float]:
@@ -236,7 +237,7 @@ def _t_interval(mean: float, se: float, df: float) -> tuple[float, float]:
     return (mean - half, mean + half)
 
 
-def compare_proportions(base: np.ndarray, other: np.ndarray, paired: bool) -> dict:
+def compare_proportions(base: np.ndarray, other: np.ndarray, paired: bool) -> Difference:
     """Difference other - base of two proportions (boolean arrays) with a 95% interval and p-value.
 
     Paired (common random numbers, replication k against replication k): the mean of the
@@ -247,8 +248,7 @@ def compare_proportions(base: np.ndarray, other: np.ndarray, paired: bool) -> di
 
     base, other = base.astype(bool), other.astype(bool)
     if len(base) == 0 or len(other) == 0:
-        return {"difference": float("nan"), "ci95": [float("nan")] * 2, "p_value": float("nan"),
-                "test": "no replications"}
+        return Difference(float("nan"), (float("nan"),) * 2, "no replications", float("nan"))
     p1, p2 = base.mean(), other.mean()
     diff = float(p2 - p1)
     if paired:
@@ -257,7 +257,7 @@ def compare_proportions(base: np.ndarray, other: np.ndarray, paired: bool) -> di
         low, high = max(low, -1.0), min(high, 1.0)  # a difference of proportions stays in [-1, 1]
         up, down = int(np.sum(d > 0)), int(np.sum(d < 0))
         p = stats.binomtest(up, up + down, 0.5).pvalue if up + down else 1.0
-        return {"difference": diff, "ci95": [low, high], "p_value": float(p), "test": "paired (McNemar exact)"}
+        return Difference(diff, (low, high), "paired (McNemar exact)", float(p))
     n1, n2 = len(base), len(other)
     l1, u1 = wilson_interval(int(base.sum()), n1)
     l2, u2 = wilson_interval(int(other.sum()), n2)
@@ -266,7 +266,7 @@ def compare_proportions(base: np.ndarray, other: np.ndarray, paired: bool) -> di
     pooled = (base.sum() + other.sum()) / (n1 + n2)
     se = math.sqrt(pooled * (1 - pooled) * (1 / n1 + 1 / n2))
     p = 2 * stats.norm.sf(abs(diff) / se) if se > 0 else 1.0
-    return {"difference": diff, "ci95": [low, high], "p_value": float(p), "test": "unpaired (two-proportion z)"}
+    return Difference(diff, (low, high), "unpaired (two-proportion z)", float(p))
 
 
 def _t_p_value(diff: float, se: float, df: float) -> float:
@@ -279,21 +279,21 @@ def _t_p_value(diff: float, se: float, df: float) -> float:
     return float(2 * stats.t.sf(abs(diff / se), df))
 
 
-def compare_means(base: np.ndarray, other: np.ndarray, paired: bool) -> dict:
+def compare_means(base: np.ndarray, other: np.ndarray, paired: bool) -> Difference:
     """Difference other - base of two means: paired t (common random numbers) or Welch's t."""
     if min(len(base), len(other)) < 2:  # no variance to estimate: no interval, no test
         diff = float(other.mean() - base.mean()) if len(base) and len(other) else float("nan")
-        return {"difference": diff, "ci95": [float("nan")] * 2, "p_value": float("nan"), "test": "too few replications"}
+        return Difference(diff, (float("nan"),) * 2, "too few replications", float("nan"))
     diff = float(other.mean() - base.mean())
     if paired:
         d = other - base
         se = d.std(ddof=1) / math.sqrt(len(d)) if len(d) > 1 else float("nan")
         low, high = _t_interval(diff, se, len(d) - 1)
         p = _t_p_value(diff, se, len(d) - 1)
-        return {"difference": diff, "ci95": [low, high], "p_value": p, "test": "paired t"}
+        return Difference(diff, (low, high), "paired t", p)
     v1, v2 = base.var(ddof=1) / len(base), other.var(ddof=1) / len(other)
     se = math.sqrt(v1 + v2)
     df = (v1 + v2) ** 2 / (v1 ** 2 / (len(base) - 1) + v2 ** 2 / (len(other) - 1)) if se > 0 else 0
     low, high = _t_interval(diff, se, df)
     p = _t_p_value(diff, se, df)
-    return {"difference": diff, "ci95": [low, high], "p_value": p, "test": "Welch t"}
+    return Difference(diff, (low, high), "Welch t", p)

@@ -101,12 +101,15 @@ def summaries_from_json(data: dict[str, dict]) -> dict[str, OutcomeSummary]:
 @dataclass(frozen=True)
 class Difference:
     """Other minus base for one outcome: the difference, its 95% interval, the p-value and the test used
-    (for timing: the difference of median steps, with `n` the runs it rests on and no p-value)."""
+    (for timing: the difference of median steps, with `n` the runs it rests on and no p-value); in a
+    comparison also what is compared (`measure`: probability or mean) and whether runs were paired."""
     difference: float
     ci95: tuple[float, float]
     test: str
     p_value: float | None = None
     n: int | None = None
+    measure: str | None = None
+    paired: bool | None = None
 
     def to_json(self) -> dict:
         out = {"difference": self.difference, "ci95": list(self.ci95)}
@@ -115,4 +118,79 @@ class Difference:
         if self.n is not None:
             out["n"] = self.n
         out["test"] = self.test
+        if self.measure is not None:
+            out |= {"measure": self.measure, "paired": self.paired}
         return out
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """One outcome of one scenario in a comparison: a probability (booleans; first hits: that it happens,
+    with the median date when it does) or a mean (values), with its 95% interval."""
+    kind: str
+    n: int
+    estimate: float
+    ci95: tuple[float, float]
+    measure: str
+    median_date: str | None = None
+
+    def to_json(self) -> dict:
+        out = {"kind": self.kind, "n": self.n, "estimate": self.estimate, "ci95": list(self.ci95),
+               "measure": self.measure}
+        return out | ({"median_date": self.median_date} if self.median_date else {})
+
+
+@dataclass(frozen=True)
+class Compared:
+    """A scenario in a comparison: its estimates and, for a variant, what it changes against the baseline
+    and how its outcomes differ (None for the baseline itself)."""
+    label: str
+    batch: str
+    seed: int
+    replications: int
+    estimates: dict[str, Estimate]
+    paired: bool | None = None
+    changes: tuple[tuple[str, str, str], ...] | None = None
+    differences: dict[str, Difference] | None = None
+    timing: dict[str, Difference] | None = None
+
+    def to_json(self) -> dict:
+        out = {"label": self.label, "batch": self.batch, "seed": self.seed, "replications": self.replications,
+               "estimates": {o: e.to_json() for o, e in self.estimates.items()}}
+        if self.paired is not None:
+            out |= {"paired": self.paired, "changes": [list(c) for c in self.changes],
+                    "differences": {o: d.to_json() for o, d in self.differences.items()},
+                    "timing": {o: d.to_json() for o, d in self.timing.items()}}
+        return out
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """Every number of a comparison report (comparison.json): the baseline first among `scenarios`."""
+    baseline: str | None
+    scenarios: tuple[Compared, ...]
+    outcomes: tuple[str, ...]
+    sweeps: tuple[str, ...]
+    descriptions: dict[str, str] | None = None
+    scenario_descriptions: dict[str, str] | None = None
+
+    def to_json(self) -> dict:
+        out = {"baseline": self.baseline, "scenarios": [s.to_json() for s in self.scenarios],
+               "outcomes": list(self.outcomes), "sweeps": list(self.sweeps)}
+        if self.baseline is not None:
+            out |= {"descriptions": self.descriptions, "scenario_descriptions": self.scenario_descriptions}
+        return out
+
+
+@dataclass(frozen=True)
+class EventEffect:
+    """Ablation: what switching one event off does to one outcome (paired, same seeds)."""
+    event: str
+    name: str
+    outcome: str
+    difference: Difference
+
+    def to_json(self) -> dict:
+        d = self.difference
+        return {"event": self.event, "name": self.name, "outcome": self.outcome, "difference": d.difference,
+                "ci95": list(d.ci95), "p_value": d.p_value, "test": d.test}

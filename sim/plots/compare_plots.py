@@ -13,6 +13,7 @@ import numpy as np  # noqa: E402
 
 from sim.analysis.batch_data import ScenarioResults  # noqa: E402
 from sim.experiment.stats import happened, wilson_interval  # noqa: E402
+from sim.experiment.summaries import Difference  # noqa: E402
 from sim.plots.layout import dates_axis  # noqa: E402
 
 OKABE_ITO = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#F0E442"]
@@ -288,18 +289,19 @@ def _scatter_sweep(result, rows, kx, ky, value_col, outcome, label, path, fmt):
     return save(fig, path, fmt)
 
 
-def plot_differences(rows: list[dict], path: Path, fmt: str, title: str, measure: str = "outcome"):
-    """Horizontal bars of differences with 95% intervals (ablation ranking)."""
+def plot_differences(labels: list[str], rows: list[Difference], path: Path, fmt: str, title: str,
+                     measure: str = "outcome"):
+    """Horizontal bars of differences with 95% intervals (ablation ranking), one per label."""
     if not rows:
         return None
     fig, ax = plt.subplots(figsize=(9, 0.35 * len(rows) + 1.6))
     y = np.arange(len(rows))
-    diffs = np.array([r["difference"] for r in rows])
-    lows = diffs - np.array([r["ci95"][0] for r in rows])
-    highs = np.array([r["ci95"][1] for r in rows]) - diffs
+    diffs = np.array([r.difference for r in rows])
+    lows = diffs - np.array([r.ci95[0] for r in rows])
+    highs = np.array([r.ci95[1] for r in rows]) - diffs
     ax.barh(y, diffs, color=["#D55E00" if d < 0 else "#0072B2" for d in diffs], alpha=0.8)
     ax.errorbar(diffs, y, xerr=[lows, highs], fmt="none", color="black", capsize=3, lw=1)
-    ax.set_yticks(y, [r["label"] for r in rows], fontsize=8)
+    ax.set_yticks(y, labels, fontsize=8)
     ax.invert_yaxis()
     ax.axvline(0, color="0.3", lw=0.8)
     ax.set_xlabel(f"change in the {measure} without the event (paired difference, 95% interval)")

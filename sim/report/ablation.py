@@ -16,6 +16,7 @@ from sim.experiment import atomic
 from sim.experiment.evaluate import run_outcomes
 from sim.experiment.executors import SerialExecutor
 from sim.experiment.stats import compare_means, compare_proportions, format_p, happened
+from sim.experiment.summaries import Difference, EventEffect
 from sim.report.render import Report
 from sim.scenario.documents import read_document, set_values
 from sim.scenario.loader import build_scenario
@@ -39,7 +40,7 @@ def _source(path: Path, reps: int | None, seed: int | None):
         scenario.meta.replications if reps is None else reps), str(path)
 
 
-def _difference(outcome, base: np.ndarray, other: np.ndarray) -> dict:
+def _difference(outcome, base: np.ndarray, other: np.ndarray) -> Difference:
     if outcome.kind == "first":
         base, other = happened(base), happened(other)
     if outcome.is_boolean or outcome.kind == "first":
@@ -67,9 +68,7 @@ def ablate(path: Path, reps: int | None = None, seed: int | None = None, outcome
     base, rows = runs[0], []
     for event, without in zip(events, runs[1:]):
         for o in chosen:
-            d = _difference(o, base[o.id], without[o.id])
-            rows.append({"event": event.id, "name": event.name, "outcome": o.id, "difference": d["difference"],
-                         "ci95": d["ci95"], "p_value": d["p_value"], "test": d["test"]})
+            rows.append(EventEffect(event.id, event.name, o.id, _difference(o, base[o.id], without[o.id])))
     return scenario, seed, reps, label, chosen, rows
 
 
@@ -79,11 +78,11 @@ def ablation_report(path: Path, out: Path, options, reps=None, seed=None, execut
 
     scenario, seed, reps, label, chosen, rows = ablate(path, reps, seed, options.outcomes, executor)
     atomic.write_json(out / "ablation.json", {"scenario": scenario.meta.name, "source": label, "seed": seed,
-                                              "replications": reps, "rows": rows})
+                                              "replications": reps, "rows": [r.to_json() for r in rows]})
     atomic.write_csv(out / "ablation.csv", ["outcome", "rank", "event", "difference", "ci95_low", "ci95_high",
                                             "p_value", "test"],
-                     [[o.id, rank, r["event"], f"{r['difference']:.6g}", f"{r['ci95'][0]:.6g}",
-                       f"{r['ci95'][1]:.6g}", f"{r['p_value']:.4g}", r["test"]]
+                     [[o.id, rank, r.event, f"{r.difference.difference:.6g}", f"{r.difference.ci95[0]:.6g}",
+                       f"{r.difference.ci95[1]:.6g}", f"{r.difference.p_value:.4g}", r.difference.test]
                       for o in chosen for rank, r in enumerate(ranked(rows, o.id), 1)])
     report = Report(f"Which events matter in {scenario.meta.name}",
                     f"{dt.datetime.now().astimezone():%Y-%m-%d %H:%M}; source {label}; {reps} replications, "
@@ -96,7 +95,7 @@ def ablation_report(path: Path, out: Path, options, reps=None, seed=None, execut
                 "the event minus the outcome with it; events are ranked by its size.")
     for o in chosen:
         every = ranked(rows, o.id)
-        ordered = [r for r in every if r["difference"] != 0 or (r["ci95"][0] != 0 or r["ci95"][1] != 0)]
+        ordered = [r for r in every if r.difference.difference != 0 or r.difference.ci95 != (0, 0)]
         measure = "probability" if (o.is_boolean or o.kind == "first") else "mean"
         report.heading(f"{o.id} ({measure}{'; that it happens' if o.kind == 'first' else ''})")
         silent = len(every) - len(ordered)
@@ -104,12 +103,12 @@ def ablation_report(path: Path, out: Path, options, reps=None, seed=None, execut
             report.text(f"No event changes {o.id} in any replication.")
             continue
         report.table(["rank", "event", "without - with", "95% interval", "p-value"],
-                     [[i, f"{r['event']} ({r['name']})", f"{r['difference']:+.3f}",
-                       f"[{r['ci95'][0]:+.3f}, {r['ci95'][1]:+.3f}]", format_p(r["p_value"])]
+                     [[i, f"{r.event} ({r.name})", f"{r.difference.difference:+.3f}",
+                       f"[{r.difference.ci95[0]:+.3f}, {r.difference.ci95[1]:+.3f}]", format_p(r.difference.p_value)]
                       for i, r in enumerate(ordered, 1)])
         if silent:
             report.text(f"{silent} event(s) left out: switching them off changes {o.id} in no replication.")
-        figure = plot_differences([r | {"label": r["event"]} for r in ordered], out / f"ablation-{o.id}",
+        figure = plot_differences([r.event for r in ordered], [r.difference for r in ordered], out / f"ablation-{o.id}",
                                   options.fmt, f"{scenario.meta.name}: {o.id} without each event",
                                   "probability that it happens" if o.kind == "first" else measure)
         report.figure(f"{o.id} without each event", figure)
@@ -117,5 +116,5 @@ def ablation_report(path: Path, out: Path, options, reps=None, seed=None, execut
     return out
 
 
-def ranked(rows: list[dict], outcome: str) -> list[dict]:
-    return sorted((r for r in rows if r["outcome"] == outcome), key=lambda r: (-abs(r["difference"]), r["event"]))
+def ranked(rows: list[EventEffect], outcome: str) -> list[EventEffect]:
+    return sorted((r for r in rows if r.outcome == outcome), key=lambda r: (-abs(r.difference.difference), r.event))

@@ -7,7 +7,7 @@ All numbers come from the batches' runs.parquet (outcomes) and series.csv (bands
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -24,6 +24,7 @@ from sim.experiment.stats import (
     mean_interval,
     wilson_interval,
 )
+from sim.experiment.summaries import Compared, Comparison, Difference, Estimate
 from sim.report.render import Report
 
 
@@ -35,32 +36,29 @@ class CompareOptions:
     fmt: str = "png"
 
 
-def outcome_estimate(result: ScenarioResults, outcome: str) -> dict:
+def outcome_estimate(result: ScenarioResults, outcome: str) -> Estimate:
     values = result.outcomes[outcome]
     kind = result.outcome_kind(outcome)
     n = len(values)
     if kind in ("bool", "first"):
         hits = happened(values) if kind == "first" else values
         k = int(np.sum(hits))
-        low, high = wilson_interval(k, n)
-        out = {"kind": kind, "n": n, "estimate": k / n, "ci95": [low, high], "measure": "probability"}
-        if kind == "first" and k:
-            out["median_date"] = result.scenario.dates[int(np.median(values[hits]))].isoformat()
-        return out
+        median = (result.scenario.dates[int(np.median(values[hits]))].isoformat() if kind == "first" and k else None)
+        return Estimate(kind, n, k / n, wilson_interval(k, n), "probability", median)
     sd = float(values.std(ddof=1)) if n > 1 else 0.0
     mean = float(values.mean())
-    return {"kind": kind, "n": n, "estimate": mean, "ci95": list(mean_interval(mean, sd, n)), "measure": "mean"}
+    return Estimate(kind, n, mean, mean_interval(mean, sd, n), "mean")
 
 
-def outcome_difference(base: ScenarioResults, other: ScenarioResults, outcome: str) -> dict:
+def outcome_difference(base: ScenarioResults, other: ScenarioResults, outcome: str) -> Difference:
     paired = is_paired(base, other)
     a, b = aligned(base, other, outcome, paired)
     kind = base.outcome_kind(outcome)
     if kind == "first":  # compare whether it happens at all
         a, b = happened(a), happened(b)
     if kind in ("bool", "first"):
-        return compare_proportions(a, b, paired) | {"measure": "probability", "paired": paired}
-    return compare_means(a, b, paired) | {"measure": "mean", "paired": paired}
+        return replace(compare_proportions(a, b, paired), measure="probability", paired=paired)
+    return replace(compare_means(a, b, paired), measure="mean", paired=paired)
 
 
 def _choose(results: list[ScenarioResults], options: CompareOptions):
@@ -101,32 +99,42 @@ def _choose(results: list[ScenarioResults], options: CompareOptions):
     return baseline, ordered, outcomes, tracked
 
 
-def build_comparison(folders: list[Path], options: CompareOptions) -> dict:
-    """Every number of the report, as plain data."""
+@dataclass(frozen=True)
+class Built:
+    """A comparison's numbers and what its plots need: the loaded results, the baseline, the series."""
+    numbers: Comparison
+    results: list[ScenarioResults]
+    baseline: ScenarioResults | None
+    tracked: list
+    sweeps: list[ScenarioResults]
+
+
+def build_comparison(folders: list[Path], options: CompareOptions) -> Built:
+    """Every number of the report."""
     loaded = load_batches(folders)
     sweeps = [r for r in loaded if r.is_sweep]
     baseline, ordered, outcomes, tracked = _choose(loaded, options)
     if baseline is None:  # sweeps only
         outcomes = outcomes or [o.id for o in sweeps[0].scenario.outcomes]
-        return {"numbers": {"baseline": None, "scenarios": [], "outcomes": outcomes,
-                            "sweeps": [s.label for s in sweeps]},
-                "results": [], "baseline": None, "tracked": [], "sweeps": sweeps}
-    numbers = {"baseline": baseline.label, "scenarios": [], "outcomes": outcomes, "sweeps": [s.label for s in sweeps],
-               "descriptions": {o.id: o.description for r in reversed(ordered) for o in r.scenario.outcomes},
-               "scenario_descriptions": {r.label: r.scenario.meta.description for r in ordered}}
+        return Built(Comparison(None, (), tuple(outcomes), tuple(s.label for s in sweeps)), [], None, [], sweeps)
+    entries = []
     for r in ordered:
-        entry = {"label": r.label, "batch": str(r.batch), "seed": r.seed, "replications": len(r.replications),
-                 "estimates": {o: outcome_estimate(r, o) for o in outcomes if o in r.outcomes}}
-        if r is not baseline:
-            entry["paired"] = is_paired(baseline, r)
-            entry["changes"] = [[k, str(a), str(b)] for k, a, b in scenario_changes(baseline.document, r.document)]
-            entry["differences"] = {o: outcome_difference(baseline, r, o) for o in outcomes
-                                    if o in r.outcomes and o in baseline.outcomes}
-            entry["timing"] = {o: compare_timing(*aligned(baseline, r, o, entry["paired"]), entry["paired"])
-                               for o in outcomes if o in r.outcomes and o in baseline.outcomes
-                               and baseline.outcome_kind(o) == "first"}
-        numbers["scenarios"].append(entry)
-    return {"numbers": numbers, "results": ordered, "baseline": baseline, "tracked": tracked, "sweeps": sweeps}
+        estimates = {o: outcome_estimate(r, o) for o in outcomes if o in r.outcomes}
+        if r is baseline:
+            entries.append(Compared(r.label, str(r.batch), r.seed, len(r.replications), estimates))
+            continue
+        paired = is_paired(baseline, r)
+        both = [o for o in outcomes if o in r.outcomes and o in baseline.outcomes]
+        entries.append(Compared(
+            r.label, str(r.batch), r.seed, len(r.replications), estimates, paired,
+            tuple((k, str(a), str(b)) for k, a, b in scenario_changes(baseline.document, r.document)),
+            {o: outcome_difference(baseline, r, o) for o in both},
+            {o: compare_timing(*aligned(baseline, r, o, paired), paired) for o in both
+             if baseline.outcome_kind(o) == "first"}))
+    numbers = Comparison(baseline.label, tuple(entries), tuple(outcomes), tuple(s.label for s in sweeps),
+                         {o.id: o.description for r in reversed(ordered) for o in r.scenario.outcomes},
+                         {r.label: r.scenario.meta.description for r in ordered})
+    return Built(numbers, ordered, baseline, tracked, sweeps)
 
 
 @atomic.writes_folder
@@ -134,23 +142,23 @@ def compare(folders: list[Path], out: Path, options: CompareOptions) -> Path:
     from sim.plots import compare_plots as plots
 
     built = build_comparison(folders, options)
-    numbers, results, baseline = built["numbers"], built["results"], built["baseline"]
-    colour = plots.colours(results + built["sweeps"])
+    numbers, results, baseline = built.numbers, built.results, built.baseline
+    colour = plots.colours(results + built.sweeps)
     figures: list[tuple[str, Path]] = []
     if baseline is not None:
         figures += _scenario_figures(built, colour, out, options)
-    for r in built["sweeps"]:
-        for o in numbers["outcomes"]:
+    for r in built.sweeps:
+        for o in numbers.outcomes:
             path = plots.plot_sweep(r, o, colour, atomic.inside(out, f"sweep-{r.name}-{o}"), options.fmt)
             if path:
                 figures.append((f"Sweep of {r.label}: {o}", path))
-    atomic.write_json(out / "comparison.json", numbers)
+    atomic.write_json(out / "comparison.json", numbers.to_json())
     title = f"Scenario comparison against {baseline.label}" if baseline else "Sweep results"
     report = Report(title, f"{dt.datetime.now().astimezone():%Y-%m-%d %H:%M}; batches: "
-                    + ", ".join(sorted({str(r.batch) for r in results + built["sweeps"]})))
+                    + ", ".join(sorted({str(r.batch) for r in results + built.sweeps})))
     if baseline is not None:
         _write_sections(report, numbers)
-    if built["sweeps"]:
+    if built.sweeps:
         report.heading("Sweeps")
         report.text("Sweep batches are shown point by point in the plots below (each outcome against the swept "
                     "values); their points are settings of one scenario, so they are not in the tables above. "
@@ -161,25 +169,25 @@ def compare(folders: list[Path], out: Path, options: CompareOptions) -> Path:
     return out
 
 
-def _scenario_figures(built: dict, colour, out: Path, options: CompareOptions) -> list[tuple[str, Path]]:
+def _scenario_figures(built: Built, colour, out: Path, options: CompareOptions) -> list[tuple[str, Path]]:
     from sim.plots import compare_plots as plots
 
-    numbers, results, baseline = built["numbers"], built["results"], built["baseline"]
+    numbers, results, baseline = built.numbers, built.results, built.baseline
     marks = plots.scheduled_marks(baseline)
     figures: list[tuple[str, Path]] = []
-    kind = {o: next((r.outcome_kind(o) for r in results if r.outcome_kind(o)), "") for o in numbers["outcomes"]}
-    binary = [o for o in numbers["outcomes"] if kind[o] in ("bool", "first")]
+    kind = {o: next((r.outcome_kind(o) for r in results if r.outcome_kind(o)), "") for o in numbers.outcomes}
+    binary = [o for o in numbers.outcomes if kind[o] in ("bool", "first")]
     if binary:
         figures.append(("Outcome probabilities", plots.plot_probabilities(
             results, binary, colour, out / "probabilities", options.fmt)))
     names = {a.id: a.name for a in baseline.scenario.actors} | {b.id: b.name for b in baseline.scenario.blocs}
-    for key in built["tracked"]:
+    for key in built.tracked:
         title = f"{names.get(key[1], key[1])} toward {names.get(key[2], key[2])}"
         path = plots.plot_fans(results, key, colour, marks, title, "alignment (-1 hostile, +1 allied)",
                                out / f"fan-{key[1]}-{key[2]}", options.fmt)
         if path:
             figures.append((f"Alignment: {title}", path))
-    for o in numbers["outcomes"]:
+    for o in numbers.outcomes:
         if kind[o] not in ("bool", "first", ""):
             path = plots.plot_distributions(results, o, colour, atomic.inside(out, f"distribution-{o}"), options.fmt)
             if path:
@@ -206,52 +214,52 @@ def _scenario_figures(built: dict, colour, out: Path, options: CompareOptions) -
     return figures
 
 
-def _fmt_estimate(e: dict) -> str:
-    text = f"{e['estimate']:.3f} [{e['ci95'][0]:.3f}, {e['ci95'][1]:.3f}]"
-    return text + (f", median {e['median_date']}" if e.get("median_date") else "")
+def _fmt_estimate(e: Estimate) -> str:
+    text = f"{e.estimate:.3f} [{e.ci95[0]:.3f}, {e.ci95[1]:.3f}]"
+    return text + (f", median {e.median_date}" if e.median_date else "")
 
 
-def _write_sections(report: Report, numbers: dict) -> None:
-    base = numbers["baseline"]
-    others = numbers["scenarios"][1:]
+def _write_sections(report: Report, numbers: Comparison) -> None:
+    base = numbers.baseline
+    others = numbers.scenarios[1:]
     report.heading("What each variant changes")
     if not others:
         report.text("Only the baseline was given.")
     for s in others:
-        rows = s["changes"] or [["(nothing)", "", ""]]
-        about = numbers["scenario_descriptions"].get(s["label"])
-        report.text(f"**{s['label']}** against {base} ({len(s['changes'])} value(s) differ)"
+        rows = s.changes or [("(nothing)", "", "")]
+        about = numbers.scenario_descriptions.get(s.label)
+        report.text(f"**{s.label}** against {base} ({len(s.changes)} value(s) differ)"
                     + (f": {about}" if about else ":"))
-        report.table(["key path", base, s["label"]], [[f"`{k}`", a, b] for k, a, b in rows[:40]])
+        report.table(["key path", base, s.label], [[f"`{k}`", a, b] for k, a, b in rows[:40]])
         if len(rows) > 40:
             report.text(f"... and {len(rows) - 40} more (see comparison.json).")
     report.heading("Outcomes by scenario")
     report.text("Probability (booleans; first-hit outcomes: that it happens at all, with the median date when it "
                 "does) or mean (values), each with its 95% interval (Wilson for probabilities).")
-    header = ["outcome"] + [s["label"] for s in numbers["scenarios"]]
-    described = (lambda o: f"{o}: {numbers['descriptions'][o]}" if numbers["descriptions"].get(o) else o)
-    report.table(header, [[described(o)] + [_fmt_estimate(s["estimates"][o]) if o in s["estimates"] else "-"
-                                            for s in numbers["scenarios"]] for o in numbers["outcomes"]])
+    header = ["outcome"] + [s.label for s in numbers.scenarios]
+    described = (lambda o: f"{o}: {numbers.descriptions[o]}" if numbers.descriptions.get(o) else o)
+    report.table(header, [[described(o)] + [_fmt_estimate(s.estimates[o]) if o in s.estimates else "-"
+                                            for s in numbers.scenarios] for o in numbers.outcomes])
     report.heading(f"Differences from the baseline ({base})")
     for s in others:
-        if s["paired"]:
-            how = (f"**Paired comparison**: {s['label']} and {base} share seed {s['seed']} and replication ids "
+        if s.paired:
+            how = (f"**Paired comparison**: {s.label} and {base} share seed {s.seed} and replication ids "
                    "(common random numbers), so replication k is compared with replication k "
                    "(paired t interval; McNemar's exact test for probabilities).")
         else:
-            how = (f"Unpaired comparison: {s['label']} and {base} do not share seeds and replications "
+            how = (f"Unpaired comparison: {s.label} and {base} do not share seeds and replications "
                    "(Newcombe interval and two-proportion z test for probabilities, Welch t for means).")
         report.text(how)
         rows = []
-        for o, d in s["differences"].items():
-            significant = "yes" if d["p_value"] < 0.05 else "no"
-            rows.append([o, d["measure"], f"{d['difference']:+.3f}", f"[{d['ci95'][0]:+.3f}, {d['ci95'][1]:+.3f}]",
-                         format_p(d["p_value"]), significant])
-        report.table(["outcome", "measure", f"{s['label']} - {base}", "95% interval", "p-value",
+        for o, d in s.differences.items():
+            significant = "yes" if d.p_value < 0.05 else "no"
+            rows.append([o, d.measure, f"{d.difference:+.3f}", f"[{d.ci95[0]:+.3f}, {d.ci95[1]:+.3f}]",
+                         format_p(d.p_value), significant])
+        report.table(["outcome", "measure", f"{s.label} - {base}", "95% interval", "p-value",
                       "beyond MC noise (p < 0.05)"], rows)
-        if s.get("timing"):
+        if s.timing:
             report.text("When first-hit outcomes happen (steps; negative = sooner in "
-                        f"{s['label']}), with a 95% bootstrap interval:")
+                        f"{s.label}), with a 95% bootstrap interval:")
             report.table(["outcome", "median difference (steps)", "95% interval", "runs", "how"],
-                         [[o, f"{t['difference']:+.1f}", f"[{t['ci95'][0]:+.1f}, {t['ci95'][1]:+.1f}]", t["n"], t["test"]]
-                          for o, t in s["timing"].items()])
+                         [[o, f"{t.difference:+.1f}", f"[{t.ci95[0]:+.1f}, {t.ci95[1]:+.1f}]", t.n, t.test]
+                          for o, t in s.timing.items()])
