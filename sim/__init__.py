@@ -1,3 +1,29 @@
-"""Strategic scenario simulation: actors whose alignment shifts with events, run as Monte Carlo batches."""
+"""Strategic scenario simulation: actors whose alignment shifts with events, run as Monte Carlo batches.
+
+The Python API (sim/api.py) is imported on first use, so that `import sim` and `sim --help` stay fast:
+
+    import sim
+    result = sim.run_scenario(sim.load_scenario("scenarios/niger-2024.toml"), reps=500)
+"""
 
 __version__ = "0.1.0"
+
+_API = ("load_scenario", "run_scenario", "summarise", "run_batch", "resume_batch", "compare")
+_ERRORS = ("SimError", "ScenarioError")
+__all__ = [*_API, *_ERRORS]
+
+
+def __getattr__(name: str):
+    if name in _API:
+        from sim import api
+
+        return getattr(api, name)
+    if name in _ERRORS:
+        from sim import errors
+
+        return getattr(errors, name)
+    raise AttributeError(f"module 'sim' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted([*globals(), *__all__])

@@ -146,7 +146,8 @@ class ProcessExecutor:
         except (BrokenProcessPool, TimeoutError):
             self._stop(wait_for_workers=False)
             raise SimError("worker processes die as they start (see the messages above); run with --jobs 1 "
-                           "(--executor serial) to see why") from None
+                           "(--executor serial) to see why. From a Python script, call sim.run_batch under "
+                           "`if __name__ == \"__main__\":` (workers start by importing the script)") from None
 
 
 def _alive() -> bool:
