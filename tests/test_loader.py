@@ -181,3 +181,22 @@ def test_actor_shorthand_works_without_an_attributes_table():
 
 def test_missing_file_message(tmp_path):
     assert problems(tmp_path / "nope.toml") == [f"{tmp_path / 'nope.toml'}: file not found"]
+
+
+def test_one_walk_over_key_paths_says_where_a_path_stops():
+    from sim.scenario.documents import KeyPathError, walk
+
+    data = {"actors": {"us": {"attributes": {"resolve": 0.5}}}, "events": [{"delta": 1}]}
+    assert walk(data, ("actors", "us", "attributes", "resolve")) == 0.5 and walk(data, ("events", 0, "delta")) == 1
+    assert walk(data, ()) is data
+    stops = {}
+    for path in [("actors", "uss"), ("events", 3), ("actors", "us", "attributes", "resolve", "x"), ("events", "x")]:
+        with pytest.raises(KeyPathError) as caught:
+            walk(data, path)
+        stops[path] = (caught.value.args[0], caught.value.depth, caught.value.hint)
+    assert stops == {
+        ("actors", "uss"): ("unknown key 'uss' at actors.uss (did you mean 'us'?)", 1, " (did you mean 'us'?)"),
+        ("events", 3): ("no item [3] at events[3] (the list has 1)", 1, ""),
+        ("actors", "us", "attributes", "resolve", "x"): (
+            "actors.us.attributes.resolve is not a table, so it has no key 'x'", 4, ""),
+        ("events", "x"): ("events is not a table, so it has no key 'x'", 1, "")}

@@ -27,7 +27,15 @@ from sim.analysis.tuning_config import TuningConfig
 from sim.errors import SimError
 from sim.experiment.evaluate import PointEvaluator
 from sim.experiment.sweep import check_keys
-from sim.scenario.documents import expand_shorthand, parse_key_path, read_document, read_value, resolve_path, set_values
+from sim.scenario.documents import (
+    expand_shorthand,
+    parse_key_path,
+    read_document,
+    read_value,
+    resolve_path,
+    set_values,
+    walk,
+)
 from sim.scenario.loader import load_scenario
 from sim.scenario.parameters import RULE_PARAMETERS
 from sim.scenario.schema import Scenario
@@ -250,9 +258,9 @@ def calibrated_document(scenario_path: Path, result: Calibration, extends: str =
     for key in result.best:
         path = resolve_path(fitted, parse_key_path(key))
         cut = next((i for i, part in enumerate(path) if isinstance(part, int)), len(path))
-        source, target = fitted, variant
-        for part in path[: max(cut - 1, 0)] if cut < len(path) else path[:-1]:
-            source = source[part]
+        prefix = path[: max(cut - 1, 0)] if cut < len(path) else path[:-1]
+        source, target = walk(fitted, prefix), variant
+        for part in prefix:
             target = target.setdefault(part, {})
         last = path[cut - 1] if cut < len(path) else path[-1]
         target[last] = copy.deepcopy(source[last])

@@ -14,16 +14,18 @@ from pathlib import Path
 
 import numpy as np
 
-from sim.errors import Problem, ScenarioError, did_you_mean, format_path
+from sim.errors import Problem, ScenarioError, format_path
 from sim.scenario.checks import Checker
 from sim.scenario.documents import (
     Document,
+    KeyPathError,
     expand_shorthand,
     instance_path,
     parse_key_path,
     read_document,
     read_value,
     resolve_path,
+    walk,
 )
 from sim.scenario.parameters import RULE_PARAMETERS
 
@@ -214,17 +216,13 @@ def check_keys(source: str, section: str, keys: tuple[str, ...], doc: Document) 
         declared = set(doc.data.get("attributes", {})) | {"capability"}
         missing_ok = (len(path) == 2 and path[0] == "parameters" and path[1] in RULE_PARAMETERS) or (
             len(path) == 4 and path[2] == "attributes" and path[3] in declared)
-        for depth, part in enumerate(path):
-            parent = node
-            try:
-                node = node[part]
-            except (KeyError, IndexError, TypeError):
-                if not (missing_ok and depth == len(path) - 1):
-                    hint = did_you_mean(str(part), parent.keys()) if isinstance(parent, dict) else ""
-                    problems.append(Problem(source, f"{section}[{i}].key",
-                                            f"'{key}' does not name a value in {doc.root_file}{hint}"))
-                node = 0.0
-                break
+        try:
+            node = walk(node, path)
+        except KeyPathError as error:
+            if not (missing_ok and error.depth == len(path) - 1):
+                problems.append(Problem(source, f"{section}[{i}].key",
+                                        f"'{key}' does not name a value in {doc.root_file}{error.hint}"))
+            node = 0.0
         if isinstance(node, bool) or not isinstance(node, (int, float)):
             if not any(p.path == f"{section}[{i}].key" for p in problems):
                 problems.append(Problem(source, f"{section}[{i}].key",

@@ -284,12 +284,9 @@ def read_value(data: dict, path: KeyPath):
     """The value at a key path (an instance not overridden there reads its template's value)."""
     instance = instance_path(data, path)
     for candidate in ((instance[0], instance[1]) if instance else (expand_shorthand(path),)):
-        node = data
         try:
-            for part in candidate:
-                node = node[part]
-            return node
-        except (KeyError, IndexError, TypeError):
+            return walk(data, candidate)
+        except KeyPathError:
             continue
     raise KeyError(format_path(path))
 
@@ -322,9 +319,7 @@ def _expand_actor_shorthand(data: dict, path: KeyPath) -> KeyPath:
 
 
 def _set_path(data: dict, path: KeyPath, value) -> None:
-    node = data
-    for depth, key in enumerate(path[:-1]):
-        node = _child(node, key, path[: depth + 1])
+    node = walk(data, path[:-1])
     last = path[-1]
     if path[0] == "parameters" and len(path) == 2 and isinstance(node, dict) and last not in node:
         from sim.scenario.parameters import RULE_OPTIONS, RULE_PARAMETERS
@@ -345,14 +340,33 @@ def _set_path(data: dict, path: KeyPath, value) -> None:
         raise KeyError(f"{format_path(path[:-1])} is not a table, so it has no key '{last}'")
 
 
-def _child(node, key, path: KeyPath):
+class KeyPathError(KeyError):
+    """A key path that stops before its end: `depth` parts of it exist; `hint` is a did-you-mean (or "")."""
+
+    def __init__(self, message: str, depth: int, hint: str = ""):
+        super().__init__(message)
+        self.depth, self.hint = depth, hint
+
+
+def walk(data, path: KeyPath):
+    """The value at `path` in TOML-shaped data: the one walk over key paths, for reading (read_value),
+    setting (--set, sweeps, calibration) and checking (sweep and tuning keys). Raises KeyPathError
+    saying where the path stops."""
+    node = data
+    for depth, key in enumerate(path):
+        node = _child(node, key, path[: depth + 1], depth)
+    return node
+
+
+def _child(node, key, path: KeyPath, depth: int):
     if isinstance(key, int):
         if isinstance(node, list) and key < len(node):
             return node[key]
         size = len(node) if isinstance(node, list) else 0
-        raise IndexError(f"no item [{key}] at {format_path(path)} (the list has {size})")
+        raise KeyPathError(f"no item [{key}] at {format_path(path)} (the list has {size})", depth)
     if isinstance(node, dict):
         if key in node:
             return node[key]
-        raise KeyError(f"unknown key '{key}' at {format_path(path)}" + did_you_mean(str(key), node.keys()))
-    raise KeyError(f"{format_path(path[:-1])} is not a table, so it has no key '{key}'")
+        hint = did_you_mean(str(key), node.keys())
+        raise KeyPathError(f"unknown key '{key}' at {format_path(path)}" + hint, depth, hint)
+    raise KeyPathError(f"{format_path(path[:-1])} is not a table, so it has no key '{key}'", depth)
