@@ -356,7 +356,7 @@ def _default_out(kind: str, scenario: Path | str, root: Path = Path("results")) 
 def cmd_sensitivity(args) -> int:
     from tqdm import tqdm
 
-    from sim.analysis.sensitivity import run_sensitivity, sample
+    from sim.analysis.sensitivity import run_sensitivity, sample, sensitivity_warnings
     from sim.analysis.tuning_config import load_tuning
     from sim.report.tuning_reports import sensitivity_report
 
@@ -377,28 +377,6 @@ def cmd_sensitivity(args) -> int:
         print(f"warning: {warning}")
     print(f"report: {out / 'report.html'}; table: {out / 'sensitivity.csv'}")
     return EXIT_OK
-
-
-WIDE_INTERVAL = 0.1  # a Sobol index's 95% half-width above this says little about its size
-
-
-def sensitivity_warnings(rows: list[dict], method: str) -> list[str]:
-    """Sobol indices above 1 or with wide intervals: too few samples (raise tuning.samples)."""
-    if method != "sobol":
-        return []
-    out = []
-    for r in rows:
-        for key in ("S1", "ST"):
-            value, half = r.get(key), r.get(f"{key}_conf")
-            if value is None:
-                continue
-            if value > 1.0:
-                out.append(f"{r['outcome']}: {key} of {r['parameter']} is {value:.2f}, above 1 (an index is a share "
-                           "of variance): the sample is too small; raise tuning.samples")
-            elif half is not None and half > WIDE_INTERVAL:
-                out.append(f"{r['outcome']}: {key} of {r['parameter']} is {value:.2f} +- {half:.2f}: too wide to rank "
-                           "on; raise tuning.samples")
-    return out
 
 
 def cmd_calibrate(args) -> int:

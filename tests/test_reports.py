@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 from conftest import DATA, SCENARIOS, made
 
-from sim.cli import EXAMPLES, _parser, main, sensitivity_warnings
+from sim.analysis.sensitivity import METHODS, sensitivity_warnings
+from sim.cli import EXAMPLES, _parser, main
 from sim.experiment.stats import compare_timing, format_p
 from sim.model.model import run_scenario
 from sim.scenario.loader import load_scenario
@@ -74,6 +75,14 @@ def test_sensitivity_warns_when_indices_exceed_one_or_intervals_are_wide():
     assert len(warnings) == 2
     assert "S1 of a is 1.20, above 1" in warnings[0] and "ST of a is 0.50 +- 0.30" in warnings[1]
     assert sensitivity_warnings(rows, "morris") == []
+
+
+def test_each_sensitivity_method_is_offered_and_reported():
+    from sim.report.tuning_reports import SHOWN
+
+    sub = next(a for a in _parser()._actions if a.dest == "command").choices["sensitivity"]
+    method = next(a for a in sub._actions if a.dest == "method")
+    assert tuple(method.choices) == tuple(METHODS) == tuple(SHOWN)  # the command line, the analysis, the report
 
 
 def test_every_command_has_examples_and_there_is_a_version(capsys):

@@ -4,6 +4,7 @@ whole analysis is repeated with a second seed to show the indices are not Monte 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,8 +15,6 @@ from sim.errors import SimError, did_you_mean
 from sim.experiment.evaluate import PointEvaluator
 from sim.experiment.stats import happened
 from sim.scenario.schema import Scenario
-
-METHODS = ("sobol", "morris")
 
 
 def point_value(scenario: Scenario, outcome: str, values: np.ndarray) -> float:
@@ -47,16 +46,12 @@ class SensitivityResult:
         out = []
         for outcome in self.outcomes:
             a, b = self.indices[main][outcome], self.indices[second][outcome]
-            score = "ST" if self.method == "sobol" else "mu_star"
-            order = np.argsort(-np.nan_to_num(np.asarray(a[score], dtype=float), nan=-1.0), kind="stable")
+            method = METHODS[self.method]
+            order = np.argsort(-np.nan_to_num(np.asarray(a[method.score], dtype=float), nan=-1.0), kind="stable")
             for rank, i in enumerate(order, 1):
                 row = {"outcome": outcome, "rank": rank, "parameter": self.config.keys[i]}
-                if self.method == "sobol":
-                    row |= {"S1": a["S1"][i], "S1_conf": a["S1_conf"][i], "ST": a["ST"][i], "ST_conf": a["ST_conf"][i],
-                            "S1_second_seed": b["S1"][i], "ST_second_seed": b["ST"][i]}
-                else:
-                    row |= {"mu_star": a["mu_star"][i], "mu_star_conf": a["mu_star_conf"][i], "sigma": a["sigma"][i],
-                            "mu_star_second_seed": b["mu_star"][i]}
+                row |= {key: a[key][i] for key in method.indices}
+                row |= {f"{key}_second_seed": b[key][i] for key in method.second_seed}
                 out.append({k: (float(v) if isinstance(v, (float, np.floating)) else v) for k, v in row.items()})
         return out
 
@@ -64,7 +59,7 @@ class SensitivityResult:
         """Per outcome, the largest change of the ranking index between the two seeds, relative to
         the largest index (0 when nothing moves the outcome)."""
         main, second = self.seeds
-        score = "ST" if self.method == "sobol" else "mu_star"
+        score = METHODS[self.method].score
         out = {}
         for o in self.outcomes:
             a = np.asarray(self.indices[main][o][score], dtype=float)
@@ -74,43 +69,109 @@ class SensitivityResult:
         return out
 
 
-def sample(config: TuningConfig, method: str) -> np.ndarray:
-    problem = config.salib_problem()
-    if method == "sobol":
-        from SALib.sample import sobol
+def _sobol_sample(problem: dict, config: TuningConfig) -> np.ndarray:
+    from SALib.sample import sobol
 
-        return sobol.sample(problem, config.samples, calc_second_order=False, seed=config.seed)
+    return sobol.sample(problem, config.samples, calc_second_order=False, seed=config.seed)
+
+
+def _sobol_analyse(problem: dict, config: TuningConfig, samples: np.ndarray, y: np.ndarray) -> dict:
+    from SALib.analyze import sobol
+
+    return sobol.analyze(problem, y, calc_second_order=False, seed=config.seed)
+
+
+def _sobol_check(config: TuningConfig) -> None:
+    if config.samples & (config.samples - 1):
+        raise SimError(f"{config.path}: tuning.samples: found {config.samples}, expected a power of 2 for Sobol "
+                       "sampling")
+
+
+WIDE_INTERVAL = 0.1  # a Sobol index's 95% half-width above this says little about its size
+
+
+def _sobol_warnings(rows: list[dict]) -> list[str]:
+    """Indices above 1 or with wide intervals: too few samples (raise tuning.samples)."""
+    out = []
+    for r in rows:
+        for key in ("S1", "ST"):
+            value, half = r.get(key), r.get(f"{key}_conf")
+            if value is None:
+                continue
+            if value > 1.0:
+                out.append(f"{r['outcome']}: {key} of {r['parameter']} is {value:.2f}, above 1 (an index is a share "
+                           "of variance): the sample is too small; raise tuning.samples")
+            elif half is not None and half > WIDE_INTERVAL:
+                out.append(f"{r['outcome']}: {key} of {r['parameter']} is {value:.2f} +- {half:.2f}: too wide to rank "
+                           "on; raise tuning.samples")
+    return out
+
+
+def _morris_sample(problem: dict, config: TuningConfig) -> np.ndarray:
     from SALib.sample import morris
 
     return morris.sample(problem, config.samples, num_levels=4, seed=config.seed)
 
 
-def analyse(config: TuningConfig, method: str, samples: np.ndarray, y: np.ndarray) -> dict:
-    problem = config.salib_problem()
-    if np.ptp(y) == 0:  # the outcome never changes: every index is zero (SALib would divide by zero)
-        zeros = np.zeros(problem["num_vars"])
-        if method == "sobol":
-            return {"S1": zeros, "S1_conf": zeros, "ST": zeros, "ST_conf": zeros}
-        return {"mu_star": zeros, "mu_star_conf": zeros, "sigma": zeros}
-    if method == "sobol":
-        from SALib.analyze import sobol
-
-        return sobol.analyze(problem, y, calc_second_order=False, seed=config.seed)
+def _morris_analyse(problem: dict, config: TuningConfig, samples: np.ndarray, y: np.ndarray) -> dict:
     from SALib.analyze import morris
 
     return morris.analyze(problem, samples, y, num_levels=4, seed=config.seed)
 
 
-def run_sensitivity(scenario_path: Path, config: TuningConfig, method: str, executor, progress=None,
-                    outcomes: tuple[str, ...] = ()) -> SensitivityResult:
-    if method not in METHODS:
-        raise SimError(f"--method {method}: expected sobol or morris")
-    if method == "morris" and any(v.dist == "normal" for v in config.values):
+def _morris_check(config: TuningConfig) -> None:
+    if any(v.dist == "normal" for v in config.values):
         raise SimError(f"{config.path}: Morris screening needs bounded ranges; give uniform or triangular "
                        "distributions (a normal one reaches infinity at the grid's end levels)")
-    if method == "sobol" and config.samples & (config.samples - 1):
-        raise SimError(f"{config.path}: tuning.samples: found {config.samples}, expected a power of 2 for Sobol "
-                       "sampling")
+
+
+@dataclass(frozen=True)
+class Method:
+    """A sensitivity method: how it samples and analyses (SALib), the indices a row keeps (`score` ranks the
+    parameters; `second_seed` are repeated from the second seed's analysis), what it requires of a tuning
+    config, and the warnings its indices call for. The report's table and plot are in report/tuning_reports."""
+    sample: Callable[[dict, TuningConfig], np.ndarray]
+    analyse: Callable[[dict, TuningConfig, np.ndarray, np.ndarray], dict]
+    indices: tuple[str, ...]
+    score: str
+    second_seed: tuple[str, ...]
+    check: Callable[[TuningConfig], None]
+    warnings: Callable[[list[dict]], list[str]] = lambda rows: []
+
+
+METHODS = {
+    "sobol": Method(_sobol_sample, _sobol_analyse, ("S1", "S1_conf", "ST", "ST_conf"), "ST", ("S1", "ST"),
+                    _sobol_check, _sobol_warnings),
+    "morris": Method(_morris_sample, _morris_analyse, ("mu_star", "mu_star_conf", "sigma"), "mu_star", ("mu_star",),
+                     _morris_check),
+}
+
+
+def _method(name: str) -> Method:
+    if name not in METHODS:
+        raise SimError(f"--method {name}: expected {' or '.join(METHODS)}")
+    return METHODS[name]
+
+
+def sample(config: TuningConfig, method: str) -> np.ndarray:
+    return _method(method).sample(config.salib_problem(), config)
+
+
+def analyse(config: TuningConfig, method: str, samples: np.ndarray, y: np.ndarray) -> dict:
+    problem = config.salib_problem()
+    if np.ptp(y) == 0:  # the outcome never changes: every index is zero (SALib would divide by zero)
+        return {key: np.zeros(problem["num_vars"]) for key in _method(method).indices}
+    return _method(method).analyse(problem, config, samples, y)
+
+
+def sensitivity_warnings(rows: list[dict], method: str) -> list[str]:
+    """What the indices of `rows` call for (for Sobol: too few samples)."""
+    return _method(method).warnings(rows)
+
+
+def run_sensitivity(scenario_path: Path, config: TuningConfig, method: str, executor, progress=None,
+                    outcomes: tuple[str, ...] = ()) -> SensitivityResult:
+    _method(method).check(config)
     with executor:
         samples = sample(config, method)
         bounds = [(float(samples[:, i].min()), float(samples[:, i].max())) for i in range(samples.shape[1])]

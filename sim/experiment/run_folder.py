@@ -414,17 +414,4 @@ def describe_effect(effect: s.Effect, drawn: tuple) -> str:
 
 def describe_effects(effect: s.Effect, columns: list[list[float]]) -> list[str]:
     """Many firings' effect at once: columns[0] the amounts and, for presence, columns[1] the durations."""
-    amounts = [float(v) for v in columns[0]]
-    if isinstance(effect, s.FollowUpEffect):
-        return [f"schedules {effect.event} in {v:g} step" + ("" if v == 1 else "s") for v in amounts]
-    setting = effect.set is not None
-    shown = [f"{v:g}" for v in amounts] if setting else [f"{v:+.4g}" for v in amounts]
-    verb = "set to" if setting else "change"
-    if isinstance(effect, s.RelationEffect):
-        head, tail = f"relation {effect.label} {verb} ", " (lasting)" if effect.lasting else ""
-        return [head + v + tail for v in shown]
-    if isinstance(effect, s.AttributeEffect):
-        return [f"{effect.actor}.{effect.attribute} {verb} " + v for v in shown]
-    head = f"presence {effect.actor}@{effect.place} {verb} "
-    overs = [int(d) for d in columns[1]] if len(columns) > 1 else [1] * len(shown)
-    return [head + v + (f" over {over} steps" if over > 1 else "") for v, over in zip(shown, overs)]
+    return effect.describe([float(v) for v in columns[0]], [int(d) for d in columns[1]] if len(columns) > 1 else None)

@@ -8,8 +8,6 @@ event log. Draws come from the event's own stream (slot 1 + 2k: the size, 2 + 2k
 
 from __future__ import annotations
 
-from typing import Callable
-
 import numpy as np
 
 from sim.model.state import Index, State
@@ -44,6 +42,8 @@ class _Ragged:
 
 
 class CompiledEffect:
+    """An effect kind's compiled form: built from effect k of every instance of a group, it acts on many
+    firings at once and returns the realised amounts (a tuple of columns when it has two)."""
     slot: int
 
     def apply(self, state: State, reps, cols, g, draws, shock_scale: float):
@@ -51,7 +51,7 @@ class CompiledEffect:
 
 
 class RelationChange(CompiledEffect):
-    def __init__(self, effects: list[s.RelationEffect], index: Index, slot: int):
+    def __init__(self, effects: list[s.RelationEffect], index: Index, slot: int, events: list[int]):
         self.delta, self.set, self.slot, self.lasting = effects[0].delta, effects[0].set, slot, effects[0].lasting
         lists = []
         for e in effects:
@@ -82,7 +82,7 @@ class RelationChange(CompiledEffect):
 
 
 class AttributeChange(CompiledEffect):
-    def __init__(self, effects: list[s.AttributeEffect], index: Index, slot: int):
+    def __init__(self, effects: list[s.AttributeEffect], index: Index, slot: int, events: list[int]):
         self.delta, self.set, self.slot = effects[0].delta, effects[0].set, slot
         self.actor = np.array([index.actors[e.actor] for e in effects], dtype=np.int64)
         self.attribute = np.array([index.attributes[e.attribute] for e in effects], dtype=np.int64)
@@ -101,7 +101,7 @@ class PresenceChange(CompiledEffect):
     """Moves personnel toward a new level over `over` steps; with `host`, the total over the actor's slots
     in that host is set or changed and shared in proportion to what is there (all to the first if none)."""
 
-    def __init__(self, effects: list[s.PresenceEffect], index: Index, slot: int):
+    def __init__(self, effects: list[s.PresenceEffect], index: Index, slot: int, events: list[int]):
         first = effects[0]
         self.delta, self.set, self.over, self.slot = first.delta, first.set, first.over, slot
         self.slots = _Ragged([[(k,) for k in ([index.slots[(e.actor, e.site)]] if e.site is not None
@@ -125,10 +125,10 @@ class PresenceChange(CompiledEffect):
 
 
 class FollowUp(CompiledEffect):
-    def __init__(self, effects: list[s.FollowUpEffect], index: Index, slot: int, parents: list[int]):
+    def __init__(self, effects: list[s.FollowUpEffect], index: Index, slot: int, events: list[int]):
         self.delay, self.slot = effects[0].delay, slot
         self.target = np.array([index.events[e.event] for e in effects], dtype=np.int64)
-        self.parent = np.array(parents, dtype=np.int64)
+        self.parent = np.array(events, dtype=np.int64)  # the events that schedule it
 
     def apply(self, state, reps, cols, g, draws, shock_scale):
         delay = np.maximum(1, np.rint(_draw(self.delay, g, draws, reps, cols, state, self.slot))).astype(np.int64)
@@ -143,16 +143,15 @@ class FollowUp(CompiledEffect):
         return delay.astype(np.float64)
 
 
-EFFECTS: dict[type, Callable] = {
+EFFECTS: dict[type, type[CompiledEffect]] = {  # effect kind (its data class in schema) -> its compiled form
     s.RelationEffect: RelationChange,
     s.AttributeEffect: AttributeChange,
     s.PresenceEffect: PresenceChange,
+    s.FollowUpEffect: FollowUp,
 }
 
 
 def compile_effect(effects: list, index: Index, events: list[int], k: int) -> CompiledEffect:
-    """Effect k of every instance of a group (same kind and amounts; ids may differ)."""
-    slot = 1 + 2 * k
-    if isinstance(effects[0], s.FollowUpEffect):
-        return FollowUp(effects, index, slot, events)
-    return EFFECTS[type(effects[0])](effects, index, slot)
+    """Effect k of every instance of a group (same kind and amounts; ids may differ); `events` are the
+    instances' event indices."""
+    return EFFECTS[type(effects[0])](effects, index, 1 + 2 * k, events)

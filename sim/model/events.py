@@ -50,16 +50,7 @@ class EventGroup:
 def event_shape(event: s.Event) -> tuple:
     """What instances must share to be evaluated together: everything but the ids they name."""
     probability = event.probability if isinstance(event.probability, float) else shape(event.probability)
-    effects = []
-    for e in event.effects:
-        if isinstance(e, s.RelationEffect):
-            effects.append(("relation", e.mutual, _key(e.delta), _key(e.set), e.lasting))
-        elif isinstance(e, s.AttributeEffect):
-            effects.append(("attribute", _key(e.delta), _key(e.set)))
-        elif isinstance(e, s.PresenceEffect):
-            effects.append(("presence", e.site is None, _key(e.delta), _key(e.set), _key(e.over)))
-        else:
-            effects.append(("follow_up", _key(e.delay)))
+    effects = [e.shape(_key) for e in event.effects]
     return (event.template, event.kind, event.step, event.once, event.cooldown, probability,
             shape(event.condition) if event.condition else None, tuple(effects))
 

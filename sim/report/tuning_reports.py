@@ -28,6 +28,18 @@ def _now() -> str:
     return f"{dt.datetime.now().astimezone():%Y-%m-%d %H:%M}"
 
 
+# sensitivity method (analysis/sensitivity.METHODS) -> its table's columns after rank and parameter, their
+# cells from a row, and its plot
+SHOWN = {
+    "sobol": (["S1 [95%]", "ST [95%]", "ST, second seed"],
+              lambda r: [f"{r['S1']:.3f} ± {r['S1_conf']:.3f}", f"{r['ST']:.3f} ± {r['ST_conf']:.3f}",
+                         f"{r['ST_second_seed']:.3f}"], plots.plot_sobol),
+    "morris": (["mu* [95%]", "sigma", "mu*, second seed"],
+               lambda r: [f"{r['mu_star']:.4g} ± {r['mu_star_conf']:.3g}", f"{r['sigma']:.4g}",
+                          f"{r['mu_star_second_seed']:.4g}"], plots.plot_morris),
+}
+
+
 @atomic.writes_folder
 def sensitivity_report(result: SensitivityResult, out: Path, fmt: str = "png") -> Path:
     rows = result.rows()
@@ -53,17 +65,9 @@ def sensitivity_report(result: SensitivityResult, out: Path, fmt: str = "png") -
     for o in outcomes:
         mine = [r for r in rows if r["outcome"] == o]
         report.heading(f"{o} (largest change between seeds: {stability[o]:.0%} of the largest index)")
-        if result.method == "sobol":
-            report.table(["rank", "parameter", "S1 [95%]", "ST [95%]", "ST, second seed"],
-                         [[r["rank"], f"`{r['parameter']}`", f"{r['S1']:.3f} ± {r['S1_conf']:.3f}",
-                           f"{r['ST']:.3f} ± {r['ST_conf']:.3f}", f"{r['ST_second_seed']:.3f}"] for r in mine])
-            figure = plots.plot_sobol(rows, o, cfg.replications, out / f"sobol-{o}", fmt)
-        else:
-            report.table(["rank", "parameter", "mu* [95%]", "sigma", "mu*, second seed"],
-                         [[r["rank"], f"`{r['parameter']}`", f"{r['mu_star']:.4g} ± {r['mu_star_conf']:.3g}",
-                           f"{r['sigma']:.4g}", f"{r['mu_star_second_seed']:.4g}"] for r in mine])
-            figure = plots.plot_morris(rows, o, cfg.replications, out / f"morris-{o}", fmt)
-        report.figure(f"{o}", figure)
+        header, cells, plot = SHOWN[result.method]
+        report.table(["rank", "parameter", *header], [[r["rank"], f"`{r['parameter']}`", *cells(r)] for r in mine])
+        report.figure(f"{o}", plot(rows, o, cfg.replications, out / f"{result.method}-{o}", fmt))
     report.write(out)
     return out
 

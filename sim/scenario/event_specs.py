@@ -14,12 +14,6 @@ from sim.scenario.templates import normalize_id
 
 EVENT_KEYS = ("name", "kind", "date", "step", "probability", "condition", "once", "cooldown", "effects",
               "mark", "enabled")
-EFFECT_KEYS = {
-    "relation": ("type", "source", "target", "mutual", "delta", "set", "lasting"),
-    "attribute": ("type", "actor", "attribute", "delta", "set"),
-    "presence": ("type", "actor", "site", "host", "delta", "set", "over"),
-    "follow_up": ("type", "event", "delay"),
-}
 PARAMETER_HINT = "a number, a parameter name or a distribution table"
 MAX_EFFECTS = 1000  # per event: each effect owns two draw slots of the event's stream, which has 65,536 per step
 
@@ -162,33 +156,61 @@ def _effect(check: Checker, raw, path: KeyPath, names: Names, params: dict[str, 
     if not isinstance(raw, dict):
         check.problem(path, f"found {describe(raw)}, expected an effect table")
         return None
-    kind = check.string(raw.get("type"), path + ("type",), choices=tuple(EFFECT_KEYS))
+    kind = check.string(raw.get("type"), path + ("type",), choices=tuple(EFFECT_KINDS))
     if kind is None:
         return None
-    check.table(raw, path, EFFECT_KEYS[kind])
-    if kind == "follow_up":
-        event = check.ref(normalize_id(raw.get("event")), path + ("event",), "event", names.events)
-        delay = _amount(check, raw.get("delay", 1), path + ("delay",), params, lo=1)
-        return s.FollowUpEffect(event, delay) if event and delay is not None else None
+    keys, parse = EFFECT_KINDS[kind]
+    check.table(raw, path, keys)
+    return parse(check, raw, path, names, params)
+
+
+def _change(check: Checker, raw: dict, path: KeyPath, params: dict[str, float]):
+    """(delta, set, amount) of a relation, attribute or presence effect: exactly one of the two is given."""
     if ("delta" in raw) == ("set" in raw):
         check.problem(path, "an effect needs exactly one of 'delta' or 'set'")
         return None
     key = "delta" if "delta" in raw else "set"
     amount = _amount(check, raw[key], path + (key,), params)
-    delta, setv = (amount, None) if key == "delta" else (None, amount)
-    if kind == "relation":
-        sources = _parties(check, raw.get("source"), path + ("source",), names)
-        targets = _parties(check, raw.get("target"), path + ("target",), names)
-        mutual = check.boolean(raw.get("mutual"), path + ("mutual",), False)
-        arrow = " <-> " if mutual else " -> "
-        label = ",".join(sources) + arrow + ",".join(targets)
-        lasting = check.boolean(raw.get("lasting"), path + ("lasting",), False)
-        ok = sources and targets and amount is not None
-        return s.RelationEffect(sources, targets, mutual, delta, setv, label, lasting) if ok else None
+    return (amount, None, amount) if key == "delta" else (None, amount, amount)
+
+
+def _follow_up(check: Checker, raw: dict, path: KeyPath, names: Names, params: dict[str, float]):
+    event = check.ref(normalize_id(raw.get("event")), path + ("event",), "event", names.events)
+    delay = _amount(check, raw.get("delay", 1), path + ("delay",), params, lo=1)
+    return s.FollowUpEffect(event, delay) if event and delay is not None else None
+
+
+def _relation(check: Checker, raw: dict, path: KeyPath, names: Names, params: dict[str, float]):
+    change = _change(check, raw, path, params)
+    if change is None:
+        return None
+    delta, setv, amount = change
+    sources = _parties(check, raw.get("source"), path + ("source",), names)
+    targets = _parties(check, raw.get("target"), path + ("target",), names)
+    mutual = check.boolean(raw.get("mutual"), path + ("mutual",), False)
+    arrow = " <-> " if mutual else " -> "
+    label = ",".join(sources) + arrow + ",".join(targets)
+    lasting = check.boolean(raw.get("lasting"), path + ("lasting",), False)
+    ok = sources and targets and amount is not None
+    return s.RelationEffect(sources, targets, mutual, delta, setv, label, lasting) if ok else None
+
+
+def _attribute(check: Checker, raw: dict, path: KeyPath, names: Names, params: dict[str, float]):
+    change = _change(check, raw, path, params)
+    if change is None:
+        return None
+    delta, setv, amount = change
     actor = check.ref(raw.get("actor"), path + ("actor",), "actor", names.actors)
-    if kind == "attribute":
-        attribute = check.ref(raw.get("attribute"), path + ("attribute",), "attribute", names.attributes)
-        return s.AttributeEffect(actor, attribute, delta, setv) if actor and attribute and amount is not None else None
+    attribute = check.ref(raw.get("attribute"), path + ("attribute",), "attribute", names.attributes)
+    return s.AttributeEffect(actor, attribute, delta, setv) if actor and attribute and amount is not None else None
+
+
+def _presence(check: Checker, raw: dict, path: KeyPath, names: Names, params: dict[str, float]):
+    change = _change(check, raw, path, params)
+    if change is None:
+        return None
+    delta, setv, amount = change
+    actor = check.ref(raw.get("actor"), path + ("actor",), "actor", names.actors)
     site = host = None
     if ("site" in raw) == ("host" in raw):
         check.problem(path, "a presence effect needs exactly one of 'site' (one site) or 'host' (all the actor's "
@@ -202,6 +224,16 @@ def _effect(check: Checker, raw, path: KeyPath, names: Names, params: dict[str, 
         check.problem(path + ("set",), f"found {setv:g}, expected personnel >= 0")
     ok = actor and (site or host) and over is not None and amount is not None
     return s.PresenceEffect(actor, site, host, delta, setv, over) if ok else None
+
+
+# effect kind -> (the keys its table may have, its parser); the kinds' data classes are in schema.py and
+# their compiled forms in model/effects.py (docs/extending.md: adding a kind)
+EFFECT_KINDS = {
+    "relation": (("type", "source", "target", "mutual", "delta", "set", "lasting"), _relation),
+    "attribute": (("type", "actor", "attribute", "delta", "set"), _attribute),
+    "presence": (("type", "actor", "site", "host", "delta", "set", "over"), _presence),
+    "follow_up": (("type", "event", "delay"), _follow_up),
+}
 
 
 def _as_list(value) -> list:
