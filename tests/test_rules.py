@@ -199,3 +199,13 @@ def test_the_landscape_update_moves_each_relation_toward_its_camp_sign_by_the_fo
     expected[:, np.arange(n), np.arange(n)] = 0.0
     landscape_update(x, weights, baseline, p, silent(r), camps=camps)
     np.testing.assert_allclose(x, expected, rtol=0, atol=1e-15)
+
+
+def test_the_model_implements_exactly_the_rules_the_loader_accepts():
+    from sim.model.rules import RULES
+    from sim.scenario.parameters import RULE_OPTIONS
+    from sim.scenario.schema import RULES as NAMES
+
+    forms = RULE_OPTIONS["balance_form"][1]
+    declared = {(name, form) for name in NAMES for form in (forms if name == "balance" else (None,))}
+    assert set(RULES) == declared  # a rule named in the scenario layer has an update here, and no other exists

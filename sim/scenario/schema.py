@@ -12,7 +12,7 @@ from sim.scenario.expressions import Expression
 Amount = float | Distribution
 EVENT_KINDS = ("scheduled", "stochastic", "triggered", "follow_up")
 OUTCOME_KINDS = ("final", "first", "count", "mean", "max", "min")
-RULES = ("balance", "landscape")
+RULES = ("balance", "landscape")  # meta.rule; the model implements each (sim/model/rules.RULES, tested to match)
 MAX_SEED = 2**63 - 1           # seeds are stored as 64-bit integers (Parquet, npz)
 MAX_REPLICATIONS = 10**9       # per scenario and point; far beyond any batch that finishes
 
