@@ -6,11 +6,18 @@ The Python API (sim/api.py) is imported on first use, so that `import sim` and `
     result = sim.run_scenario(sim.load_scenario("scenarios/niger-2024.toml"), reps=500)
 """
 
+from typing import TYPE_CHECKING
+
 __version__ = "0.1.0"
 
-_API = ("load_scenario", "run_scenario", "summarise", "run_batch", "resume_batch", "compare")
-_ERRORS = ("SimError", "ScenarioError")
-__all__ = [*_API, *_ERRORS]
+if TYPE_CHECKING:  # what type checkers and editors see; at run time __getattr__ imports on first use
+    from sim.api import compare, load_scenario, resume_batch, run_batch, run_scenario, summarise
+    from sim.errors import ScenarioError, SimError
+
+__all__ = ["load_scenario", "run_scenario", "summarise", "run_batch", "resume_batch", "compare", "SimError",
+           "ScenarioError"]
+_API = __all__[:6]
+_ERRORS = __all__[6:]
 
 
 def __getattr__(name: str):

@@ -27,6 +27,7 @@ from sim.experiment.batch_plan import DEFAULT_CHUNK, load_plan, make_plan
 from sim.experiment.estimate import check_fits, estimate_batch
 from sim.experiment.executors import make_executor
 from sim.experiment.stats import missing_warnings, outcome_table, side_by_side
+from sim.experiment.summaries import OutcomeSummary
 from sim.experiment.sweep import load_sweep, sweep_raw
 from sim.scenario.schema import check_reps_seed
 
@@ -58,12 +59,13 @@ class BatchRequest:
 
 @dataclass(frozen=True)
 class BatchOutcome:
-    """How a batch ended: its folder, the exit status, and (when complete) point 0's summary per scenario."""
+    """How a batch ended: its folder, the exit status (0 done; 1 stopped on an error, or done with some
+    replications failed; 130 interrupted), and, when done, point 0's summaries per scenario and the failed
+    replications as (scenario, point, replication, seed, traceback)."""
     folder: Path
     status: int
-    headline: dict[str, dict] = field(default_factory=dict)
-    failures: tuple = ()
-    points: int = 1
+    headline: dict[str, dict[str, OutcomeSummary]] = field(default_factory=dict)
+    failures: tuple[tuple[str, int, int, int, str], ...] = ()
 
     @property
     def complete(self) -> bool:
@@ -143,7 +145,7 @@ def _run(plan, folder, executor, request: BatchRequest, say, warn) -> BatchOutco
         why = "interrupted" if report.interrupted else f"stopped: {report.error}"
         warn(f"{why}; {report.chunks_done} of {report.chunks_total} chunks are saved.\n"
              f"finish it with: sim batch --resume {folder}")
-        return BatchOutcome(folder, EXIT_INTERRUPTED if report.interrupted else EXIT_FAILED, points=len(plan.points))
+        return BatchOutcome(folder, EXIT_INTERRUPTED if report.interrupted else EXIT_FAILED)
     from sim.experiment.batch_outputs import write_outputs  # pyarrow only once there is something to write
 
     try:
@@ -172,4 +174,4 @@ def _run(plan, folder, executor, request: BatchRequest, say, warn) -> BatchOutco
         if len(failures) > 10:
             warn(f"  ... and {len(failures) - 10} more")
     say(f"results in {folder}/")
-    return BatchOutcome(folder, EXIT_FAILED if failures else EXIT_OK, headline, tuple(failures), len(plan.points))
+    return BatchOutcome(folder, EXIT_FAILED if failures else EXIT_OK, headline, tuple(failures))

@@ -53,14 +53,41 @@ def test_batches_and_a_comparison_from_python(tmp_path):
     assert numbers["outcomes"] == ["us_withdrawn"] and (report / "report.html").is_file()
 
 
-def test_bad_input_raises_the_errors_the_cli_reports():
+def test_bad_input_raises_the_errors_the_cli_reports(tmp_path):
     with pytest.raises(sim.ScenarioError) as caught:
         sim.load_scenario(DATA / "tiny.toml", overrides=["parameters.noise=-1"])
     assert "parameters.noise" in str(caught.value.problems[0])
-    with pytest.raises(sim.SimError, match="--reps must be between 1 and"):
-        sim.run_scenario(DATA / "tiny.toml", reps=0)
-    with pytest.raises(sim.SimError, match="--scheduler is the address of a Dask scheduler"):
-        sim.run_batch([DATA / "tiny.toml"], Path("unused"), scheduler="tcp://127.0.0.1:8786")
+    refused = {
+        "reps: expected a whole number of at least 1, found 0": lambda: sim.run_scenario(DATA / "tiny.toml", reps=0),
+        "reps: expected a whole number of at least 1, found 2.5": lambda: sim.run_scenario(DATA / "tiny.toml",
+                                                                                            reps=2.5),
+        "seed: expected a whole number of at least 0, found True": lambda: sim.run_batch(DATA / "tiny.toml",
+                                                                                         seed=True),
+        "overrides: expected a list of 'key.path=value' strings, found 'parameters.noise=0.1'":
+            lambda: sim.load_scenario(DATA / "tiny.toml", overrides="parameters.noise=0.1"),
+        "batches: expected a path or a non-empty list of paths, found []": lambda: sim.compare([], tmp_path),
+        "fmt: expected one of png, svg, pdf, found 'jpg'": lambda: sim.compare([tmp_path], tmp_path, fmt="jpg"),
+        "outcomes: expected a list of outcome ids, found 'b_gone'": lambda: sim.compare([tmp_path], tmp_path,
+                                                                                        outcomes="b_gone"),
+        "--scheduler is the address of a Dask scheduler": lambda: sim.run_batch(
+            [DATA / "tiny.toml"], tmp_path, scheduler="tcp://127.0.0.1:8786"),
+    }
+    for message, call in refused.items():
+        with pytest.raises(sim.SimError) as caught:
+            call()
+        assert str(caught.value).startswith(message)
+
+
+def test_a_batch_that_stops_raises_and_says_how_to_resume(tmp_path, monkeypatch):
+    from sim import batch_command
+    from sim.experiment.batch import BatchReport
+
+    def stopped(plan, folder, executor, progress=None, todo=None):  # as when a Dask cluster goes away
+        return BatchReport(folder, len(plan.chunks()), 0, error="RuntimeError: the scheduler is gone")
+
+    monkeypatch.setattr(batch_command, "run_batch", stopped)
+    with pytest.raises(sim.SimError, match=r"the batch stopped before its outputs were written .*sim.resume_batch"):
+        sim.run_batch(DATA / "tiny.toml", tmp_path, reps=4, executor="serial")
 
 
 def test_the_readme_example_runs_as_a_script(tmp_path):

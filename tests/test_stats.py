@@ -60,3 +60,13 @@ def test_summaries_are_typed_and_read_back_from_their_json():
             assert OutcomeSummary.from_json(json.loads(text)) == summary
             assert (summary.over_parameters is not None) == (given is not None)
     assert kinds == {"probability", "first_hit", "value"}
+
+
+def test_tables_say_when_an_outcome_has_no_finite_value():
+    from sim.experiment.stats import outcome_table, side_by_side
+    from sim.experiment.summaries import OutcomeSummary
+
+    empty = OutcomeSummary("value", "final", "", "1 / 0 * 0", 0, missing=4, mean_ci95=(None, None))
+    assert "no finite value" in outcome_table({"never": empty})
+    assert side_by_side({"a": {"never": empty}, "b": {}}).splitlines()[-1].split() == ["never", "no", "finite",
+                                                                                       "value", "-"]

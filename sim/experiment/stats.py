@@ -177,9 +177,11 @@ def _cell(s: OutcomeSummary | None) -> str:
         return "-"
     if not s.is_value:
         text = f"{s.probability:.3f} [{s.ci95[0]:.3f}, {s.ci95[1]:.3f}]"
+    elif s.mean is None:
+        text = "no finite value"
     else:
         low, high = s.mean_ci95
-        text = f"{s.mean:.3g}" + ("" if low != low else f" [{low:.3g}, {high:.3g}]")
+        text = f"{s.mean:.3g}" + ("" if low is None or low != low else f" [{low:.3g}, {high:.3g}]")
     spread = s.over_parameters
     return text + (f" draws {spread.range90[0]:.2g}..{spread.range90[1]:.2g}" if spread else "")
 

@@ -1,7 +1,8 @@
 """Typed results: what a summary says of an outcome, and how two sets of runs differ.
 
-Frozen, so a summary handed to a report cannot change under it; each turns into the JSON that the
-output files have always had (`to_json`, the same keys in the same order) and back (`from_json`).
+Frozen dataclasses: their fields cannot be reassigned (the dicts of quantiles inside are plain dicts, to
+be read, not changed). Each turns into the JSON that the output files have always had (`to_json`, the
+same keys in the same order) and back (`from_json`).
 """
 
 from __future__ import annotations
@@ -60,11 +61,6 @@ class OutcomeSummary:
     @property
     def is_value(self) -> bool:
         return self.type == "value"
-
-    @property
-    def interval(self) -> Interval:
-        """The 95% interval of the estimate: of the probability, or of the mean."""
-        return (self.mean_ci95 if self.is_value else self.ci95) or (None, None)
 
     def to_json(self) -> dict:
         out = {"kind": self.kind, "description": self.description, "expr": self.expr, "n": self.n}
