@@ -46,6 +46,8 @@ def uncertainty_options(p) -> None:
 
 EXAMPLES = {
     "validate": ["sim validate scenarios/*.toml"],
+    "new": ["sim new my-scenario", "sim new scenarios/island-pact.toml --rule landscape"],
+    "lint": ["sim lint scenarios/niger-2024.toml", "sim lint my-scenario.toml --strict"],
     "run": ["sim run scenarios/niger-2024.toml",
             "sim run scenarios/niger-2024.toml --uncertainty tuning/niger-tune.toml --reps 2000",
             "sim run scenarios/niger-2024.toml --set parameters.balance_rate=0.02 --seed 3 --no-plots"],
@@ -91,6 +93,18 @@ def _parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("validate", help="check scenario files and print every problem found")
     p.add_argument("files", nargs="+", type=Path)
+
+    p = sub.add_parser("new", help="write a commented starter scenario that validates, runs and lints clean")
+    p.add_argument("name", type=Path, help="the file to write (NAME or NAME.toml; never overwritten)")
+    p.add_argument("--rule", choices=("balance", "landscape"), default="balance",
+                   help="alignment rule: structural balance (default) or camps (landscape)")
+
+    p = sub.add_parser("lint", help="run a scenario briefly and report modelling smells, with why and how to fix")
+    p.add_argument("scenario", type=Path)
+    p.add_argument("--strict", action="store_true", help="exit 1 when any smell is not accepted in the scenario")
+    p.add_argument("--reps", type=int, default=200,
+                   help="replications at the scenario's values (default 200; half as many per swept value)")
+    p.add_argument("--seed", type=int, help="seed (default: the scenario's)")
 
     p = sub.add_parser("run", help="run Monte Carlo replications of a scenario and write a results folder")
     p.add_argument("scenario", type=Path)
@@ -154,7 +168,8 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("sensitivity", help="Sobol or Morris sensitivity of outcomes to the tuning config's values")
     p.add_argument("scenario", type=Path)
     p.add_argument("--config", type=Path, required=True, help="tuning config (docs/tuning.md)")
-    p.add_argument("--method", choices=("sobol", "morris"), default="sobol")
+    p.add_argument("--method", choices=("sobol", "morris"), default="sobol")  # = analysis/sensitivity.METHODS (tested;
+    # written out so that `sim --help` need not import the analysis)
     p.add_argument("--outcomes", help="comma-separated outcome ids (default: the config's, else all)")
     p.add_argument("--out", type=Path, default=Path("results"), help=OUT_HELP.format(folder="sensitivity-<scenario>-<time>"))
     p.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -235,6 +250,57 @@ def cmd_validate(args) -> int:
     return status
 
 
+def cmd_new(args) -> int:
+    from sim.experiment import atomic
+    from sim.scenario.checks import NAME, NAME_RULE
+    from sim.scenario.loader import load_scenario
+    from sim.starters import starter
+
+    path = args.name if args.name.suffix.lower() == ".toml" else args.name.with_name(args.name.name + ".toml")
+    if path.exists():
+        raise SimError(f"{path} exists; sim new never overwrites a file (choose another name, or delete it)")
+    if not path.parent.is_dir():
+        raise SimError(f"{path.parent}: no such folder")
+    if not NAME.fullmatch(path.stem):
+        raise SimError(f"{path.stem!r} cannot name a scenario (the file name becomes its meta.name): expected "
+                       f"{NAME_RULE}")
+    try:
+        atomic.write_text(path, starter(args.rule, path.stem), exclusive=True)
+    except FileExistsError:
+        raise SimError(f"{path} exists; sim new never overwrites a file (choose another name, or delete it)") from None
+    scenario = load_scenario(path)
+    print(f"wrote {path}: {scenario.meta.name}, {len(scenario.actors)} actors, {len(scenario.events)} events "
+          f"({args.rule} rule). Next: sim lint {path}; sim run {path}")
+    return EXIT_OK
+
+
+def cmd_lint(args) -> int:
+    import textwrap
+
+    from sim.analysis.lint import lint
+    from sim.scenario.loader import load_scenario
+
+    check_reps_seed(args.reps, args.seed)
+    scenario = load_scenario(args.scenario)
+    report = lint(scenario, args.reps, args.seed)
+    print(f"{report.scenario}: {len(report.findings)} smell(s) in {report.evidence}; {report.seconds:.1f} s")
+    wrap = (lambda label, text: textwrap.fill(text, 110, initial_indent=f"  {label}: ",
+                                              subsequent_indent=" " * (len(label) + 4)))
+    for f in report.findings:
+        print(f"{'accepted' if f.accepted else 'warning'}[{f.smell}] {f.subject}: {f.message}")
+        if f.accepted:
+            print(wrap("accepted", f.accepted))
+        else:
+            print(wrap("why", f.why))
+            print(wrap("fix", f.fix))
+    for a in report.unused:
+        print(f"warning[stale-accept] {a.subject}: [[lint.accept]] of {a.smell} no longer applies; remove it")
+    open_count = len(report.open) + len(report.unused)
+    print(f"{open_count} open, {len(report.findings) - len(report.open)} accepted in the scenario ([[lint.accept]])"
+          if report.findings or report.unused else "no smells found")
+    return EXIT_FAILED if args.strict and open_count else EXIT_OK
+
+
 def _run_plots(folder, result) -> None:
     from sim.plots.run_plots import plot_run  # matplotlib only when plots are asked for
 
@@ -298,9 +364,11 @@ def _uncertainty(args, scenario_path: Path):
 def cmd_batch(args) -> int:
     from sim.batch_command import BatchRequest, launch_batch
 
-    request = BatchRequest(tuple(args.scenarios), args.sweep, args.reps, args.seed, args.jobs, args.executor,
-                           args.scheduler, args.chunk_size, args.keep_trajectories, args.out, args.resume,
-                           tuple(args.overrides), args.uncertainty, args.per_draw, args.force, not args.quiet)
+    request = BatchRequest(
+        scenarios=tuple(args.scenarios), sweep=args.sweep, reps=args.reps, seed=args.seed, jobs=args.jobs,
+        executor=args.executor, scheduler=args.scheduler, chunk_size=args.chunk_size,
+        keep_trajectories=args.keep_trajectories, out=args.out, resume=args.resume, overrides=tuple(args.overrides),
+        uncertainty=args.uncertainty, per_draw=args.per_draw, force=args.force, progress=not args.quiet)
     return launch_batch(request).status
 
 
@@ -509,7 +577,7 @@ def cmd_replay(args) -> int:
     return EXIT_OK if done.matches_batch is not False else EXIT_FAILED
 
 
-COMMANDS = {"validate": cmd_validate, "run": cmd_run, "batch": cmd_batch, "compare": cmd_compare, "sensitivity": cmd_sensitivity,
+COMMANDS = {"validate": cmd_validate, "new": cmd_new, "lint": cmd_lint, "run": cmd_run, "batch": cmd_batch, "compare": cmd_compare, "sensitivity": cmd_sensitivity,
             "calibrate": cmd_calibrate, "backtest": cmd_backtest, "discover": cmd_discover, "show": cmd_show, "replay": cmd_replay}
 
 

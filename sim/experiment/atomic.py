@@ -51,20 +51,21 @@ def _file_mode() -> int:
     return 0o666 & ~umask
 
 
-def write_bytes(path: Path, data: bytes, durable: bool = True) -> None:
+def write_bytes(path: Path, data: bytes, durable: bool = True, exclusive: bool = False) -> None:
     """Write all of `data` or nothing (a temporary file renamed into place). `durable` also waits until the
     bytes are on disk (fsync), so that a power cut cannot leave a renamed but empty file; files that are
-    checked when read (batch chunks, by checksum) skip that wait."""
+    checked when read (batch chunks, by checksum) skip that wait. `exclusive` never replaces an existing
+    file (FileExistsError), even one created meanwhile: the file is linked into place, not renamed."""
     path = Path(path)
     try:
-        _write_bytes(path, data, durable)
+        _write_bytes(path, data, durable, exclusive)
     except OSError as error:
         if error.filename is None or str(error.filename).endswith(".tmp"):  # name the file the user knows
             raise OSError(error.errno, error.strerror or str(error), str(path)) from None
         raise
 
 
-def _write_bytes(path: Path, data: bytes, durable: bool = True) -> None:
+def _write_bytes(path: Path, data: bytes, durable: bool = True, exclusive: bool = False) -> None:
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         os.fchmod(fd, _file_mode())
@@ -73,14 +74,18 @@ def _write_bytes(path: Path, data: bytes, durable: bool = True) -> None:
             handle.flush()
             if durable:
                 os.fsync(handle.fileno())
-        os.replace(tmp, path)
+        if exclusive:
+            os.link(tmp, path)
+            os.unlink(tmp)
+        else:
+            os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
 
 
-def write_text(path: Path, text: str) -> None:
-    write_bytes(path, text.encode("utf-8"))
+def write_text(path: Path, text: str, exclusive: bool = False) -> None:
+    write_bytes(path, text.encode("utf-8"), exclusive=exclusive)
 
 
 def _finite(value):

@@ -79,7 +79,22 @@ def group_events(scenario: s.Scenario, together: bool = True) -> list[list[int]]
     return groups
 
 
+class ConditionWatch:
+    """Whether each event's condition was ever true and ever false where it was evaluated (the replications
+    and steps where the event could otherwise fire): `sim lint` finds the conditions that decide nothing."""
+
+    def __init__(self, events: int):
+        self.true = np.zeros(events, dtype=bool)
+        self.false = np.zeros(events, dtype=bool)
+
+    def saw(self, events: np.ndarray, condition: np.ndarray, evaluated: np.ndarray) -> None:
+        self.true[events] |= (condition & evaluated).any(axis=0)
+        self.false[events] |= (~condition & evaluated).any(axis=0)
+
+
 class EventEngine:
+    watch: ConditionWatch | None = None  # set by `sim lint` only
+
     def __init__(self, scenario: s.Scenario, index: Index, rule_params, grouped: bool = True):
         self.scenario, self.index = scenario, index
         scale = rule_params.shock_scale  # a number, or (R,) values when it is uncertain
@@ -128,8 +143,7 @@ class EventEngine:
             firings.append(Firing(t, events, reps, parents, values))
         return firings
 
-    @staticmethod
-    def _decide(g: EventGroup, state: State, draws: EventDraws, t: int):
+    def _decide(self, g: EventGroup, state: State, draws: EventDraws, t: int):
         """((replications, instances) that fire, the (R, K) mask of follow-ups due now), or (None, None)."""
         r, k = state.replications, len(g.events)
         spec = g.spec
@@ -144,7 +158,10 @@ class EventEngine:
             last = state.last_fired[:, g.events]
             mask &= (last < 0) | (t - last > spec.cooldown)
         if g.condition is not None and mask.any():
-            mask &= np.broadcast_to(g.condition(state), (r, k))
+            condition = np.broadcast_to(g.condition(state), (r, k))
+            if self.watch is not None:
+                self.watch.saw(g.events, condition, mask)
+            mask &= condition
         reps, cols = _where(mask)
         p = g.probability
         if not (isinstance(p, float) and p >= 1.0) and len(reps):

@@ -20,7 +20,7 @@ from sim.scenario.parameters import RULE_OPTIONS, RULE_PARAMETERS
 from sim.scenario.templates import Expanded, World, apply_shock, expand_template, split_instance_id
 
 TOP_KEYS = ("meta", "parameters", "attributes", "actors", "blocs", "sites", "presence", "relations",
-            "events", "templates", "shocks", "mechanisms", "outcomes", "tracking")
+            "events", "templates", "shocks", "mechanisms", "outcomes", "tracking", "lint")
 META_KEYS = ("name", "description", "start", "step", "steps", "seed", "replications", "rule", "fitted_until")
 ACTOR_KEYS = ACTOR_FIELDS
 DEFAULT_ATTRIBUTES = {"capability": 1.0}
@@ -67,6 +67,7 @@ def build_scenario(doc: Document) -> s.Scenario:
     check_presence_effects(check, events, presence, {x.id: x.host for x in sites}, {x.id: x.path for x in expanded})
     outcomes = _outcomes(check, raw.get("outcomes"), names)
     tracking = _tracking(check, raw.get("tracking"), names, presence, dates)
+    accepts = _lint(check, raw.get("lint"))
     if check.problems:
         raise ScenarioError(check.problems)
     resolved = dict(raw)
@@ -76,7 +77,7 @@ def build_scenario(doc: Document) -> s.Scenario:
         actors=actors, blocs=blocs, sites=sites, presence=presence, relations=relations, baseline=baseline,
         events=events, templates=templates, outcomes=outcomes, tracking=tracking, dates=dates,
         resolved=resolved, content_hash=content_hash(resolved), warnings=tuple(check.warnings),
-        expanded={x.id: x.raw for x in expanded},
+        expanded={x.id: x.raw for x in expanded}, lint_accepts=accepts,
     )
 
 
@@ -331,6 +332,34 @@ def _outcomes(check: Checker, raw, names: Names) -> tuple[s.Outcome, ...]:
             outcomes.append(s.Outcome(oid, check.string(spec.get("description"), path + ("description",),
                                                         default="") or "", kind, expr))
     return tuple(outcomes)
+
+
+LINT_KEYS = ("accept",)
+LINT_ACCEPT_KEYS = ("smell", "subject", "reason")
+
+
+def _lint(check: Checker, raw) -> tuple[s.LintAccept, ...]:
+    """[[lint.accept]]: `sim lint` warnings the scenario keeps on purpose, each with its reason."""
+    path = ("lint",)
+    raw = check.table(raw if raw is not None else {}, path, LINT_KEYS) or {}
+    items = raw.get("accept", [])
+    if not isinstance(items, list):
+        check.problem(path + ("accept",), f"found {describe(items)}, expected a list of tables "
+                                          "(smell, subject, reason)")
+        return ()
+    out = []
+    for i, item in enumerate(items):
+        here = path + ("accept", i)
+        if check.table(item, here, LINT_ACCEPT_KEYS, required=LINT_ACCEPT_KEYS) is None:
+            continue
+        smell = check.string(item.get("smell"), here + ("smell",), choices=s.LINT_SMELLS)
+        subject = check.string(item.get("subject"), here + ("subject",))
+        reason = check.string(item.get("reason"), here + ("reason",))
+        if isinstance(reason, str) and not reason.strip():
+            check.problem(here + ("reason",), "empty: say why this warning is not a flaw in this scenario")
+        if smell and subject and reason and reason.strip():
+            out.append(s.LintAccept(smell, subject, reason.strip()))
+    return tuple(out)
 
 
 def _tracking(check: Checker, raw, names: Names, presence, dates=()) -> s.Tracking:

@@ -214,6 +214,19 @@ class Tracking:
     network_steps: tuple[int, ...] = ()  # steps at which the alignment network is drawn (() = the default four)
 
 
+# `sim lint`'s smells (sim/analysis/lint.py has what each means; tested to match)
+LINT_SMELLS = ("never-fires", "constant-condition", "unmoved-outcome", "scheduled-decision", "point-mass",
+               "inert-actor", "unread-parameter", "unread-attribute")
+
+
+@dataclass(frozen=True, slots=True)
+class LintAccept:
+    """A `sim lint` warning the scenario accepts, and why ([[lint.accept]])."""
+    smell: str
+    subject: str  # what it is about, as lint names it: events.<id>, templates.<id>, outcomes.<id>, ...
+    reason: str
+
+
 @dataclass(frozen=True, slots=True)
 class Scenario:
     path: str
@@ -236,6 +249,7 @@ class Scenario:
     content_hash: str = ""
     warnings: tuple[str, ...] = field(default=(), compare=False)
     expanded: dict = field(default_factory=dict, repr=False, compare=False)  # event id -> table, templates and shocks expanded
+    lint_accepts: tuple[LintAccept, ...] = ()
 
     def expanded_document(self) -> dict:
         """The resolved document with templates and shocks replaced by the events they expand to."""
