@@ -14,6 +14,7 @@ from sim.scenario.templates import normalize_id
 
 EVENT_KEYS = ("name", "kind", "date", "step", "probability", "condition", "once", "cooldown", "effects",
               "mark", "enabled")
+EVENT_REQUIRED = ("kind",)
 PARAMETER_HINT = "a number, a parameter name or a distribution table"
 MAX_EFFECTS = 1000  # per event: each effect owns two draw slots of the event's stream, which has 65,536 per step
 
@@ -84,7 +85,7 @@ def event_spec(check: Checker, eid: str, raw, names: Names, dates, meta, params:
                path: KeyPath | None = None, template: str | None = None, bindings=(), shock: str | None = None
                ) -> s.Event | None:
     path = ("events", eid) if path is None else path
-    raw = check.table(raw, path, EVENT_KEYS, required=("kind",))
+    raw = check.table(raw, path, EVENT_KEYS, required=EVENT_REQUIRED)
     if raw is None:
         return None
     kind = check.string(raw.get("kind"), path + ("kind",), choices=s.EVENT_KINDS)

@@ -21,8 +21,18 @@ from sim.scenario.templates import Expanded, World, apply_shock, expand_template
 
 TOP_KEYS = ("meta", "parameters", "attributes", "actors", "blocs", "sites", "presence", "relations",
             "events", "templates", "shocks", "mechanisms", "outcomes", "tracking", "lint")
+TOP_REQUIRED = ("meta", "actors")  # a variant (a file with `extends`) may leave them to its base
 META_KEYS = ("name", "description", "start", "step", "steps", "seed", "replications", "rule", "fitted_until")
+META_REQUIRED = ("name", "start", "steps")
+MAX_STEPS = 100_000
 ACTOR_KEYS = ACTOR_FIELDS
+BLOC_KEYS = ("name", "members")
+SITE_KEYS = ("name", "host")
+SITE_REQUIRED = ("host",)
+RELATION_KEYS = ("default", "mutual", "directed")
+OUTCOME_KEYS = ("kind", "expr", "description")
+OUTCOME_REQUIRED = ("expr",)
+TRACKING_KEYS = ("relations", "attributes", "presence", "camps", "network_dates")
 DEFAULT_ATTRIBUTES = {"capability": 1.0}
 MAX_NETWORK_DATES = 12  # small multiples of the alignment network: more would not be readable
 
@@ -43,7 +53,7 @@ def content_hash(resolved: dict) -> str:
 def build_scenario(doc: Document) -> s.Scenario:
     check = Checker(doc)
     raw = doc.data
-    check.table(raw, (), TOP_KEYS, required=("meta", "actors"))
+    check.table(raw, (), TOP_KEYS, required=TOP_REQUIRED)
     meta = _meta(check, raw.get("meta", {}))
     parameters, options = _parameters(check, raw.get("parameters"))
     attribute_names, attribute_defaults = _attribute_names(check, raw.get("attributes"))
@@ -84,14 +94,14 @@ def build_scenario(doc: Document) -> s.Scenario:
 # --- sections ------------------------------------------------------------------------------------
 def _meta(check: Checker, raw) -> s.Meta | None:
     path = ("meta",)
-    if check.table(raw, path, META_KEYS, required=("name", "start", "steps")) is None:
+    if check.table(raw, path, META_KEYS, required=META_REQUIRED) is None:
         return None
     values = dict(
         name=check.name(raw.get("name"), path + ("name",)),
         description=check.string(raw.get("description"), path + ("description",), default=""),
         start=check.date(raw.get("start"), path + ("start",)) if "start" in raw else None,
         step_unit=check.string(raw.get("step"), path + ("step",), default="week", choices=STEP_UNITS),
-        steps=check.number(raw.get("steps"), path + ("steps",), lo=1, hi=100_000, integer=True),
+        steps=check.number(raw.get("steps"), path + ("steps",), lo=1, hi=MAX_STEPS, integer=True),
         seed=check.number(raw.get("seed"), path + ("seed",), lo=0, hi=s.MAX_SEED, integer=True, default=0),
         replications=check.number(raw.get("replications"), path + ("replications",), lo=1,
                                   hi=s.MAX_REPLICATIONS, integer=True, default=1000),
@@ -186,7 +196,7 @@ def _blocs(check: Checker, raw: dict, actors: tuple[s.Actor, ...]) -> tuple[s.Bl
     blocs = []
     for bid, spec in raw.items():
         path = ("blocs", bid)
-        spec = check.table(spec, path, ("name", "members")) or {}
+        spec = check.table(spec, path, BLOC_KEYS) or {}
         members = [m for i, m in enumerate(check.string_list(spec.get("members"), path + ("members",)))
                    if check.ref(m, path + ("members", i), "actor", actor_ids)]
         members += [a.id for a in actors if bid in a.blocs and a.id not in members]
@@ -199,7 +209,7 @@ def _blocs(check: Checker, raw: dict, actors: tuple[s.Actor, ...]) -> tuple[s.Bl
 
 def _site(check: Checker, sid: str, raw, actor_ids) -> s.Site:
     path = ("sites", sid)
-    raw = check.table(raw, path, ("name", "host"), required=("host",)) or {}
+    raw = check.table(raw, path, SITE_KEYS, required=SITE_REQUIRED) or {}
     host = check.ref(raw.get("host"), path + ("host",), "actor", actor_ids) if "host" in raw else None
     return s.Site(sid, check.string(raw.get("name"), path + ("name",), default=sid) or sid, host or "")
 
@@ -226,7 +236,7 @@ def _presence(check: Checker, raw, actor_ids, site_ids) -> tuple[s.PresenceSlot,
 def _relations(check: Checker, raw, actors_raw: dict, actor_ids):
     n = len(actor_ids)
     path = ("relations",)
-    raw = check.table(raw if raw is not None else {}, path, ("default", "mutual", "directed")) or {}
+    raw = check.table(raw if raw is not None else {}, path, RELATION_KEYS) or {}
     default = check.number(raw.get("default"), path + ("default",), lo=-1, hi=1, default=0.0)
     matrix = [[0.0 if i == j else (default or 0.0) for j in range(n)] for i in range(n)]
     for section, both in (("mutual", True), ("directed", False)):
@@ -322,7 +332,7 @@ def _outcomes(check: Checker, raw, names: Names) -> tuple[s.Outcome, ...]:
     outcomes = []
     for oid, spec in check.mapping(raw, ("outcomes",)).items():
         path = ("outcomes", oid)
-        spec = check.table(spec, path, ("kind", "expr", "description"), required=("expr",))
+        spec = check.table(spec, path, OUTCOME_KEYS, required=OUTCOME_REQUIRED)
         if spec is None or "expr" not in spec:
             continue
         kind = check.string(spec.get("kind"), path + ("kind",), default="final", choices=s.OUTCOME_KINDS)
@@ -364,8 +374,7 @@ def _lint(check: Checker, raw) -> tuple[s.LintAccept, ...]:
 
 def _tracking(check: Checker, raw, names: Names, presence, dates=()) -> s.Tracking:
     path = ("tracking",)
-    raw = check.table(raw if raw is not None else {}, path, ("relations", "attributes", "presence", "camps",
-                                                             "network_dates")) or {}
+    raw = check.table(raw if raw is not None else {}, path, TRACKING_KEYS) or {}
     relations, attributes = [], []
     for i, pair in enumerate(check.string_list(raw.get("relations"), path + ("relations",))):
         parts = pair.split(":")

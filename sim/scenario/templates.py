@@ -19,8 +19,10 @@ PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
 SELECTOR_KEYS = ("kind", "bloc", "actors", "present_in", "hosting", "hosts_sites", "except", "except_bloc")
 TEMPLATE_KEYS = ("name", "kind", "probability", "condition", "once", "cooldown", "effects", "mark", "enabled",
                  "for", "with", "distinct", "instances")
+TEMPLATE_REQUIRED = ("for", "kind")  # unless the template comes from a mechanism, which gives them
 INSTANCE_KEYS = ("name", "probability", "condition", "once", "cooldown", "effects", "mark", "enabled")
 SHOCK_KEYS = ("name", "description", "effects")
+SHOCK_EVENT_KEYS = ("shock", "with")  # what an event adds to say it is a given shock of a kind (apply_shock)
 MAX_INSTANCES = 100_000
 
 
@@ -171,7 +173,7 @@ def select(check: Checker, spec, path: KeyPath, bound: dict[str, str], world: Wo
 def expand_template(check: Checker, tid: str, raw, world: World) -> list[Expanded]:
     path = ("templates", tid)
     before = len(check.problems)
-    raw = check.table(raw, path, TEMPLATE_KEYS, required=("for", "kind"))
+    raw = check.table(raw, path, TEMPLATE_KEYS, required=TEMPLATE_REQUIRED)
     if raw is None or "for" not in raw:
         return []
     if raw.get("kind") == "scheduled":
@@ -257,7 +259,7 @@ def apply_shock(check: Checker, eid: str, raw: dict, shocks: dict) -> Expanded:
     if not isinstance(kind_id, str) or kind_id not in shocks:
         check.problem(path + ("shock",), f"unknown shock kind {describe(kind_id)}; expected one of "
                       f"{', '.join(shocks) or '(none: declare [shocks.<kind>])'}" + did_you_mean(str(kind_id), shocks))
-        return Expanded(eid, {k: v for k, v in raw.items() if k not in ("shock", "with")}, path, None, ())
+        return Expanded(eid, {k: v for k, v in raw.items() if k not in SHOCK_EVENT_KEYS}, path, None, ())
     spec = check.table(shocks[kind_id], ("shocks", kind_id), SHOCK_KEYS) or {}
     if "effects" in raw:
         check.problem(path + ("effects",), f"a shock takes its effects from shocks.{kind_id}, so that every "
@@ -266,7 +268,7 @@ def apply_shock(check: Checker, eid: str, raw: dict, shocks: dict) -> Expanded:
     if not isinstance(given, dict) or not all(isinstance(v, str) for v in given.values()):
         check.problem(path + ("with",), f"found {describe(given)}, expected a table of placeholder = id")
         given = {}
-    event = {k: v for k, v in raw.items() if k not in ("shock", "with", "effects")}
+    event = {k: v for k, v in raw.items() if k not in SHOCK_EVENT_KEYS + ("effects",)}
     reported: set = set()
     event["effects"] = substitute(check, spec.get("effects", []), given, ("shocks", kind_id, "effects"), reported)
     if "name" not in event and "name" in spec:
