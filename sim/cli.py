@@ -69,6 +69,8 @@ EXAMPLES = {
     "show": ["sim show scenarios/niger-2024.toml --set parameters.balance_rate=0.02",
              "sim show scenarios/sahel-2020-2025.toml --expanded"],
     "replay": ["sim replay results/niger-2024/<run-id> --replication 412"],
+    "schema": ["sim schema > scenario.schema.json",
+               "sim schema --out scenarios/scenario.schema.json"],
 }
 
 
@@ -224,6 +226,9 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("replay", help="re-run one replication of a run alone: full trajectory and event log")
     p.add_argument("run_dir", type=Path)
     p.add_argument("--replication", type=int, required=True)
+
+    p = sub.add_parser("schema", help="print the JSON Schema of scenario files, for editors (docs/scenarios.md)")
+    p.add_argument("--out", type=Path, metavar="FILE", help="write it to FILE (atomically) instead of printing it")
     for name, sub_parser in sub.choices.items():
         sub_parser.formatter_class = argparse.RawDescriptionHelpFormatter
         sub_parser.epilog = "examples:\n" + "\n".join(f"  {line}" for line in EXAMPLES[name])
@@ -577,8 +582,27 @@ def cmd_replay(args) -> int:
     return EXIT_OK if done.matches_batch is not False else EXIT_FAILED
 
 
+def cmd_schema(args) -> int:
+    from sim.scenario.json_schema import SCHEMA_FILE, schema_text  # here: `sim --help` need not load the loader
+
+    text = schema_text()
+    if args.out is None:
+        sys.stdout.write(text)
+        return EXIT_OK
+    from sim.experiment.atomic import write_text
+
+    if args.out.is_dir():
+        raise SimError(f"--out {args.out} is a folder; give a file name, e.g. {args.out / SCHEMA_FILE}")
+    if not args.out.parent.is_dir():
+        raise SimError(f"{args.out.parent}: no such folder")
+    write_text(args.out, text)
+    print(f"wrote {args.out}")
+    return EXIT_OK
+
+
 COMMANDS = {"validate": cmd_validate, "new": cmd_new, "lint": cmd_lint, "run": cmd_run, "batch": cmd_batch, "compare": cmd_compare, "sensitivity": cmd_sensitivity,
-            "calibrate": cmd_calibrate, "backtest": cmd_backtest, "discover": cmd_discover, "show": cmd_show, "replay": cmd_replay}
+            "calibrate": cmd_calibrate, "backtest": cmd_backtest, "discover": cmd_discover, "show": cmd_show, "replay": cmd_replay,
+            "schema": cmd_schema}
 
 
 def main(argv: list[str] | None = None) -> int:
