@@ -16,11 +16,12 @@ from sim.cli import main
 from sim.errors import ScenarioError
 from sim.scenario import json_schema
 from sim.scenario.documents import Document
-from sim.scenario.json_schema import SchemaDrift, scenario_schema, schema_text
+from sim.scenario.json_schema import REGENERATE, SCHEMA_FILE, SchemaDrift, scenario_schema, schema_text
 from sim.scenario.loader import build_scenario, load_scenario
 from sim.scenario.mechanisms import available, include_mechanisms, library
 from sim.starters import RULES, starter
 
+SCHEMA_LINE = f"#:schema ./{SCHEMA_FILE}"
 FILES = sorted(SCENARIOS.glob("*.toml")) + sorted(DATA.glob("*.toml"))
 DELETE = object()
 
@@ -102,6 +103,16 @@ def test_it_keeps_to_what_draft_7_and_taplo_read():
 def test_every_shipped_scenario_variant_and_test_file_fits(path, validators):
     load_scenario(path)  # the loader accepts it
     assert schema_errors(validators, tomllib.loads(path.read_text())) == []
+
+
+def test_the_shipped_scenarios_name_the_schema_on_their_first_line():
+    for path in sorted(SCENARIOS.glob("*.toml")):
+        assert path.read_text().splitlines()[0] == SCHEMA_LINE, path.name
+
+
+def test_the_shipped_schema_is_current():
+    shipped = (SCENARIOS / SCHEMA_FILE).read_text()
+    assert shipped == schema_text(), f"scenarios/{SCHEMA_FILE} is stale: regenerate it with `{REGENERATE}`"
 
 
 def test_the_mechanism_library_fits():

@@ -263,7 +263,9 @@ def test_save_as_never_overwrites_the_scenario_or_what_it_extends(write_toml, ob
     err = capsys.readouterr().err
     assert f"error: --save-as {variant}: that is {variant} or a file it extends" in err
     assert f"error: --save-as {tmp_path}: is a folder; expected a file name" in err
+    (tmp_path / "scenario.schema.json").write_text("{}")  # saved beside the editor schema, it names it
     assert main(["calibrate", str(variant), "--observed", str(observed), "--config", str(tune), "--save-as",
                  str(tmp_path / "v-calibrated.toml"), "--executor", "serial", "--out", str(tmp_path / "cal")]) == 0
     saved = load_scenario(tmp_path / "v-calibrated.toml")
     assert saved.meta.name == "v-calibrated" and saved.meta.fitted_until == dt.date(2024, 6, 10)  # the last fitted
+    assert (tmp_path / "v-calibrated.toml").read_text().startswith("#:schema ./scenario.schema.json\n# v calibrated")

@@ -80,11 +80,18 @@ def calibration_report(scenario_path: Path, observed_paths, result: Calibration,
                        fmt: str = "png", save_as: Path | None = None) -> Path:
     _calibration_folder(scenario_path, observed_paths, result, out, fmt)
     if save_as is not None:
-        atomic.write_text(save_as, _calibrated_header(result, observed_paths)
+        atomic.write_text(save_as, _schema_line(save_as) + _calibrated_header(result, observed_paths)
                           + f"# written by --save-as; the run's report is in {out}\n"
                           + tomli_w.dumps(calibrated_document(scenario_path, result,
                                                               save_as_extends(scenario_path, save_as))))
     return out
+
+
+def _schema_line(save_as: Path) -> str:
+    """A variant saved beside the editor schema names it, as the shipped scenarios do (docs/scenarios.md)."""
+    from sim.scenario.json_schema import SCHEMA_FILE
+
+    return f"#:schema ./{SCHEMA_FILE}\n" if (Path(save_as).parent / SCHEMA_FILE).is_file() else ""
 
 
 def _calibrated_header(result: Calibration, observed_paths) -> str:
