@@ -4,9 +4,11 @@ scenario and variant and rejects mistakes the loader rejects (issue 15, section 
 import copy
 import datetime as dt
 import json
+import shutil
 import subprocess
 import sys
 import tomllib
+from pathlib import Path
 
 import pytest
 from conftest import DATA, ROOT, SCENARIOS
@@ -22,6 +24,7 @@ from sim.scenario.mechanisms import available, include_mechanisms, library
 from sim.starters import RULES, starter
 
 SCHEMA_LINE = f"#:schema ./{SCHEMA_FILE}"
+TAPLO = shutil.which("taplo") or shutil.which("taplo", path=str(Path(sys.executable).parent))  # in a venv not on PATH
 FILES = sorted(SCENARIOS.glob("*.toml")) + sorted(DATA.glob("*.toml"))
 DELETE = object()
 
@@ -352,3 +355,16 @@ def test_sim_help_does_not_build_the_schema():
     code = "import sys, sim.cli; sim.cli._parser(); print('sim.scenario.json_schema' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT).stdout
     assert out.strip() == "False"
+
+
+@pytest.mark.skipif(TAPLO is None, reason="taplo is not installed (pip install taplo: the CLI behind Even Better TOML)")
+def test_taplo_reads_the_shipped_schema_as_the_tests_do(tmp_path):
+    """The editors' own validator, where it is installed: the shipped scenarios pass, a mistake is flagged."""
+    shipped = subprocess.run([TAPLO, "check", *map(str, sorted(SCENARIOS.glob("*.toml")))], capture_output=True,
+                             text=True, cwd=ROOT)
+    assert shipped.returncode == 0, shipped.stderr
+    (tmp_path / SCHEMA_FILE).write_text(schema_text())
+    (tmp_path / "bad.toml").write_text(f"{SCHEMA_LINE}\n[meta]\nname = \"bad\"\nstart = 2024-01-01\nsteps = 10\n"
+                                       "stpes = 3\n[actors.a]\n")
+    bad = subprocess.run([TAPLO, "check", "bad.toml"], capture_output=True, text=True, cwd=tmp_path)
+    assert bad.returncode != 0 and "'stpes' was unexpected" in bad.stdout + bad.stderr
