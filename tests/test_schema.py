@@ -242,6 +242,19 @@ def test_sim_news_starters_fit(rule, tmp_path, validators):
     assert schema_errors(validators, tomllib.loads(path.read_text())) == []
 
 
+def test_placeholders_may_stand_for_a_parameter_in_templates_and_shocks(tmp_path, validators):
+    text = (starter("balance", "holes") + '\n[templates.nudge]\nfor = { a = { actors = ["host"] } }\n'
+            'with = { size = "coup_rival" }\nkind = "stochastic"\nprobability = 0.1\n'
+            'effects = [{ type = "relation", source = "{a}", target = "rival", delta = "{size}" }]\n')
+    text = text.replace('delta = "coup_partner", lasting = true', 'delta = "coup_{side}", lasting = true').replace(
+        'with = { country = "host", partner = "partner", courted_by = "rival" }',
+        'with = { country = "host", partner = "partner", courted_by = "rival", side = "partner" }')
+    path = tmp_path / "holes.toml"
+    path.write_text(text)
+    load_scenario(path)  # the loader accepts it: so must an editor
+    assert schema_errors(validators, tomllib.loads(text)) == []
+
+
 def test_the_unedited_bases_are_fine(validators):
     for base in ("tiny", "mechanisms"):
         build_scenario(include_mechanisms(Document(edited(base, []), {}, "base.toml")))

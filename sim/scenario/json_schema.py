@@ -123,7 +123,9 @@ def _expression() -> dict:
 
 
 def _parameter_name() -> dict:
-    return _id()
+    """A parameter's name, or text with a {placeholder} that a template or shock replaces by one (the schema
+    sees one table at a time, so it lets a placeholder through anywhere; the loader says where it is wrong)."""
+    return _string(pattern=f"{_anchored(IDENT.pattern)}|^[A-Za-z0-9_]*\\{{[^{{}}]+\\}}[A-Za-z0-9_{{}}]*$")
 
 
 def _amount(lo: float | None = None) -> dict:
