@@ -261,6 +261,8 @@ def cmd_new(args) -> int:
     from sim.scenario.loader import load_scenario
     from sim.starters import starter
 
+    if args.name.name in ("", ".", ".."):
+        raise SimError(f"{str(args.name)!r} names no file; give one, e.g. sim new my-scenario")
     path = args.name if args.name.suffix.lower() == ".toml" else args.name.with_name(args.name.name + ".toml")
     if path.exists():
         raise SimError(f"{path} exists; sim new never overwrites a file (choose another name, or delete it)")
@@ -287,8 +289,11 @@ def cmd_lint(args) -> int:
 
     check_reps_seed(args.reps, args.seed)
     scenario = load_scenario(args.scenario)
+    for warning in scenario.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
     report = lint(scenario, args.reps, args.seed)
-    print(f"{report.scenario}: {len(report.findings)} smell(s) in {report.evidence}; {report.seconds:.1f} s")
+    print(f"{report.scenario}: {len(report.findings) + len(report.unused)} smell(s) in {report.evidence}; "
+          f"{report.seconds:.1f} s")
     wrap = (lambda label, text: textwrap.fill(text, 110, initial_indent=f"  {label}: ",
                                               subsequent_indent=" " * (len(label) + 4)))
     for f in report.findings:
@@ -299,7 +304,8 @@ def cmd_lint(args) -> int:
             print(wrap("why", f.why))
             print(wrap("fix", f.fix))
     for a in report.unused:
-        print(f"warning[stale-accept] {a.subject}: [[lint.accept]] of {a.smell} no longer applies; remove it")
+        print(f"warning[stale-accept] {a.subject}: the [[lint.accept]] of {a.smell} matches no smell found (the smell is "
+              "gone, or its smell or subject is mistyped): remove or correct it")
     open_count = len(report.open) + len(report.unused)
     print(f"{open_count} open, {len(report.findings) - len(report.open)} accepted in the scenario ([[lint.accept]])"
           if report.findings or report.unused else "no smells found")
@@ -628,6 +634,11 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted; nothing was written for the unfinished run", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except BrokenPipeError:  # the reader stopped reading (sim lint ... | head): not an error
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # nothing more to flush at exit
+        return EXIT_OK
     except OSError as error:  # a file that cannot be read or written, a full disk
         where = f" {error.filename}" if error.filename else ""
         print(f"error: cannot use{where}: {error.strerror or error}", file=sys.stderr)

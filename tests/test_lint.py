@@ -30,7 +30,7 @@ def test_sim_new_writes_a_starter_that_validates_runs_and_lints_clean(tmp_path, 
     assert f'rule = "{rule}"' in text and 'name = "island"' in text
     code, out, _ = run(capsys, "lint", "island.toml", "--strict")
     assert code == 0 and out.endswith("\nno smells found\n")
-    assert out.startswith("island: 0 smell(s) in 4,600 runs (200 at the scenario's values and 4,400 with one of 23 "
+    assert out.startswith("island: 0 smell(s) in 4,400 runs (200 at the scenario's values and 4,200 with one of 22 "
                           "parameters at half or 1.5 times its value); ")
     assert run(capsys, "run", "island.toml", "--reps", "50", "--no-plots", "--quiet", "--out", tmp_path / "r")[0] == 0
 
@@ -94,7 +94,7 @@ def test_each_smell_is_found_where_it_is_and_nowhere_else(tmp_path):
         ("unmoved-outcome", "outcomes.ally_present"): "is 0 in every run",
         ("scheduled-decision", "events.partner_recalled"): "is scheduled on 2025-01-01 and moves partner's personnel "
                                                            "at base",
-        ("point-mass", "events.withdraw[host,partner]"): "effects[0].over is fixed at 6 where the mechanism withdraw "
+        ("point-mass", "events.withdraw[host,partner]"): "effects[0].over is fixed at 6 where the template withdraw "
                                                          "draws it from its shared distribution",
         ("unread-parameter", "parameters.spare"): "= 0.5 is read by no event, amount or outcome",
         ("unread-attribute", "attributes.morale"): "is read by no condition, probability, outcome or tracked series",
@@ -129,7 +129,9 @@ def test_accepted_warnings_stale_accepts_and_exit_statuses(tmp_path, capsys):
     clean.write_text(starter("balance", "clean") + '\n[[lint.accept]]\nsmell = "never-fires"\nsubject = '
                                                    '"events.coup"\nreason = "was once"\n')
     code, out, _ = run(capsys, "lint", clean, "--strict")
-    assert code == 1 and "warning[stale-accept] events.coup: [[lint.accept]] of never-fires no longer applies" in out
+    assert code == 1 and out.startswith("clean: 1 smell(s) in ")
+    assert ("warning[stale-accept] events.coup: the [[lint.accept]] of never-fires matches no smell found (the smell "
+            "is gone, or its smell or subject is mistyped): remove or correct it") in out
 
 
 def test_bad_accepts_are_input_errors(tmp_path, capsys):
@@ -146,3 +148,61 @@ def test_bad_accepts_are_input_errors(tmp_path, capsys):
 def test_every_shipped_scenario_lints_clean(path, capsys):
     code, out, _ = run(capsys, "lint", path, "--strict")
     assert code == 0, out
+
+
+def test_what_the_first_review_found_is_found(tmp_path, capsys):
+    """An instance whose effects are in another order than its template's, a decision scheduled two follow-ups
+    away, a number outcome that is constant where it gives a number, duplicate accepts, names of no file."""
+    lines = starter("balance", "hidden").splitlines()
+    path = tmp_path / "hidden.toml"
+    path.write_text("\n".join(lines) + '''
+[templates.expel.instances."host,partner"]
+effects = [
+  { type = "follow_up", event = "withdraw[host,partner]", delay = 3 },
+  { type = "relation", source = "host", target = "partner", mutual = true, delta = "expel_shock" },
+]
+
+[events.plan]
+kind = "scheduled"
+date = 2024-06-01
+effects = [{ type = "follow_up", event = "relay", delay = 2 }]
+
+[events.relay]
+kind = "follow_up"
+effects = [{ type = "follow_up", event = "pull", delay = 2 }]
+
+[events.pull]
+kind = "follow_up"
+effects = [{ type = "presence", actor = "partner", site = "base", delta = -100 }]
+
+[outcomes.ratio]
+expr = "presence(rival, host) / presence(rival, host)"
+''')
+    found = {(f.smell, f.subject): f.message for f in lint(load_scenario(path), reps=100).findings}
+    assert found[("point-mass", "events.expel[host,partner]")] == ("effects[0].delay is fixed at 3 where the template "
+                                                                   "expel draws it from its shared distribution")
+    assert found[("scheduled-decision", "events.plan")] == ("is scheduled on 2024-06-01 and sets off events that "
+                                                            "move personnel")
+    assert found[("unmoved-outcome", "outcomes.ratio")].startswith("is 1 in every run that gives a number (")
+    twice = '[[lint.accept]]\nsmell = "inert-actor"\nsubject = "actors.ally"\nreason = "r"\n'
+    path.write_text(path.read_text() + twice + twice)
+    code, _, err = run(capsys, "lint", path)
+    assert code == 2 and "lint.accept[1]: accepts inert-actor of actors.ally a second time" in err
+    for name in ("", ".", tmp_path / ".."):
+        code, _, err = run(capsys, "new", name)
+        assert code == 2 and "names no file; give one, e.g. sim new my-scenario" in err
+
+
+def test_sim_new_where_the_filesystem_has_no_hard_links(tmp_path, capsys, monkeypatch):
+    import errno
+    import os
+
+    def no_links(src, dst):
+        raise OSError(errno.EPERM, "Operation not permitted")
+
+    monkeypatch.setattr(os, "link", no_links)  # as on FAT or some network shares
+    assert run(capsys, "new", tmp_path / "fat")[0] == 0
+    assert load_scenario(tmp_path / "fat.toml").meta.name == "fat"
+    assert [p.name for p in tmp_path.iterdir()] == ["fat.toml"]  # no temporary file left
+    code, _, err = run(capsys, "new", tmp_path / "fat")
+    assert code == 2 and "exists; sim new never overwrites a file" in err

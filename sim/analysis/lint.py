@@ -8,6 +8,7 @@ fix it. A scenario keeps a warning on purpose with [[lint.accept]] (smell, subje
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -22,6 +23,13 @@ from sim.scenario.distributions import Distribution, Named
 from sim.scenario.parameters import RULE_OPTIONS, RULE_PARAMETERS
 
 NOT_SWEPT = ("marvel_cap",)  # a safety cap, not a modelling value
+UNUSED_BY_RULE = {"balance": ("camp_rate",), "landscape": ("balance_rate",)}  # the model's own, read by one rule
+
+
+def swept_names(scenario: s.Scenario) -> list[str]:
+    """The numeric parameters the lint sweeps: all but the safety cap and the other rule's rate."""
+    skip = NOT_SWEPT + UNUSED_BY_RULE.get(scenario.meta.rule, ())
+    return [name for name, _ in scenario.parameters if name not in skip]
 
 
 @dataclass(frozen=True)
@@ -55,6 +63,11 @@ class Evidence:
     @property
     def runs(self) -> int:
         return len(self.result.replications)
+
+    @functools.cached_property
+    def read(self) -> tuple[set[str], set[str]]:
+        """The parameters and attributes something reads."""
+        return _names_read(self.scenario)
 
     def described(self) -> str:
         names = sorted({name for name, _ in self.swept})
@@ -108,13 +121,15 @@ def _neighbours(name: str, value: float) -> tuple[float, ...]:
 
 
 def gather(scenario: s.Scenario, reps: int, seed: int) -> Evidence:
-    swept = tuple((name, v) for name, value in scenario.parameters if name not in NOT_SWEPT
-                  for v in _neighbours(name, value))
+    """One model whose rows are `reps` replications at the scenario's values, then, for each swept value,
+    half as many with that one parameter changed (the per-replication parameters of uncertainty runs).
+    Row k of every block is replication k: common random numbers, so a difference between blocks is the
+    parameter's doing, not noise; half-size blocks keep a sweep of 30 parameters within seconds."""
+    values = dict(scenario.parameters)
+    swept = tuple((name, v) for name in swept_names(scenario) for v in _neighbours(name, values[name]))
     block = max(reps // 2, 1)
     ids = np.concatenate([np.arange(reps)] + [np.arange(block)] * len(swept))
-    values = dict(scenario.parameters)
-    varying = {name: np.full(len(ids), value, dtype=np.float64) for name, value in values.items()
-               if any(name == n for n, _ in swept)}
+    varying = {name: np.full(len(ids), values[name], dtype=np.float64) for name in {n for n, _ in swept}}
     for k, (name, value) in enumerate(swept):
         varying[name][reps + k * block: reps + (k + 1) * block] = value
     with np.errstate(all="ignore"):
@@ -127,36 +142,39 @@ def gather(scenario: s.Scenario, reps: int, seed: int) -> Evidence:
 
 # --- the smells -----------------------------------------------------------------------------------
 
+def _by_template(scenario: s.Scenario, keep) -> tuple[list[int], dict[str, list[int]]]:
+    """The enabled events `keep` selects: those of no template, and those of each template (judged as one:
+    a mechanism's instance that never fires, say for a pair it does not fit, is no smell by itself)."""
+    alone, grouped = [], {}
+    for e, event in enumerate(scenario.events):
+        if event.enabled and keep(e, event):
+            (grouped.setdefault(event.template, []) if event.template is not None else alone).append(e)
+    return alone, grouped
+
+
 def _never_fires(ev: Evidence) -> Iterator[tuple[str, str]]:
     fired = ev.result.fired_count.sum(axis=0) > 0
-    condition = [e.condition is not None for e in ev.scenario.events]
-    by_template: dict[str, list[int]] = {}
-    for e, event in enumerate(ev.scenario.events):
-        if not event.enabled:
-            continue
-        if event.template is not None:
-            by_template.setdefault(event.template, []).append(e)
-            continue
+    alone, grouped = _by_template(ev.scenario, lambda e, event: True)
+    for e in alone:
         if not fired[e]:
-            never_true = condition[e] and not ev.watch.true[e]
+            event = ev.scenario.events[e]
+            never_true = event.condition is not None and not ev.watch.true[e]
             yield f"events.{event.id}", "never fired in any run" + ("; its condition was never true" if never_true
                                                                     else "")
-    for template, members in by_template.items():
+    for template, members in grouped.items():
         if not fired[members].any():
             yield f"templates.{template}", f"none of its {len(members)} instance(s) fired in any run"
 
 
 def _constant_condition(ev: Evidence) -> Iterator[tuple[str, str]]:
-    by_template: dict[str, list[int]] = {}
-    for e, event in enumerate(ev.scenario.events):
-        if not event.enabled or event.condition is None or not ev.watch.true[e]:
-            continue  # (never true: the event never fires, which never-fires says)
-        if event.template is not None:
-            by_template.setdefault(event.template, []).append(e)
-        elif not ev.watch.false[e]:
+    # (a condition never true leaves the event unfired, which never-fires says)
+    alone, grouped = _by_template(ev.scenario, lambda e, event: event.condition is not None and ev.watch.true[e])
+    for e in alone:
+        if not ev.watch.false[e]:
+            event = ev.scenario.events[e]
             yield f"events.{event.id}", (f"its condition `{event.condition.text}` held at every step it was checked, "
                                          "in every run")
-    for template, members in by_template.items():
+    for template, members in grouped.items():
         if not ev.watch.false[members].any():
             yield f"templates.{template}", ("the condition held at every step it was checked, in every run, for "
                                             f"every instance that ever saw it true ({len(members)})")
@@ -166,36 +184,56 @@ def _unmoved_outcome(ev: Evidence) -> Iterator[tuple[str, str]]:
     for outcome in ev.scenario.outcomes:
         values = np.asarray(ev.result.outcomes[outcome.id], dtype=np.float64)
         nan = np.isnan(values)
-        if nan.all() or (not nan.any() and np.ptp(values) == 0):
-            shown = "never" if nan.all() and outcome.kind == "first" else (
-                "no number" if nan.all() else f"{values[0]:g}")
-            yield f"outcomes.{outcome.id}", f"is {shown} in every run"
+        if outcome.kind == "first":  # NaN is "never": a value like any step
+            if nan.all():
+                yield f"outcomes.{outcome.id}", "never holds in any run"
+            elif not nan.any() and np.ptp(values) == 0:
+                yield f"outcomes.{outcome.id}", f"first holds at step {values[0]:g} in every run"
+        elif nan.all():
+            yield f"outcomes.{outcome.id}", "gives no number in any run"
+        elif np.ptp(values[~nan]) == 0:
+            yield f"outcomes.{outcome.id}", f"is {values[~nan][0]:g} in every run" + (
+                f" that gives a number ({int(nan.sum()):,} runs give none)" if nan.any() else "")
 
 
-def _presence_events(scenario: s.Scenario) -> set[str]:
-    return {e.id for e in scenario.events if any(isinstance(f, s.PresenceEffect) for f in e.effects)}
+def _moving_events(scenario: s.Scenario) -> set[str]:
+    """Events that move personnel, or set off (through any chain of follow-ups) one that does."""
+    moving = {e.id for e in scenario.events if any(isinstance(f, s.PresenceEffect) for f in e.effects)}
+    follows = {e.id: {f.event for f in e.effects if isinstance(f, s.FollowUpEffect)} for e in scenario.events}
+    grew = True
+    while grew:
+        more = {e for e, targets in follows.items() if targets & moving} - moving
+        moving |= more
+        grew = bool(more)
+    return moving
 
 
 def _scheduled_decision(ev: Evidence) -> Iterator[tuple[str, str]]:
-    moving = _presence_events(ev.scenario)
+    moving = _moving_events(ev.scenario)
     for event in ev.scenario.events:
-        if not event.enabled or event.kind != "scheduled":
+        if not event.enabled or event.kind != "scheduled" or event.id not in moving:
             continue
         when = event.date.isoformat() if event.date else f"step {event.step}"
-        for f in event.effects:
-            if isinstance(f, s.PresenceEffect):
-                yield f"events.{event.id}", f"is scheduled on {when} and moves {f.actor}'s personnel at {f.place}"
-                break
-            if isinstance(f, s.FollowUpEffect) and f.event in moving:
-                yield f"events.{event.id}", (f"is scheduled on {when} and sets off {f.event}, which moves personnel")
-                break
+        own = next((f for f in event.effects if isinstance(f, s.PresenceEffect)), None)
+        yield f"events.{event.id}", (f"is scheduled on {when} and moves {own.actor}'s personnel at {own.place}" if own
+                                     else f"is scheduled on {when} and sets off events that move personnel")
 
 
 AMOUNTS = ("delta", "set", "delay", "over")
 
 
+def _matching(mine: dict, shared: list, k: int) -> dict | None:
+    """The template's effect that an instance's effect k overrides: the one of its type, or, when the template
+    has several of that type, the one in the same place among them."""
+    kind = mine.get("type")
+    same = [e for e in shared if isinstance(e, dict) and e.get("type") == kind]
+    if len(same) == 1:
+        return same[0]
+    return shared[k] if k < len(shared) and isinstance(shared[k], dict) and shared[k].get("type") == kind else None
+
+
 def _point_mass(ev: Evidence) -> Iterator[tuple[str, str]]:
-    """An instance of a mechanism that replaces the mechanism's shared distribution (or parameter) of a delay
+    """An instance of a template that replaces the template's shared distribution (or parameter) of a delay
     or magnitude with a number of its own."""
     templates = ev.scenario.resolved.get("templates") or {}
     for tid, template in templates.items():
@@ -205,18 +243,15 @@ def _point_mass(ev: Evidence) -> Iterator[tuple[str, str]]:
             continue
         for key, override in instances.items():
             effects = override.get("effects") if isinstance(override, dict) else None
-            if not isinstance(effects, list):
-                continue
-            for k, (mine, theirs) in enumerate(zip(effects, shared)):
-                if not isinstance(mine, dict) or not isinstance(theirs, dict):
-                    continue
-                for amount in AMOUNTS:
+            for k, mine in enumerate(effects if isinstance(effects, list) else []):
+                theirs = _matching(mine, shared, k) if isinstance(mine, dict) else None
+                for amount in AMOUNTS if theirs is not None else ():
                     given, common = mine.get(amount), theirs.get(amount)
                     if isinstance(given, (int, float)) and not isinstance(given, bool) and isinstance(common,
                                                                                                        (dict, str)):
                         what = "distribution" if isinstance(common, dict) else f"parameter '{common}'"
                         yield f"events.{tid}[{key}]", (f"effects[{k}].{amount} is fixed at {given:g} where the "
-                                                        f"mechanism {tid} draws it from its shared {what}")
+                                                        f"template {tid} draws it from its shared {what}")
 
 
 def _inert_actor(ev: Evidence) -> Iterator[tuple[str, str]]:
@@ -258,10 +293,8 @@ def _names_read(scenario: s.Scenario) -> tuple[set[str], set[str]]:
         for part in (event.condition, event.probability):
             walk(part) if isinstance(part, x.Expression) else amount(part)
         for f in event.effects:
-            for name in AMOUNTS:
+            for name in AMOUNTS:  # (an attribute effect writes its attribute: that is no read)
                 amount(getattr(f, name, None))
-            if isinstance(f, s.AttributeEffect):
-                pass  # writing an attribute is not reading it
     for outcome in scenario.outcomes:
         walk(outcome.expr)
     attributes |= {attribute for _, attribute in scenario.tracking.attributes}
@@ -269,14 +302,14 @@ def _names_read(scenario: s.Scenario) -> tuple[set[str], set[str]]:
 
 
 def _unread_parameter(ev: Evidence) -> Iterator[tuple[str, str]]:
-    read, _ = _names_read(ev.scenario)
+    read, _ = ev.read
     for name, value in ev.scenario.parameters:
         if name not in RULE_PARAMETERS and name not in RULE_OPTIONS and name not in read:
             yield f"parameters.{name}", f"= {value:g} is read by no event, amount or outcome"
 
 
 def _unread_attribute(ev: Evidence) -> Iterator[tuple[str, str]]:
-    _, read = _names_read(ev.scenario)
+    _, read = ev.read
     for name in ev.scenario.attribute_names:
         if name != "capability" and name not in read:
             written = any(isinstance(f, s.AttributeEffect) and f.attribute == name
@@ -310,14 +343,14 @@ SMELLS: dict[str, Smell] = {
         "expulsion, patron_deployment); keep scheduled events for shocks the model does not explain"),
     "point-mass": Smell(
         _point_mass,
-        "a mechanism's distribution is shared by every actor it covers and fitted as one; a number for one "
-        "instance copies one observed gap into the model, so the forecast of that gap is not earned",
-        "remove the instance's number so it draws from the mechanism, or move the difference into a parameter "
-        "the mechanism reads (and calibrate it)"),
+        "a template's (a mechanism's) distribution is shared by every actor it covers and fitted as one; a number "
+        "for one instance copies one observed gap into the model, so the forecast of that gap is not earned",
+        "remove the instance's number so it draws from the template, or move the difference into a parameter the "
+        "template reads (and calibrate it)"),
     "inert-actor": Smell(
         _inert_actor,
         "an actor whose relations never move is scenery: nothing acts on it or through it, yet it weighs in "
-        "every balance computation",
+        "every step's dynamics",
         "give it events or a mechanism that moves its relations, give the scenario some noise, or remove it"),
     "unread-parameter": Smell(
         _unread_parameter,

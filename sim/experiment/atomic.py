@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import errno
 import functools
 import inspect
 import io
@@ -75,12 +76,32 @@ def _write_bytes(path: Path, data: bytes, durable: bool = True, exclusive: bool 
             if durable:
                 os.fsync(handle.fileno())
         if exclusive:
-            os.link(tmp, path)
+            _link(tmp, path, data)
             os.unlink(tmp)
         else:
             os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _link(tmp: str, path: Path, data: bytes) -> None:
+    """Put the finished file at `path` unless something is there. Filesystems without hard links (FAT, some
+    network shares) get an exclusive create and a write instead, removed again if the write fails."""
+    try:
+        os.link(tmp, path)
+        return
+    except FileExistsError:
+        raise
+    except OSError as error:
+        if error.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EXDEV, errno.EMLINK):
+            raise
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, _file_mode())
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+    except BaseException:
+        Path(path).unlink(missing_ok=True)
         raise
 
 

@@ -367,7 +367,9 @@ def _lint(check: Checker, raw) -> tuple[s.LintAccept, ...]:
         reason = check.string(item.get("reason"), here + ("reason",))
         if isinstance(reason, str) and not reason.strip():
             check.problem(here + ("reason",), "empty: say why this warning is not a flaw in this scenario")
-        if smell and subject and reason and reason.strip():
+        if (smell, subject) in [(a.smell, a.subject) for a in out]:
+            check.problem(here, f"accepts {smell} of {subject} a second time")
+        elif smell and subject and reason and reason.strip():
             out.append(s.LintAccept(smell, subject, reason.strip()))
     return tuple(out)
 
