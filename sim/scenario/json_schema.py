@@ -500,7 +500,8 @@ def _event_properties(where: str, keys) -> dict:
 
 def _event() -> dict:
     """An event table, with the rules that hold in any file (a variant may leave the rest to its base)."""
-    not_scheduled = {"required": ["kind"], "properties": {"kind": {"not": {"const": "scheduled"}}}}
+    others = [kind for kind in s.EVENT_KINDS if kind != "scheduled"]  # an enum, not `not const`: a mistyped kind
+    not_scheduled = {"required": ["kind"], "properties": {"kind": {"enum": others}}}  # gives one clear error
     return {
         "type": "object", "properties": _event_properties("events.<id>", EVENT_KEYS + SHOCK_EVENT_KEYS),
         "description": _NAMED.format("An event"),
