@@ -1,4 +1,5 @@
 import datetime as dt
+import tomllib
 
 import pytest
 from conftest import DATA, SCENARIOS
@@ -200,3 +201,41 @@ def test_one_walk_over_key_paths_says_where_a_path_stops():
         ("actors", "us", "attributes", "resolve", "x"): (
             "actors.us.attributes.resolve is not a table, so it has no key 'x'", 4, ""),
         ("events", "x"): ("events is not a table, so it has no key 'x'", 1, "")}
+
+
+COMPLETE_EFFECTS = {  # one complete effect of each kind, on tests/data/tiny.toml's names
+    "relation": {"type": "relation", "source": "a", "target": "b", "delta": 0.1},
+    "attribute": {"type": "attribute", "actor": "a", "attribute": "capability", "delta": 0.1},
+    "presence": {"type": "presence", "actor": "b", "site": "base", "delta": -10},
+    "follow_up": {"type": "follow_up", "event": "arrive"},
+}
+
+
+@pytest.mark.parametrize("kind", ["relation", "attribute", "presence", "follow_up"])
+def test_what_an_effect_kind_declares_it_needs_is_what_the_loader_refuses_without(kind, tmp_path):
+    """EFFECT_KINDS' needs and one_of feed the editor schema: each must be a rule the loader enforces."""
+    import tomli_w
+
+    from sim.scenario.event_specs import EFFECT_KINDS
+
+    declared = EFFECT_KINDS[kind]
+    assert set(COMPLETE_EFFECTS) == set(EFFECT_KINDS) and set(COMPLETE_EFFECTS[kind]) <= set(declared.keys)
+
+    def loads(effect) -> list[str]:
+        data = tomllib.loads((DATA / "tiny.toml").read_text())
+        data["events"]["extra"] = {"kind": "stochastic", "probability": 0.1, "effects": [effect]}
+        path = tmp_path / "s.toml"
+        path.write_text(tomli_w.dumps(data))
+        try:
+            load_scenario(path)
+            return []
+        except ScenarioError as error:
+            return [p.path for p in error.problems]
+
+    assert loads(COMPLETE_EFFECTS[kind]) == []
+    for key in declared.needs:
+        assert loads({k: v for k, v in COMPLETE_EFFECTS[kind].items() if k != key}), f"{kind} without {key}"
+    for (a, b), message in declared.one_of:
+        both = COMPLETE_EFFECTS[kind] | {a: COMPLETE_EFFECTS[kind].get(a, 0), b: COMPLETE_EFFECTS[kind].get(b, 0)}
+        neither = {k: v for k, v in COMPLETE_EFFECTS[kind].items() if k not in (a, b)}
+        assert loads(both) and loads(neither), f"{kind}: {message}"

@@ -345,7 +345,9 @@ def test_a_key_the_loader_allows_without_a_description_fails_loudly(monkeypatch)
     with pytest.raises(SchemaDrift, match="selector: .* describes kind, which the loader does not allow"):
         scenario_schema()
     monkeypatch.undo()
-    kinds = dict(json_schema.EFFECT_KINDS) | {"pulse": (("type", "strength"), None)}
+    from sim.scenario.event_specs import EffectKind
+
+    kinds = dict(json_schema.EFFECT_KINDS) | {"pulse": EffectKind(("type", "strength"), None)}
     monkeypatch.setattr(json_schema, "EFFECT_KINDS", kinds)
     with pytest.raises(SchemaDrift, match="effect: the loader allows strength"):
         scenario_schema()

@@ -31,13 +31,24 @@ def _triangular(u, p):
 
 
 @dataclass(frozen=True)
+class Alternative:
+    """A friendlier form of a parameter: `name` given instead of `replaces`, which is `to_log` of it when set
+    (a lognormal's median, e^mu: it must then be > 0)."""
+    name: str
+    replaces: str
+    to_log: bool = True
+
+
+@dataclass(frozen=True)
 class Kind:
     """A distribution: its parameters, a check on their values (an error text or None) and its inverse CDF,
-    which maps uniforms in [0, 1) to draws. A new distribution is one entry of DISTRIBUTIONS (and a test
-    against scipy.stats' ppf in tests/test_semantics.py)."""
+    which maps uniforms in [0, 1) to draws; `alternatives` are other forms a parameter may be given in. A new
+    distribution is one entry of DISTRIBUTIONS (and a test against scipy.stats' ppf in tests/test_semantics.py);
+    the loader and `sim schema` read the entry."""
     params: tuple[str, ...]
     check: Callable[[dict], str | None]
     inverse_cdf: Callable[[np.ndarray, dict], np.ndarray]
+    alternatives: tuple[Alternative, ...] = ()
 
 
 DISTRIBUTIONS: dict[str, Kind] = {
@@ -50,7 +61,8 @@ DISTRIBUTIONS: dict[str, Kind] = {
         else "need low <= mode <= high and low < high",
         _triangular),
     "lognormal": Kind(("mu", "sigma"), lambda p: "sigma must be >= 0" if p["sigma"] < 0 else None,
-                      lambda u, p: np.exp(p["mu"] + p["sigma"] * _special().ndtri(np.clip(u, 1e-12, 1 - 1e-12)))),
+                      lambda u, p: np.exp(p["mu"] + p["sigma"] * _special().ndtri(np.clip(u, 1e-12, 1 - 1e-12))),
+                      (Alternative("median", "mu"),)),
     "beta": Kind(
         ("a", "b", "low", "high"),
         lambda p: "a and b must be > 0" if p["a"] <= 0 or p["b"] <= 0

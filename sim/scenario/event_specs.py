@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+
 import numpy as np
 
 from sim.errors import KeyPath, did_you_mean, excerpt
@@ -42,18 +45,20 @@ def _amount(check: Checker, value, path: KeyPath, params: dict[str, float], lo: 
         if check.string(name, path + ("dist",), choices=tuple(DISTRIBUTIONS)) is None:
             return None
         keys, validate = DISTRIBUTIONS[name].params, DISTRIBUTIONS[name].check
-        if name == "lognormal" and "median" in value:  # the friendlier form: median instead of mu
-            if "mu" in value:
-                check.problem(path, "a lognormal takes 'mu' or 'median', not both")
+        for alt in DISTRIBUTIONS[name].alternatives:  # a friendlier form, e.g. a lognormal's median instead of mu
+            if alt.name not in value:
+                continue
+            if alt.replaces in value:
+                check.problem(path, f"a {name} takes '{alt.replaces}' or '{alt.name}', not both")
                 return None
-            median = _number_or_parameter(check, value["median"], path + ("median",), params)
-            if median is None or median <= 0:
-                if median is not None:
-                    check.problem(path + ("median",), f"found {median:g}, expected a median > 0")
+            given = _number_or_parameter(check, value[alt.name], path + (alt.name,), params)
+            if given is None or (alt.to_log and given <= 0):
+                if given is not None:
+                    check.problem(path + (alt.name,), f"found {given:g}, expected a {alt.name} > 0")
                 return None
-            mu = (Named(float(np.log(median)), median.name, log=True) if isinstance(median, Named)
-                  else float(np.log(median)))
-            value = {k: v for k, v in value.items() if k != "median"} | {"mu": mu}
+            converted = (Named(float(np.log(given)), given.name, log=True) if isinstance(given, Named)
+                         else float(np.log(given))) if alt.to_log else given
+            value = {k: v for k, v in value.items() if k != alt.name} | {alt.replaces: converted}
         check.table(value, path, ("dist",) + keys, required=keys)
         numbers = {k: _number_or_parameter(check, value.get(k), path + (k,), params) for k in keys if k in value}
         if len(numbers) != len(keys) or None in numbers.values():
@@ -160,17 +165,15 @@ def _effect(check: Checker, raw, path: KeyPath, names: Names, params: dict[str, 
     kind = check.string(raw.get("type"), path + ("type",), choices=tuple(EFFECT_KINDS))
     if kind is None:
         return None
-    keys, parse = EFFECT_KINDS[kind]
-    check.table(raw, path, keys)
-    return parse(check, raw, path, names, params)
+    check.table(raw, path, EFFECT_KINDS[kind].keys)
+    return EFFECT_KINDS[kind].parse(check, raw, path, names, params)
 
 
 def _change(check: Checker, raw: dict, path: KeyPath, params: dict[str, float]):
     """(delta, set, amount) of a relation, attribute or presence effect: exactly one of the two is given."""
-    if ("delta" in raw) == ("set" in raw):
-        check.problem(path, "an effect needs exactly one of 'delta' or 'set'")
+    key = _exactly_one(check, raw, path, CHANGE)
+    if key is None:
         return None
-    key = "delta" if "delta" in raw else "set"
     amount = _amount(check, raw[key], path + (key,), params)
     return (amount, None, amount) if key == "delta" else (None, amount, amount)
 
@@ -213,12 +216,10 @@ def _presence(check: Checker, raw: dict, path: KeyPath, names: Names, params: di
     delta, setv, amount = change
     actor = check.ref(raw.get("actor"), path + ("actor",), "actor", names.actors)
     site = host = None
-    if ("site" in raw) == ("host" in raw):
-        check.problem(path, "a presence effect needs exactly one of 'site' (one site) or 'host' (all the actor's "
-                            "sites in that host)")
-    elif "site" in raw:
+    where = _exactly_one(check, raw, path, PLACE)
+    if where == "site":
         site = check.ref(raw.get("site"), path + ("site",), "site", names.sites)
-    else:
+    elif where == "host":
         host = check.ref(raw.get("host"), path + ("host",), "actor", names.actors)
     over = _amount(check, raw.get("over", 1), path + ("over",), params, lo=1)
     if isinstance(setv, (int, float)) and setv < 0:
@@ -227,14 +228,41 @@ def _presence(check: Checker, raw: dict, path: KeyPath, names: Names, params: di
     return s.PresenceEffect(actor, site, host, delta, setv, over) if ok else None
 
 
-# effect kind -> (the keys its table may have, its parser); the kinds' data classes are in schema.py and
-# their compiled forms in model/effects.py (docs/extending.md: adding a kind)
+@dataclass(frozen=True)
+class EffectKind:
+    """An effect kind as the loader reads it: the keys its table may have, those it must have, the pairs of
+    which it takes exactly one (with what to say otherwise), and its parser. `sim schema` reads the same
+    entry, so editors check what the loader checks."""
+    keys: tuple[str, ...]
+    parse: Callable
+    needs: tuple[str, ...] = ()
+    one_of: tuple[tuple[tuple[str, str], str], ...] = ()
+
+
+CHANGE = (("delta", "set"), "an effect needs exactly one of 'delta' or 'set'")
+PLACE = (("site", "host"), "a presence effect needs exactly one of 'site' (one site) or 'host' (all the actor's "
+                           "sites in that host)")
+
+# effect kind -> how it is read; the kinds' data classes are in schema.py and their compiled forms in
+# model/effects.py (docs/extending.md: adding a kind)
 EFFECT_KINDS = {
-    "relation": (("type", "source", "target", "mutual", "delta", "set", "lasting"), _relation),
-    "attribute": (("type", "actor", "attribute", "delta", "set"), _attribute),
-    "presence": (("type", "actor", "site", "host", "delta", "set", "over"), _presence),
-    "follow_up": (("type", "event", "delay"), _follow_up),
+    "relation": EffectKind(("type", "source", "target", "mutual", "delta", "set", "lasting"), _relation,
+                           ("source", "target"), (CHANGE,)),
+    "attribute": EffectKind(("type", "actor", "attribute", "delta", "set"), _attribute, ("actor", "attribute"),
+                            (CHANGE,)),
+    "presence": EffectKind(("type", "actor", "site", "host", "delta", "set", "over"), _presence, ("actor",),
+                           (CHANGE, PLACE)),
+    "follow_up": EffectKind(("type", "event", "delay"), _follow_up, ("event",)),
 }
+
+
+def _exactly_one(check: Checker, raw: dict, path: KeyPath, rule: tuple[tuple[str, str], str]) -> str | None:
+    """Which of the rule's two keys `raw` has, or None (and the rule's problem) unless exactly one."""
+    (a, b), message = rule
+    if (a in raw) == (b in raw):
+        check.problem(path, message)
+        return None
+    return a if a in raw else b
 
 
 def _as_list(value) -> list:

@@ -24,7 +24,7 @@ from sim.scenario import schema as s
 from sim.scenario.checks import IDENT, NAME, RESERVED
 from sim.scenario.dates import STEP_UNITS
 from sim.scenario.distributions import DISTRIBUTIONS
-from sim.scenario.event_specs import EFFECT_KINDS, EVENT_KEYS, EVENT_REQUIRED, MAX_EFFECTS
+from sim.scenario.event_specs import EFFECT_KINDS, EVENT_KEYS, EVENT_REQUIRED, MAX_EFFECTS, EffectKind
 from sim.scenario.expressions import MAX_LENGTH
 from sim.scenario.loader import (
     ACTOR_KEYS,
@@ -332,13 +332,6 @@ EFFECT_DOCS = _docs(
     delay=Field("follow_up: steps until it is due (rounded, at least 1).", partial(_amount, 1), 1),
 )
 
-# what each effect kind needs, from its parser in event_specs (EFFECT_KINDS)
-EFFECT_NEEDS = MappingProxyType({"relation": ("source", "target"), "attribute": ("actor", "attribute"),
-                                 "presence": ("actor",), "follow_up": ("event",)})
-EFFECT_ONE_OF = MappingProxyType({"relation": (("delta", "set"),), "attribute": (("delta", "set"),),
-                                  "presence": (("delta", "set"), ("site", "host"))})
-# a distribution's parameter given in another form: a lognormal's median = e^mu (event_specs._amount)
-DISTRIBUTION_ALTERNATIVES = MappingProxyType({"lognormal": (("median", "mu"),)})
 
 DISTRIBUTION_DOCS = _docs(
     dist=Field("Which distribution, with its parameters (each a number or a parameter name, all required): "
@@ -552,46 +545,45 @@ def _exactly_one(a: str, b: str) -> dict:
 
 
 def _effect() -> dict:
-    keys = tuple(dict.fromkeys(k for kind_keys, _ in EFFECT_KINDS.values() for k in kind_keys))
+    keys = tuple(dict.fromkeys(k for kind in EFFECT_KINDS.values() for k in kind.keys))
     table = _table("effect", keys, EFFECT_DOCS, ("type",))
-    for kind in {**EFFECT_NEEDS, **EFFECT_ONE_OF}:
-        if kind not in EFFECT_KINDS:
-            raise SchemaDrift(f"effect kind {kind}: the loader has no such kind (event_specs.EFFECT_KINDS)")
     table["required"] = ["type"]
     table["description"] = "An effect: a table with type and the keys of that type."
-    table["allOf"] = [{"if": {"required": ["type"], "properties": {"type": {"const": kind}}},
-                       "then": _effect_rule(kind, kind_keys)} for kind, (kind_keys, _) in EFFECT_KINDS.items()]
+    table["allOf"] = [{"if": {"required": ["type"], "properties": {"type": {"const": name}}},
+                       "then": _effect_rule(name, kind)} for name, kind in EFFECT_KINDS.items()]
     return table
 
 
-def _effect_rule(kind: str, keys: tuple[str, ...]) -> dict:
-    rule = {"propertyNames": {"enum": list(keys)}, "required": list(EFFECT_NEEDS.get(kind, ()))}
-    pairs = EFFECT_ONE_OF.get(kind, ())
-    if pairs:
-        rule["allOf"] = [_exactly_one(a, b) for a, b in pairs]
-    if kind == "presence":
+def _effect_rule(name: str, kind: EffectKind) -> dict:
+    """What the loader's entry for the kind says (event_specs.EFFECT_KINDS): its keys, those it needs, the
+    pairs of which it takes exactly one."""
+    rule = {"propertyNames": {"enum": list(kind.keys)}, "required": list(kind.needs)}
+    if kind.one_of:
+        rule["allOf"] = [_exactly_one(a, b) for (a, b), _ in kind.one_of]
+    if name == "presence":
         rule["properties"] = {"set": {"minimum": 0}}  # a fixed number of personnel (event_specs._presence)
     return rule
 
 
 def _distribution() -> dict:
     params = tuple(dict.fromkeys(p for kind in DISTRIBUTIONS.values() for p in kind.params))
-    alternatives = tuple(alt for pairs in DISTRIBUTION_ALTERNATIVES.values() for alt, _ in pairs)
+    alternatives = tuple(alt.name for kind in DISTRIBUTIONS.values() for alt in kind.alternatives)
     table = _table("distribution", ("dist",) + params + alternatives, DISTRIBUTION_DOCS, ("dist",))
     table["required"] = ["dist"]
     table["description"] = "A distribution: { dist = \"<name>\", <its parameters> }, drawn per firing and replication."
     table["allOf"] = [{"if": {"required": ["dist"], "properties": {"dist": {"const": name}}},
-                       "then": _distribution_rule(name, kind.params)} for name, kind in DISTRIBUTIONS.items()]
+                       "then": _distribution_rule(kind)} for name, kind in DISTRIBUTIONS.items()]
     return table
 
 
-def _distribution_rule(name: str, params: tuple[str, ...]) -> dict:
-    pairs = DISTRIBUTION_ALTERNATIVES.get(name, ())
-    replaced = {given for _, given in pairs}
-    rule = {"propertyNames": {"enum": ["dist", *params, *(alt for alt, _ in pairs)]},
-            "required": [p for p in params if p not in replaced]}
-    if pairs:
-        rule["allOf"] = [_exactly_one(given, alt) for alt, given in pairs]
+def _distribution_rule(kind) -> dict:
+    """The loader's entry for the distribution (distributions.DISTRIBUTIONS): its parameters, each required
+    unless an alternative form may stand for it, and then exactly one of the two."""
+    replaced = {alt.replaces for alt in kind.alternatives}
+    rule = {"propertyNames": {"enum": ["dist", *kind.params, *(alt.name for alt in kind.alternatives)]},
+            "required": [p for p in kind.params if p not in replaced]}
+    if kind.alternatives:
+        rule["allOf"] = [_exactly_one(alt.replaces, alt.name) for alt in kind.alternatives]
     return rule
 
 
