@@ -216,7 +216,7 @@ def test_what_an_effect_kind_declares_it_needs_is_what_the_loader_refuses_withou
     """EFFECT_KINDS' needs and one_of feed the editor schema: each must be a rule the loader enforces."""
     import tomli_w
 
-    from sim.scenario.event_specs import EFFECT_KINDS
+    from sim.scenario.effect_kinds import KINDS as EFFECT_KINDS
 
     declared = EFFECT_KINDS[kind]
     assert set(COMPLETE_EFFECTS) == set(EFFECT_KINDS) and set(COMPLETE_EFFECTS[kind]) <= set(declared.keys)

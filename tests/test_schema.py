@@ -345,11 +345,12 @@ def test_a_key_the_loader_allows_without_a_description_fails_loudly(monkeypatch)
     with pytest.raises(SchemaDrift, match="selector: .* describes kind, which the loader does not allow"):
         scenario_schema()
     monkeypatch.undo()
-    from sim.scenario.event_specs import EffectKind
+    from sim.scenario.effect_kinds import EffectKind
 
-    kinds = dict(json_schema.EFFECT_KINDS) | {"pulse": EffectKind(("type", "strength"), None)}
+    kinds = dict(json_schema.EFFECT_KINDS) | {"pulse": EffectKind("pulse", 5, object, ("type", "strength"), None, object)}
     monkeypatch.setattr(json_schema, "EFFECT_KINDS", kinds)
-    with pytest.raises(SchemaDrift, match="effect: the loader allows strength"):
+    with pytest.raises(SchemaDrift, match="effect kind pulse: the loader allows strength but its module has no "
+                                          "description"):
         scenario_schema()
 
 

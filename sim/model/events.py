@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from sim.model.compile import Compiled, compile_group, shape
-from sim.model.effects import CompiledEffect, compile_effect
+from sim.model.effects import compile_effect
 from sim.model.state import NEVER, Index, State
 from sim.model.streams import EventDraws, event_key
 from sim.scenario import schema as s
@@ -43,7 +43,7 @@ class EventGroup:
     keys: np.ndarray                    # (K,) uint64 stream keys
     condition: Compiled | None
     probability: float | Compiled
-    effects: list[CompiledEffect] = field(default_factory=list)
+    effects: list = field(default_factory=list)  # compiled effects (effect_kinds: each kind's `compiled`)
     follow_up_target: bool = False
 
 

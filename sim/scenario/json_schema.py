@@ -24,7 +24,9 @@ from sim.scenario import schema as s
 from sim.scenario.checks import IDENT, NAME, RESERVED
 from sim.scenario.dates import STEP_UNITS
 from sim.scenario.distributions import DISTRIBUTIONS
-from sim.scenario.event_specs import EFFECT_KINDS, EVENT_KEYS, EVENT_REQUIRED, MAX_EFFECTS, EffectKind
+from sim.scenario.effect_kinds import KINDS as EFFECT_KINDS
+from sim.scenario.effect_kinds import EffectKind
+from sim.scenario.event_specs import EVENT_KEYS, EVENT_REQUIRED, MAX_EFFECTS
 from sim.scenario.expressions import MAX_LENGTH
 from sim.scenario.loader import (
     ACTOR_KEYS,
@@ -306,31 +308,30 @@ MECHANISM_DOCS = _docs(
     enabled=Field("false: the mechanism's events never fire.", _boolean, True),
 )
 
-EFFECT_DOCS = _docs(
-    type=Field("Required: relation, attribute, presence or follow_up; the other keys depend on it.",
-               partial(_string, enum=list(EFFECT_KINDS))),
-    source=Field("relation: an actor or bloc id, or a list (blocs expand to their members).", _ids),
-    target=Field("relation: an actor or bloc id, or a list; every source -> target pair, self-pairs skipped.",
-                 _ids),
-    mutual=Field("relation: also apply target -> source.", _boolean, False),
-    delta=Field("relation, attribute, presence: added to the value (a number, a parameter name or a "
-                "distribution; a relation's delta is multiplied by shock_scale). Exactly one of delta and set.",
-                _amount),
-    set=Field("relation, attribute, presence: the new value (a number, a parameter name or a distribution; a "
-              "fixed presence set is >= 0). Exactly one of delta and set.", _amount),
-    lasting=Field("relation: also move the baseline, so that the change does not fade under inertia.",
-                  _boolean, False),
-    actor=Field("attribute: whose attribute changes; presence: whose personnel change.", _string),
-    attribute=Field("attribute: the attribute's name (declared in [attributes]).", _string),
-    site=Field("presence: the slot's site (declared in [presence]). Exactly one of site and host.", _string),
-    host=Field("presence: every slot of actor at sites hosted by this actor, sharing the total. Exactly one of "
-               "site and host.", _string),
-    over=Field("presence: steps to reach the new level in equal parts (rounded, at least 1).",
-               partial(_amount, 1), 1),
-    event=Field("follow_up: the event made due (an id, or a template instance such as withdraw[niger,us]).",
-                _string),
-    delay=Field("follow_up: steps until it is due (rounded, at least 1).", partial(_amount, 1), 1),
-)
+SHAPES = {"amount": _amount, "amount>=1": partial(_amount, 1), "ids": _ids, "string": _string, "boolean": _boolean}
+
+
+def _effect_docs() -> Mapping[str, Field]:
+    """Each effect key described from the kinds that have it (each kind's module says what its keys mean)."""
+    fields = {"type": Field("Required: " + ", ".join(EFFECT_KINDS) + "; the other keys depend on it.",
+                            partial(_string, enum=list(EFFECT_KINDS)))}
+    for key in dict.fromkeys(k for kind in EFFECT_KINDS.values() for k in kind.keys if k != "type"):
+        having = [(name, kind.docs.get(key)) for name, kind in EFFECT_KINDS.items() if key in kind.keys]
+        missing = [name for name, doc in having if doc is None]
+        if missing:
+            raise SchemaDrift(f"effect kind {', '.join(missing)}: the loader allows {key} but its module has no "
+                              "description of it (KeyDoc in its KIND)")
+        shapes = {doc.shape for _, doc in having}
+        if len(shapes) > 1 or not shapes <= set(SHAPES):
+            raise SchemaDrift(f"effect key {key}: kinds give it shapes {sorted(shapes)}; expected one of {list(SHAPES)}")
+        one_of = [f"{a} and {b}" for kind in EFFECT_KINDS.values() for (a, b), _ in kind.one_of
+                  if key in (a, b)]
+        text = " ".join(f"{name}: {doc.text}" for name, doc in having)
+        amounts = " A number, a parameter name or a distribution." if shapes <= {"amount", "amount>=1"} else ""
+        fields[key] = Field(text + amounts + (f" Exactly one of {one_of[0]}." if one_of else ""), SHAPES[shapes.pop()],
+                            having[0][1].default if having[0][1].default is not None else NO_DEFAULT)
+    return MappingProxyType(fields)
+
 
 
 DISTRIBUTION_DOCS = _docs(
@@ -546,23 +547,21 @@ def _exactly_one(a: str, b: str) -> dict:
 
 def _effect() -> dict:
     keys = tuple(dict.fromkeys(k for kind in EFFECT_KINDS.values() for k in kind.keys))
-    table = _table("effect", keys, EFFECT_DOCS, ("type",))
+    table = _table("effect", keys, _effect_docs(), ("type",))
     table["required"] = ["type"]
     table["description"] = "An effect: a table with type and the keys of that type."
     table["allOf"] = [{"if": {"required": ["type"], "properties": {"type": {"const": name}}},
-                       "then": _effect_rule(name, kind)} for name, kind in EFFECT_KINDS.items()]
+                       "then": _effect_rule(kind)} for name, kind in EFFECT_KINDS.items()]
     return table
 
 
-def _effect_rule(name: str, kind: EffectKind) -> dict:
+def _effect_rule(kind: EffectKind) -> dict:
     """What the loader's entry for the kind says (event_specs.EFFECT_KINDS): its keys, those it needs, the
     pairs of which it takes exactly one."""
     rule = {"propertyNames": {"enum": list(kind.keys)}, "required": list(kind.needs)}
     if kind.one_of:
         rule["allOf"] = [_exactly_one(a, b) for (a, b), _ in kind.one_of]
-    if name == "presence":
-        rule["properties"] = {"set": {"minimum": 0}}  # a fixed number of personnel (event_specs._presence)
-    return rule
+    return rule | kind.schema
 
 
 def _distribution() -> dict:
