@@ -29,7 +29,7 @@ from sim.experiment.executors import make_executor
 from sim.experiment.stats import missing_warnings, outcome_table, side_by_side
 from sim.experiment.summaries import OutcomeSummary
 from sim.experiment.sweep import load_sweep, sweep_raw
-from sim.scenario.schema import check_reps_seed
+from sim.scenario.limits import check_reps_seed
 
 
 def _stderr(text: str) -> None:

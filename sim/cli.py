@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 from sim.errors import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_OK, ScenarioError, SimError
-from sim.scenario.schema import check_reps_seed
+from sim.scenario.limits import check_reps_seed
 
 FORCE_HELP = "start even when the estimated memory exceeds what the machine has, or the plan is huge"
 

@@ -19,8 +19,8 @@ from sim.experiment.stats import compare_means, compare_proportions, format_p, h
 from sim.experiment.summaries import Difference, EventEffect
 from sim.report.render import Report
 from sim.scenario.documents import read_document, set_values
+from sim.scenario.limits import check_reps_seed
 from sim.scenario.loader import build_scenario
-from sim.scenario.schema import check_reps_seed
 
 
 def _source(path: Path, reps: int | None, seed: int | None):

@@ -5,33 +5,21 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-from sim.errors import SimError
 from sim.scenario.distributions import Distribution
 from sim.scenario.effect_kinds.attribute import AttributeEffect
 from sim.scenario.effect_kinds.follow_up import FollowUpEffect
 from sim.scenario.effect_kinds.presence import PresenceEffect
 from sim.scenario.effect_kinds.relation import RelationEffect
 from sim.scenario.expressions import Expression
+from sim.scenario.limits import MAX_REPLICATIONS, MAX_SEED, check_reps_seed  # (re-exported)
 
-__all__ = ["AttributeEffect", "FollowUpEffect", "PresenceEffect", "RelationEffect"]  # (re-exported, among others)
+__all__ = ["AttributeEffect", "FollowUpEffect", "PresenceEffect", "RelationEffect", "MAX_REPLICATIONS", "MAX_SEED",
+           "check_reps_seed"]  # (re-exported, among others)
 
 Amount = float | Distribution
 EVENT_KINDS = ("scheduled", "stochastic", "triggered", "follow_up")
 OUTCOME_KINDS = ("final", "first", "count", "mean", "max", "min")
 RULES = ("balance", "landscape")  # meta.rule; the model implements each (sim/model/rules.RULES, tested to match)
-MAX_SEED = 2**63 - 1           # seeds are stored as 64-bit integers (Parquet, npz)
-MAX_REPLICATIONS = 10**9       # per scenario and point; far beyond any batch that finishes
-
-
-def check_reps_seed(reps: int | None, seed: int | None) -> None:
-    """The one check of --reps and --seed (every command that takes them)."""
-    if reps is not None and not 1 <= reps <= MAX_REPLICATIONS:
-        raise SimError(f"--reps must be between 1 and {MAX_REPLICATIONS:,}, found {str(reps)[:30]}")
-    if seed is not None and not 0 <= seed <= MAX_SEED:
-        raise SimError(f"--seed must be between 0 and {MAX_SEED} (2^63 - 1), found {str(seed)[:30]}"
-                       + ("..." if len(str(seed)) > 30 else ""))
-
-
 @dataclass(frozen=True, slots=True)
 class Meta:
     name: str
