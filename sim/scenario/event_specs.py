@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sim.errors import KeyPath, excerpt
 from sim.scenario import schema as s
+from sim.scenario.amounts import Rule, exactly_one
 from sim.scenario.checks import Checker, describe
 from sim.scenario.dates import step_of_date
 from sim.scenario.effect_kinds import KINDS as EFFECT_KINDS
@@ -12,6 +13,10 @@ from sim.scenario.expressions import ExpressionError, Names, parse_expression
 EVENT_KEYS = ("name", "kind", "date", "step", "probability", "condition", "once", "cooldown", "effects",
               "mark", "enabled")
 EVENT_REQUIRED = ("kind",)
+# what each kind of event needs beyond EVENT_REQUIRED: the loader checks it here, `sim schema` reads it
+SCHEDULED_WHEN: Rule = (("date", "step"), "a scheduled event needs exactly one of 'date' or 'step'")  # only it
+KIND_NEEDS = {"triggered": ("condition", "a triggered event needs a 'condition'"),
+              "stochastic": ("probability", "a stochastic event needs a 'probability' (per step)")}
 MAX_EFFECTS = 1000  # per event: each effect owns two draw slots of the event's stream, which has 65,536 per step
 
 
@@ -40,27 +45,24 @@ def event_spec(check: Checker, eid: str, raw, names: Names, dates, meta, params:
     kind = check.string(raw.get("kind"), path + ("kind",), choices=s.EVENT_KINDS)
     step = date = None
     if kind == "scheduled":
-        if ("date" in raw) == ("step" in raw):
-            check.problem(path, "a scheduled event needs exactly one of 'date' or 'step'")
-        elif "date" in raw:
+        when = exactly_one(check, raw, path, SCHEDULED_WHEN)
+        if when == "date":
             date = check.date(raw["date"], path + ("date",))
             if date is not None and dates:
                 step = step_of_date(dates, date)
                 if date < dates[0]:
                     check.warn(path + ("date",), f"{date} is before meta.start ({dates[0]}); it fires in step 1")
-        else:
+        elif when == "step":
             step = check.number(raw["step"], path + ("step",), lo=1, integer=True)
         if step is not None and meta is not None and step > meta.steps:
             check.warn(path, f"scheduled at step {step}, after the last step ({meta.steps}); it never fires")
-    elif "date" in raw or "step" in raw:
-        key = "date" if "date" in raw else "step"
+    elif any(key in raw for key in SCHEDULED_WHEN[0]):
+        key = next(key for key in SCHEDULED_WHEN[0] if key in raw)
         check.problem(path + (key,), f"only scheduled events take '{key}'; this one is {kind}")
     condition = expression(check, raw["condition"], path + ("condition",), names, "bool") if "condition" in raw else None
-    if kind == "triggered" and "condition" not in raw:
-        check.problem(path, "a triggered event needs a 'condition'")
+    if kind in KIND_NEEDS and raw.get(KIND_NEEDS[kind][0]) is None:
+        check.problem(path, KIND_NEEDS[kind][1])
     probability = raw.get("probability")
-    if kind == "stochastic" and probability is None:
-        check.problem(path, "a stochastic event needs a 'probability' (per step)")
     if isinstance(probability, str):
         probability = expression(check, probability, path + ("probability",), names, "number")
     else:

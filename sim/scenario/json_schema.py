@@ -26,7 +26,7 @@ from sim.scenario.dates import STEP_UNITS
 from sim.scenario.distributions import DISTRIBUTIONS
 from sim.scenario.effect_kinds import KINDS as EFFECT_KINDS
 from sim.scenario.effect_kinds import EffectKind
-from sim.scenario.event_specs import EVENT_KEYS, EVENT_REQUIRED, MAX_EFFECTS
+from sim.scenario.event_specs import EVENT_KEYS, EVENT_REQUIRED, KIND_NEEDS, MAX_EFFECTS, SCHEDULED_WHEN
 from sim.scenario.expressions import MAX_LENGTH
 from sim.scenario.loader import (
     ACTOR_KEYS,
@@ -509,9 +509,9 @@ def _event() -> dict:
 
 
 def _event_needs() -> list[dict]:
-    """What each kind of event needs in a complete file (event_specs.event_spec)."""
-    needs = {"scheduled": {"anyOf": [{"required": ["date"]}, {"required": ["step"]}]},
-             "triggered": {"required": ["condition"]}, "stochastic": {"required": ["probability"]}}
+    """What each kind of event needs in a complete file (event_specs: SCHEDULED_WHEN, KIND_NEEDS)."""
+    needs = {"scheduled": {"anyOf": [{"required": [key]} for key in SCHEDULED_WHEN[0]]}}
+    needs |= {kind: {"required": [key]} for kind, (key, _) in KIND_NEEDS.items()}
     rules = [{"if": {"required": ["kind"], "properties": {"kind": {"const": kind}}}, "then": then}
              for kind, then in needs.items()]
     return rules + [{"if": {"required": ["with"]}, "then": {"required": ["shock"]}}]
