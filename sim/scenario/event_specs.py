@@ -9,6 +9,7 @@ from sim.scenario.checks import Checker, describe
 from sim.scenario.dates import step_of_date
 from sim.scenario.effect_kinds import KINDS as EFFECT_KINDS
 from sim.scenario.expressions import ExpressionError, Names, parse_expression
+from sim.scenario.limits import PROBABILITY
 
 EVENT_KEYS = ("name", "kind", "date", "step", "probability", "condition", "once", "cooldown", "effects",
               "mark", "enabled")
@@ -66,7 +67,7 @@ def event_spec(check: Checker, eid: str, raw, names: Names, dates, meta, params:
     if isinstance(probability, str):
         probability = expression(check, probability, path + ("probability",), names, "number")
     else:
-        probability = check.number(probability, path + ("probability",), lo=0, hi=1, default=1.0)
+        probability = check.number(probability, path + ("probability",), lo=PROBABILITY[0], hi=PROBABILITY[1], default=1.0)
     effects_raw = raw.get("effects", [])
     if not isinstance(effects_raw, list):
         check.problem(path + ("effects",), f"found {describe(effects_raw)}, expected a list of effect tables")

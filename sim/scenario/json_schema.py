@@ -28,6 +28,7 @@ from sim.scenario.effect_kinds import KINDS as EFFECT_KINDS
 from sim.scenario.effect_kinds import EffectKind
 from sim.scenario.event_specs import EVENT_KEYS, EVENT_REQUIRED, KIND_NEEDS, MAX_EFFECTS, SCHEDULED_WHEN
 from sim.scenario.expressions import MAX_LENGTH
+from sim.scenario.limits import CAPABILITY_MIN, PERSONNEL_MIN, PROBABILITY, RELATION
 from sim.scenario.loader import (
     ACTOR_KEYS,
     BLOC_KEYS,
@@ -145,7 +146,7 @@ def _table_of(values: dict, names: dict | None = None) -> dict:
 
 
 def _relation_value() -> dict:
-    return _number(-1, 1)
+    return _number(*RELATION)
 
 
 # --- descriptions, one per key the loader allows ---------------------------------------------------------
@@ -193,7 +194,7 @@ ACTOR_DOCS = _docs(
                _string, "state"),
     attributes=Field("This actor's values of attributes declared in [attributes] (name = number); capability "
                      "must be >= 0.", lambda: _table_of(_number()) | {"properties": {
-                         "capability": _number(0) | {"description": ATTRIBUTE_DOCS["capability"]}}}),
+                         "capability": _number(CAPABILITY_MIN) | {"description": ATTRIBUTE_DOCS["capability"]}}}),
     blocs=Field("The blocs this actor belongs to: a bloc id or a list of them.", _ids),
     baseline=Field("Where inertia pulls this actor's relation toward each target (actor = number in [-1, 1]); "
                    "default: the initial relations.", lambda: _table_of(_relation_value())),
@@ -255,7 +256,7 @@ EVENT_DOCS = _docs(
     step=Field("Scheduled events only: the step it fires. Exactly one of date and step.", partial(_integer, 1)),
     probability=Field("Chance per step that it fires when otherwise due: a number in [0, 1] or a number "
                       "expression (not clipped). Required for stochastic events.",
-                      lambda: {"anyOf": [_number(0, 1), _expression()]}, 1.0),
+                      lambda: {"anyOf": [_number(*PROBABILITY), _expression()]}, 1.0),
     condition=Field("A bool expression that must hold at the start of the step. Required for triggered "
                     "events.", _expression),
     once=Field("Fire at most once per replication (default: false for stochastic events, true for the "
@@ -384,7 +385,7 @@ TOP_DOCS = _docs(
                 lambda: _table_of(_table("sites.<id>", SITE_KEYS, SITE_DOCS, SITE_REQUIRED, _NAMED.format("A site")))),
     presence=Field("Personnel per actor and site: actor = { site = personnel >= 0 }. Only these slots can "
                    "change: declare with 0 the slots an event may fill.",
-                   lambda: _table_of(_table_of(_number(0)))),
+                   lambda: _table_of(_table_of(_number(PERSONNEL_MIN)))),
     relations=Field("The initial relations (and baseline), each in [-1, 1] from one actor toward another.",
                     lambda: _table("relations", RELATION_KEYS, RELATION_DOCS)),
     events=Field("Events, [events.<id>] each, evaluated in file order before templates.",

@@ -16,6 +16,7 @@ from sim.scenario.dates import STEP_UNITS, last_date, step_dates
 from sim.scenario.documents import ACTOR_FIELDS, Document, apply_overrides, read_document
 from sim.scenario.event_specs import check_presence_effects, event_spec, expression
 from sim.scenario.expressions import Names
+from sim.scenario.limits import CAPABILITY_MIN, PERSONNEL_MIN, RELATION
 from sim.scenario.parameters import RULE_OPTIONS, RULE_PARAMETERS
 from sim.scenario.templates import Expanded, World, apply_shock, expand_template, split_instance_id
 
@@ -179,7 +180,7 @@ def _actor(check: Checker, aid: str, raw, defaults: dict[str, float], bloc_ids) 
             if name in defaults:
                 number = check.number(value, path + ("attributes", name))
                 attributes[name] = number if number is not None else defaults[name]
-    if attributes.get("capability", 1.0) < 0:
+    if attributes.get("capability", 1.0) < CAPABILITY_MIN:
         check.problem(path + ("attributes", "capability"), "capability must be >= 0")
     blocs = tuple(b for i, b in enumerate(check.string_list(raw.get("blocs"), path + ("blocs",)))
                   if check.ref(b, path + ("blocs", i), "bloc", bloc_ids))
@@ -225,7 +226,7 @@ def _presence(check: Checker, raw, actor_ids, site_ids) -> tuple[s.PresenceSlot,
             continue
         for site, personnel in per_site.items():
             if check.ref(site, path + (site,), "site", site_ids):
-                number = check.number(personnel, path + (site,), lo=0)
+                number = check.number(personnel, path + (site,), lo=PERSONNEL_MIN)
                 if number is not None:
                     slots.append(s.PresenceSlot(actor, site, number))
     if raw is not None and not isinstance(raw, dict):
@@ -237,7 +238,7 @@ def _relations(check: Checker, raw, actors_raw: dict, actor_ids):
     n = len(actor_ids)
     path = ("relations",)
     raw = check.table(raw if raw is not None else {}, path, RELATION_KEYS) or {}
-    default = check.number(raw.get("default"), path + ("default",), lo=-1, hi=1, default=0.0)
+    default = check.number(raw.get("default"), path + ("default",), lo=RELATION[0], hi=RELATION[1], default=0.0)
     matrix = [[0.0 if i == j else (default or 0.0) for j in range(n)] for i in range(n)]
     for section, both in (("mutual", True), ("directed", False)):
         for source, targets in check.mapping(raw.get(section), path + (section,)).items():
@@ -253,7 +254,7 @@ def _relations(check: Checker, raw, actors_raw: dict, actor_ids):
                 if target == source:
                     check.problem(here + (target,), "an actor's relation to itself is not modelled")
                     continue
-                number = check.number(value, here + (target,), lo=-1, hi=1)
+                number = check.number(value, here + (target,), lo=RELATION[0], hi=RELATION[1])
                 if number is None:
                     continue
                 i, j = actor_ids.index(source), actor_ids.index(target)
@@ -267,7 +268,7 @@ def _relations(check: Checker, raw, actors_raw: dict, actor_ids):
         for target, value in check.mapping(spec.get("baseline"), ("actors", aid, "baseline")).items():
             here = ("actors", aid, "baseline", target)
             if check.ref(target, here, "actor", actor_ids) and target != aid:
-                number = check.number(value, here, lo=-1, hi=1)
+                number = check.number(value, here, lo=RELATION[0], hi=RELATION[1])
                 if number is not None:
                     baseline[actor_ids.index(aid)][actor_ids.index(target)] = number
     return tuple(map(tuple, matrix)), tuple(map(tuple, baseline))
