@@ -13,13 +13,16 @@ from sim.scenario.effect_kinds.relation import RelationEffect
 from sim.scenario.expressions import Expression
 from sim.scenario.limits import MAX_REPLICATIONS, MAX_SEED, check_reps_seed  # (re-exported)
 
+# re-exported here for the code that reads them with the rest of the parsed scenario
 __all__ = ["AttributeEffect", "FollowUpEffect", "PresenceEffect", "RelationEffect", "MAX_REPLICATIONS", "MAX_SEED",
-           "check_reps_seed"]  # (re-exported, among others)
+           "check_reps_seed", "Scenario", "Meta", "Event", "Outcome"]
 
 Amount = float | Distribution
 EVENT_KINDS = ("scheduled", "stochastic", "triggered", "follow_up")
 OUTCOME_KINDS = ("final", "first", "count", "mean", "max", "min")
 RULES = ("balance", "landscape")  # meta.rule; the model implements each (sim/model/rules.RULES, tested to match)
+
+
 @dataclass(frozen=True, slots=True)
 class Meta:
     name: str
