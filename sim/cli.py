@@ -292,7 +292,7 @@ def cmd_lint(args) -> int:
     for warning in scenario.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     report = lint(scenario, args.reps, args.seed)
-    print(f"{report.scenario}: {len(report.findings) + len(report.unused)} smell(s) in {report.evidence}; "
+    print(f"{report.scenario}: {len(report.findings) + len(report.unused)} smell(s) in {report.runs}; "
           f"{report.seconds:.1f} s")
     wrap = (lambda label, text: textwrap.fill(text, 110, initial_indent=f"  {label}: ",
                                               subsequent_indent=" " * (len(label) + 4)))

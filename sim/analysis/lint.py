@@ -78,7 +78,7 @@ class Evidence:
 @dataclass(frozen=True)
 class LintReport:
     scenario: str
-    evidence: str
+    runs: str  # what was run, in words
     seconds: float
     findings: tuple[Finding, ...]
     unused: tuple[s.LintAccept, ...]  # accepted warnings that no longer happen
