@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from sim.scenario.amounts import Rule
+from sim.scenario.amounts import Rule, amount, exactly_one
 from sim.scenario.distributions import Distribution, resolve
 
 CHANGE: Rule = (("delta", "set"), "an effect needs exactly one of 'delta' or 'set'")
@@ -43,6 +43,16 @@ class EffectKind:
     one_of: tuple[Rule, ...] = ()
     docs: dict[str, KeyDoc] = field(default_factory=dict)
     schema: dict = field(default_factory=dict)  # extra JSON Schema that holds for this kind's tables
+
+
+def read_change(check, raw: dict, path, params) -> tuple | None:
+    """(delta, set, the amount) of a relation, attribute or presence effect, which takes exactly one of delta
+    and set; None (the problem said) when it does not, or its amount is bad (then the amount is None)."""
+    key = exactly_one(check, raw, path, CHANGE)
+    if key is None:
+        return None
+    value = amount(check, raw[key], path + (key,), params)
+    return (value, None, value) if key == "delta" else (None, value, value)
 
 
 def changes(effect, amounts: list[float]) -> tuple[str, list[str]]:

@@ -6,8 +6,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sim.scenario.amounts import Amount, amount, exactly_one
-from sim.scenario.effect_kinds._base import CHANGE, EffectKind, KeyDoc, changes, draw
+from sim.scenario.amounts import Amount
+from sim.scenario.effect_kinds._base import CHANGE, EffectKind, KeyDoc, changes, draw, read_change
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,11 +26,10 @@ class AttributeEffect:
 
 
 def parse(check, raw: dict, path, names, params) -> AttributeEffect | None:
-    key = exactly_one(check, raw, path, CHANGE)
-    if key is None:
+    change = read_change(check, raw, path, params)
+    if change is None:
         return None
-    value = amount(check, raw[key], path + (key,), params)
-    delta, setv = (value, None) if key == "delta" else (None, value)
+    delta, setv, value = change
     actor = check.ref(raw.get("actor"), path + ("actor",), "actor", names.actors)
     attribute = check.ref(raw.get("attribute"), path + ("attribute",), "attribute", names.attributes)
     return AttributeEffect(actor, attribute, delta, setv) if actor and attribute and value is not None else None

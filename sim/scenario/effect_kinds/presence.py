@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from sim.scenario.amounts import Amount, Rule, amount, exactly_one
-from sim.scenario.effect_kinds._base import CHANGE, EffectKind, KeyDoc, Ragged, changes, draw
+from sim.scenario.effect_kinds._base import CHANGE, EffectKind, KeyDoc, Ragged, changes, draw, read_change
 
 PLACE: Rule = (("site", "host"), "a presence effect needs exactly one of 'site' (one site) or 'host' (all the "
                                  "actor's sites in that host)")
@@ -40,11 +40,10 @@ class PresenceEffect:
 
 
 def parse(check, raw: dict, path, names, params) -> PresenceEffect | None:
-    key = exactly_one(check, raw, path, CHANGE)
-    if key is None:
+    change = read_change(check, raw, path, params)
+    if change is None:
         return None
-    value = amount(check, raw[key], path + (key,), params)
-    delta, setv = (value, None) if key == "delta" else (None, value)
+    delta, setv, value = change
     actor = check.ref(raw.get("actor"), path + ("actor",), "actor", names.actors)
     site = host = None
     where = exactly_one(check, raw, path, PLACE)

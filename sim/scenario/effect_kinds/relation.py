@@ -6,8 +6,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sim.scenario.amounts import Amount, amount, exactly_one, parties
-from sim.scenario.effect_kinds._base import CHANGE, EffectKind, KeyDoc, Ragged, changes, draw
+from sim.scenario.amounts import Amount, parties
+from sim.scenario.effect_kinds._base import CHANGE, EffectKind, KeyDoc, Ragged, changes, draw, read_change
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,11 +30,10 @@ class RelationEffect:
 
 
 def parse(check, raw: dict, path, names, params) -> RelationEffect | None:
-    key = exactly_one(check, raw, path, CHANGE)
-    if key is None:
+    change = read_change(check, raw, path, params)
+    if change is None:
         return None
-    value = amount(check, raw[key], path + (key,), params)
-    delta, setv = (value, None) if key == "delta" else (None, value)
+    delta, setv, value = change
     sources = parties(check, raw.get("source"), path + ("source",), names)
     targets = parties(check, raw.get("target"), path + ("target",), names)
     mutual = check.boolean(raw.get("mutual"), path + ("mutual",), False)
