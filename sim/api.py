@@ -83,12 +83,9 @@ def run_scenario(scenario: Scenario | str | Path, *, reps: int | None = None, se
 
 def summarise(result: RunResult) -> dict[str, OutcomeSummary]:
     """Each outcome of a run as summary.json gives it: probability or mean, 95% interval, quantiles."""
-    from sim.experiment.stats import summarise_outcome
-    from sim.model.uncertain import draw_ids
+    from sim.experiment.run_folder import run_summaries
 
-    draws = draw_ids(result.uncertainty, result.replications) if result.uncertainty else None
-    return {o.id: summarise_outcome(o, result.outcomes[o.id], result.scenario.dates, draws)
-            for o in result.scenario.outcomes}
+    return run_summaries(result)
 
 
 def run_batch(scenarios: str | Path | Iterable[str | Path], out: str | Path = "results", *,

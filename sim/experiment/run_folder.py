@@ -25,7 +25,7 @@ import tomli_w
 
 from sim.experiment import atomic
 from sim.experiment.stats import summarise_outcome
-from sim.experiment.summaries import summaries_to_json
+from sim.experiment.summaries import OutcomeSummary, summaries_to_json
 from sim.model.model import RunResult, firing_counts, run_scenario
 from sim.model.recorder import STATISTICS
 from sim.model.uncertain import draw_ids
@@ -95,8 +95,7 @@ def write_run(results: RunResult | Iterable[RunResult], root: Path, info: RunInf
     staging.mkdir()
     try:
         result = _stream(first, blocks, staging, info.events)  # the staging folder is renamed at the end: plain writes
-        draws = draw_ids(result.uncertainty, result.replications) if result.uncertainty else None
-        summary = {o.id: summarise_outcome(o, result.outcomes[o.id], scenario.dates, draws) for o in scenario.outcomes}
+        summary = run_summaries(result)
         atomic.write_text(staging / "scenario.toml", tomli_w.dumps(scenario.resolved))
         write_outcomes(staging / "outcomes.csv", result)
         write_timeseries(staging / "timeseries.csv", result)
@@ -405,6 +404,13 @@ def own_reason(event: s.Event) -> str:
     elif event.kind == "triggered" and event.probability < 1:
         reason += f" (chance {event.probability:g} per step)"
     return reason
+
+
+def run_summaries(result: RunResult) -> dict[str, OutcomeSummary]:
+    """Each outcome of a run as summary.json gives it (with drawn parameters, counting their spread)."""
+    draws = draw_ids(result.uncertainty, result.replications) if result.uncertainty else None
+    return {o.id: summarise_outcome(o, result.outcomes[o.id], result.scenario.dates, draws)
+            for o in result.scenario.outcomes}
 
 
 def describe_effect(effect: s.Effect, drawn: tuple) -> str:
