@@ -116,7 +116,7 @@ def plot_fans(results, key: tuple[str, str, str], colour, marks, title: str, yla
         ax.axhline(0, color="0.6", lw=0.8)
     ax.set_title(title + "\nmedian (line), 50% of replications (band), 90% (dashed edges)")
     ax.set_ylabel(ylabel)
-    dates_axis(ax, None)
+    dates_axis(ax)
     _marks(ax, marks)
     ax.legend(fontsize=8, title="scenario", title_fontsize=8, loc="best")
     _marks_caption(fig, marks)
@@ -146,7 +146,7 @@ def _fan_panels(results, key, colour, marks, title, ylabel, path, fmt):
             ax.axhline(0, color="0.6", lw=0.8)
         if k:
             ax.legend(fontsize=7, loc="best")
-        dates_axis(ax, None)
+        dates_axis(ax)
     for k in range(len(results), rows * cols):
         axes[k // cols][k % cols].set_axis_off()
     fig.supylabel(ylabel, fontsize=9)
@@ -190,7 +190,7 @@ def plot_time_to_event(results, outcome: str, description: str, colour, path: Pa
     ax.set_ylim(-2, 102)
     ax.set_ylabel("% of replications in which it has happened")
     ax.set_title(f"Time to event: {outcome}\n{description}")
-    dates_axis(ax, None)
+    dates_axis(ax)
     ax.legend(fontsize=8, title="scenario", title_fontsize=8, loc="best")
     return save(fig, path, fmt)
 
@@ -219,7 +219,7 @@ def plot_presence(results, colour, path: Path, fmt: str):
         ax.set_title(f"{names.get(key[1], key[1])} at {sites.get(key[2], key[2])}", fontsize=9)
         ax.set_ylabel("personnel")
         ax.set_ylim(bottom=0)
-        dates_axis(ax, None)
+        dates_axis(ax)
     for ax in list(axes.flat)[len(keys):]:
         ax.axis("off")
     handles, labels = axes.flat[0].get_legend_handles_labels()

@@ -1,4 +1,5 @@
-"""The alignment network as small multiples (one panel per chosen date) and camp membership over time."""
+"""The alignment network and camp membership for the comparison report, drawn with matplotlib so that they
+can be SVG or PDF too; a run's own folder gets them from `network_figures.py`, which is faster."""
 
 from __future__ import annotations
 
@@ -15,21 +16,7 @@ from matplotlib.lines import Line2D  # noqa: E402
 from sim.model.network import NetworkRecord  # noqa: E402
 from sim.plots.compare_plots import save  # noqa: E402
 from sim.plots.layout import place_panels  # noqa: E402
-
-POSITIVE, NEGATIVE = "#0072B2", "#D55E00"
-CAMP_COLOURS = ("#009E73", "#CC79A7")  # not the edge colours
-MIN_EDGE = 0.1  # weaker mean relations are left out of the drawing
-
-
-def _layout(split: str) -> np.ndarray:
-    """Camp + on the left, camp - on the right, each camp's actors on a half circle."""
-    pos = np.zeros((len(split), 2))
-    for side, sign in ((-1.0, "+"), (1.0, "-")):
-        members = [i for i, s in enumerate(split) if s == sign]
-        for k, i in enumerate(members):
-            angle = np.pi * (k + 1) / (len(members) + 1) - np.pi / 2
-            pos[i] = (side * (1.0 + 0.7 * np.cos(angle)), 1.4 * np.sin(angle))
-    return pos
+from sim.plots.network_figures import CAMP_COLOURS, MIN_EDGE, NEGATIVE, POSITIVE, network_layout, node_sizes  # noqa: E402
 
 
 def plot_network(record: NetworkRecord, names: list[str], dates, title: str, path: Path, fmt: str = "png") -> Path:
@@ -42,7 +29,7 @@ def plot_network(record: NetworkRecord, names: list[str], dates, title: str, pat
         ax = axes[panel // cols][panel % cols]
         split, share = record.modal_split(panel)
         split = split or "+" * len(names)
-        pos = _layout(split)
+        pos = network_layout(split)
         mean = record.relations[panel] / count
         sym = (mean + mean.T) / 2
         for i in range(len(names)):
@@ -52,7 +39,7 @@ def plot_network(record: NetworkRecord, names: list[str], dates, title: str, pat
                             lw=0.5 + 4.5 * abs(sym[i, j]), alpha=0.35 + 0.5 * abs(sym[i, j]), zorder=1,
                             solid_capstyle="round")
         capability = record.capability[panel] / count
-        sizes = 120 + 900 * capability / max(capability.max(), 1e-9)
+        sizes = node_sizes(capability)
         colours = [CAMP_COLOURS[0] if s == "+" else CAMP_COLOURS[1] for s in split]
         ax.scatter(pos[:, 0], pos[:, 1], s=sizes, c=colours, edgecolors="0.2", linewidths=0.8, zorder=2)
         for i, name in enumerate(names):

@@ -1,24 +1,27 @@
-"""Plots of one run, read from its RunResult: alignment fans, presence by site, camps."""
+"""Plots of one run, read from its RunResult: alignment fans, presence by site, camps, the network.
+
+Drawn on our own canvas (`canvas.py`), not matplotlib: a default run's five figures cost what the run
+costs, not four times it (issue 13).
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
 
-import matplotlib
+import numpy as np
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-
-from sim.experiment import atomic  # noqa: E402
-from sim.model.model import RunResult, firing_counts  # noqa: E402
-from sim.model.recorder import STATISTICS  # noqa: E402
-from sim.plots.layout import caption, caption_height, date_ticks, dates_axis, place_panels  # noqa: E402
-from sim.scenario.schema import Scenario  # noqa: E402
+from sim.experiment import atomic
+from sim.model.model import RunResult, firing_counts
+from sim.model.recorder import STATISTICS
+from sim.plots.axes import Entry, Panel, best_corner, legend, legend_size
+from sim.plots.canvas import Canvas, Glyphs
+from sim.plots.geometry import date_ticks, day_ticks, nice_ticks, panel_grid, tick_label
+from sim.scenario.schema import Scenario
 
 COLOURS = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#F0E442", "#000000"]
 _Q = {name: k for k, name in enumerate(STATISTICS)}
+CAPTION = 7  # points
 
 
 def event_marks(scenario: Scenario, result: RunResult) -> list[tuple[dt.date, str]]:
@@ -40,146 +43,178 @@ def event_marks(scenario: Scenario, result: RunResult) -> list[tuple[dt.date, st
     return sorted(marks)
 
 
-def _fan(ax, dates, stats, c, colour, label):
-    ax.fill_between(dates, stats[:, _Q["q05"], c], stats[:, _Q["q95"], c], color=colour, alpha=0.15, lw=0)
-    ax.fill_between(dates, stats[:, _Q["q25"], c], stats[:, _Q["q75"], c], color=colour, alpha=0.3, lw=0)
-    ax.plot(dates, stats[:, _Q["q50"], c], color=colour, lw=1.8, label=label)
+class _Timeline:
+    """The x axis every panel of a run shares: days, limits with matplotlib's 5% margins, ticks."""
+
+    def __init__(self, scenario: Scenario) -> None:
+        self.days = np.array([d.toordinal() for d in scenario.dates], float)
+        first, last = scenario.dates[0], scenario.dates[-1]
+        margin = 0.05 * max(self.days[-1] - self.days[0], 1.0)
+        self.xlim = (self.days[0] - margin, self.days[-1] + margin)
+        ticks = date_ticks(first, last) or day_ticks(first, last)
+        self.ticks = [d.toordinal() for d in ticks[0]]
+        self.labels = ticks[1]
 
 
-def _mark(ax, marks, label: bool):
+def _marks_caption(canvas_width: float, glyphs: Glyphs, marks) -> tuple[str, float]:
+    """The numbered events as a caption under the panels, and the inches it takes."""
     if not marks:
-        return
-    low, top = ax.get_ylim()
-    ax.vlines([day for day, _ in marks], 0, 1, transform=ax.get_xaxis_transform(), colors="0.45", lw=0.8,
-              linestyles=":")  # one collection, not a line per event
-    if label:  # staggered so that events close in time stay readable
-        for n, (day, _) in enumerate(marks, 1):
-            ax.text(day, top - (n % 3) * 0.07 * (top - low), f" {n}", fontsize=7, color="0.3", va="top", ha="left")
-
-
-def _ticks(scenario: Scenario):
-    return date_ticks(scenario.dates[0], scenario.dates[-1])
-
-
-def _legend_for_marks(fig, marks) -> float:
-    """The numbered events as a caption under the panels; returns the inches it takes."""
-    if not marks:
-        return 0.0
+        return "", 0.0
     text = "Marked events: " + "; ".join(f"{n} {day.isoformat()} {name}" for n, (day, name) in enumerate(marks, 1))
-    text = caption(text, fig.get_figwidth() - 0.3, 7)
-    fig.text(0.1, 0.05, text, fontsize=7, va="bottom", color="0.25",
-             transform=fig.dpi_scale_trans)  # in inches from the corner: it stays put if the figure grows
-    return caption_height(text, 7) + 0.1
+    text = glyphs.wrap(text, (canvas_width - 0.3) * glyphs.dpi, CAPTION)
+    _, _, line = glyphs.metrics(CAPTION)
+    return text, (text.count("\n") + 1) * line / glyphs.dpi + 0.1
 
 
-def _save(fig, path: Path) -> None:
-    import io
-
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=110)
-    plt.close(fig)
-    atomic.write_bytes(path, buffer.getvalue())
+def _write_caption(canvas: Canvas, text: str) -> None:
+    if text:
+        canvas.text(0.1 * canvas.dpi, canvas.image.height - 0.05 * canvas.dpi, text, CAPTION, colour="0.25",
+                    va="bottom")
 
 
-def plot_alignment(path: Path, scenario: Scenario, result: RunResult, marks) -> None:
+def _fans(layer, panel: Panel, days, stats, series: list[int], colours: list[str], xticks, yticks) -> None:
+    """Median lines in 50% and 90% bands, with the grid between bands and lines as matplotlib has it."""
+    x = panel.x(days)
+    for c, colour in zip(series, colours):
+        layer.band(x, panel.y(stats[:, _Q["q05"], c]), panel.y(stats[:, _Q["q95"], c]), colour, 0.15)
+        layer.band(x, panel.y(stats[:, _Q["q25"], c]), panel.y(stats[:, _Q["q75"], c]), colour, 0.3)
+    panel.grid(layer, xticks, yticks)
+    for c, colour in zip(series, colours):
+        layer.polyline(x, panel.y(stats[:, _Q["q50"], c]), colour, 1.8)
+
+
+def _panels(canvas: Canvas, boxes, xlim, ylim) -> list[Panel]:
+    dpi = canvas.dpi
+    return [Panel(canvas, tuple(v * dpi for v in box), xlim, ylim) for box in boxes]
+
+
+def _time_frame(panel: Panel, timeline: _Timeline, yticks: list[float], ylabel: str, marks) -> None:
+    """Grid, frame, dates below, values left, the axis label and the numbered event marks."""
+    step = yticks[1] - yticks[0] if len(yticks) > 1 else 1.0
+    offset = panel.frame(timeline.ticks, timeline.labels, yticks, [tick_label(v, step) for v in yticks])
+    panel.ylabel(ylabel, 8, offset)
+    panel.marks([day.toordinal() for day, _ in marks], label=True)
+
+
+def _save(canvas: Canvas, path: Path) -> None:
+    atomic.write_bytes(path, canvas.png())
+
+
+def plot_alignment(path: Path, scenario: Scenario, result: RunResult, marks, glyphs: Glyphs | None = None) -> None:
     wanted = [c for c, s in enumerate(result.series) if s.quantity in ("relation", "alignment")]
     if not wanted:
         return
-    dates = list(scenario.dates)
+    glyphs = glyphs or Glyphs()
     names = {a.id: a.name for a in scenario.actors} | {b.id: b.name for b in scenario.blocs}
     cols = 2 if len(wanted) > 1 else 1
     rows = -(-len(wanted) // cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(6.2 * cols, 2.9 * rows + 1.2), sharex=True, squeeze=False)
-    ticks = _ticks(scenario)
-    for n, c in enumerate(wanted):
-        ax = axes.flat[n]
+    caption, caption_inches = _marks_caption(6.2 * cols, glyphs, marks)
+    width, height, boxes = panel_grid(6.2 * cols, rows, cols, top=0.85, bottom=caption_inches + 0.45,
+                                      panel_height=2.2)
+    canvas = Canvas(width, height, glyphs)
+    timeline = _Timeline(scenario)
+    yticks = [-1.0, -0.5, 0.0, 0.5, 1.0]
+    for panel, c in zip(_panels(canvas, boxes, timeline.xlim, (-1.05, 1.05)), wanted):
         ser = result.series[c]
-        _fan(ax, dates, result.stats, c, COLOURS[0], "median")
-        ax.axhline(0, color="0.6", lw=0.8)
-        ax.set_ylim(-1.05, 1.05)
-        ax.set_title(f"{names[ser.source]} toward {names[ser.target]}", fontsize=10)
-        ax.set_ylabel("alignment (-1 hostile, +1 allied)", fontsize=8)
-        dates_axis(ax, ticks)
-        _mark(ax, marks, label=True)
-    for ax in list(axes.flat)[len(wanted):]:
-        ax.axis("off")
-    handles = [plt.Line2D([], [], color=COLOURS[0], lw=1.8),
-               plt.Rectangle((0, 0), 1, 1, color=COLOURS[0], alpha=0.45),
-               plt.Rectangle((0, 0), 1, 1, color=COLOURS[0], alpha=0.15),
-               plt.Line2D([], [], color="0.45", lw=0.8, ls=":")]
-    fig.legend(handles, ["median", "50% of runs", "90% of runs", "event (numbered below)"],
-               loc="upper right", ncol=4, fontsize=8, frameon=False)
-    fig.suptitle(f"{scenario.meta.name}: tracked alignments over time ({len(result.replications)} runs, "
-                 f"{scenario.meta.step_unit}ly steps)", x=0.01, ha="left", fontsize=11)
-    place_panels(fig, rows, cols, top=0.85, bottom=_legend_for_marks(fig, marks) + 0.45, panel_height=2.2)
-    _save(fig, path)
+        with panel.data() as layer:
+            _fans(layer, panel, timeline.days, result.stats, [c], COLOURS[:1], timeline.ticks, yticks)
+            panel.hline(layer, 0.0, "0.6")
+        panel.title(f"{names[ser.source]} toward {names[ser.target]}")
+        _time_frame(panel, timeline, yticks, "alignment (\u22121 hostile, +1 allied)", marks)
+    entries = [Entry("median", COLOURS[0]), Entry("50% of runs", COLOURS[0], "patch", alpha=0.45),
+               Entry("90% of runs", COLOURS[0], "patch", alpha=0.15),
+               Entry("event (numbered below)", "0.45", width=0.8, dash=":")]
+    size = legend_size(canvas, entries, 8, ncol=4)
+    legend(canvas, canvas.image.width - size[0] - 2, 2, entries, 8, ncol=4)
+    canvas.text(0.01 * canvas.image.width, 0.3 * canvas.dpi,
+                f"{scenario.meta.name}: tracked alignments over time ({len(result.replications)} runs, "
+                f"{scenario.meta.step_unit}ly steps)", 11, va="center")
+    _write_caption(canvas, caption)
+    _save(canvas, path)
 
 
-def plot_presence(path: Path, scenario: Scenario, result: RunResult, marks) -> None:
+def plot_presence(path: Path, scenario: Scenario, result: RunResult, marks, glyphs: Glyphs | None = None) -> None:
     wanted = [c for c, s in enumerate(result.series) if s.quantity == "presence"]
     if not wanted:
         return
+    glyphs = glyphs or Glyphs()
     sites = list(dict.fromkeys(result.series[c].target for c in wanted))
     actor_names = {a.id: a.name for a in scenario.actors}
     actors = list(dict.fromkeys(result.series[c].source for c in wanted))
     colour = {a: COLOURS[k % len(COLOURS)] for k, a in enumerate(actors)}
-    dates = list(scenario.dates)
     cols = 2 if len(sites) > 1 else 1
     rows = -(-len(sites) // cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(6.2 * cols, 2.9 * rows + 1.2), sharex=True, squeeze=False)
-    ticks = _ticks(scenario)
-    for n, site in enumerate(sites):
-        ax = axes.flat[n]
-        for c in wanted:
-            ser = result.series[c]
-            if ser.target == site:
-                _fan(ax, dates, result.stats, c, colour[ser.source], actor_names[ser.source])
+    caption, caption_inches = _marks_caption(6.2 * cols, glyphs, marks)
+    width, height, boxes = panel_grid(6.2 * cols, rows, cols, top=0.75, bottom=caption_inches + 0.45,
+                                      panel_height=2.2)
+    canvas = Canvas(width, height, glyphs)
+    timeline = _Timeline(scenario)
+    for box, site in zip(boxes, sites):
+        series = [c for c in wanted if result.series[c].target == site]
+        top = np.nanmax(result.stats[:, [_Q["q05"], _Q["q50"], _Q["q95"]]][:, :, series], initial=0.0)
+        top = float(top) * 1.05 if np.isfinite(top) and top > 0 else 1.0
+        panel = _panels(canvas, [box], timeline.xlim, (0.0, top))[0]
+        yticks = nice_ticks(0.0, top)
+        with panel.data() as layer:
+            _fans(layer, panel, timeline.days, result.stats, series, [colour[result.series[c].source] for c in series],
+                  timeline.ticks, yticks)
         host = scenario.site(site)
-        ax.set_title(f"{host.name}, in {actor_names[host.host]}", fontsize=10)
-        ax.set_ylabel("personnel", fontsize=8)
-        ax.set_ylim(bottom=0)
-        ax.legend(fontsize=8, loc="best", title="median, 50% and 90% bands", title_fontsize=7)
-        dates_axis(ax, ticks)
-        _mark(ax, marks, label=True)
-    for ax in list(axes.flat)[len(sites):]:
-        ax.axis("off")
-    fig.suptitle(f"{scenario.meta.name}: personnel by site ({len(result.replications)} runs)",
-                 x=0.01, ha="left", fontsize=11)
-    place_panels(fig, rows, cols, top=0.75, bottom=_legend_for_marks(fig, marks) + 0.45, panel_height=2.2)
-    _save(fig, path)
+        panel.title(f"{host.name}, in {actor_names[host.host]}")
+        _time_frame(panel, timeline, yticks, "personnel", marks)
+        entries = [Entry(actor_names[result.series[c].source], colour[result.series[c].source]) for c in series]
+        size = legend_size(canvas, entries, 8, title="median, 50% and 90% bands")
+        medians = result.stats[:, _Q["q50"], series]
+        corner = best_corner(panel, size, np.repeat(timeline.days, len(series)), medians.ravel())
+        legend(canvas, *corner, entries, 8, title="median, 50% and 90% bands", frame=True)
+    canvas.text(0.01 * canvas.image.width, 0.3 * canvas.dpi,
+                f"{scenario.meta.name}: personnel by site ({len(result.replications)} runs)", 11, va="center")
+    _write_caption(canvas, caption)
+    _save(canvas, path)
 
 
-def plot_camps(path: Path, scenario: Scenario, result: RunResult, marks) -> None:
+def plot_camps(path: Path, scenario: Scenario, result: RunResult, marks, glyphs: Glyphs | None = None) -> None:
     wanted = [c for c, s in enumerate(result.series) if s.quantity == "same_camp"]
     if not wanted:
         return
+    glyphs = glyphs or Glyphs()
     names = {a.id: a.name for a in scenario.actors}
-    dates = list(scenario.dates)
-    fig, ax = plt.subplots(figsize=(9, 4.8))
+    caption, caption_inches = _marks_caption(9, glyphs, marks)
+    width, height, boxes = panel_grid(9, 1, 1, top=0.4, bottom=caption_inches + 0.45, panel_height=3.3, left=0.7)
+    canvas = Canvas(width, height, glyphs)
+    timeline = _Timeline(scenario)
+    panel = _panels(canvas, boxes, timeline.xlim, (-3.0, 103.0))[0]
+    yticks = [0.0, 20.0, 40.0, 60.0, 80.0, 100.0]
     styles = ["-", "--", ":", "-."]
-    for k, c in enumerate(wanted):
-        ser = result.series[c]
-        ax.plot(dates, result.stats[:, _Q["mean"], c] * 100, color=COLOURS[k % len(COLOURS)], lw=2.2 - 0.3 * (k % 4),
-                ls=styles[k % 4], label=f"{names[ser.source]} with {names[ser.target]}")
-    ax.set_ylim(-3, 103)
-    ax.set_ylabel("% of runs in the same camp")
-    ax.set_title(f"{scenario.meta.name}: camp membership (two camps minimising frustration)", fontsize=11)
-    ax.legend(fontsize=8, loc="center right")
-    dates_axis(ax, _ticks(scenario))
-    _mark(ax, marks, label=True)
-    place_panels(fig, 1, 1, top=0.4, bottom=_legend_for_marks(fig, marks) + 0.45, panel_height=3.3, left=0.7)
-    _save(fig, path)
+    entries = []
+    with panel.data() as layer:
+        panel.grid(layer, timeline.ticks, yticks)
+        for k, c in enumerate(wanted):
+            ser = result.series[c]
+            entry = Entry(f"{names[ser.source]} with {names[ser.target]}", COLOURS[k % len(COLOURS)],
+                          width=2.2 - 0.3 * (k % 4), dash=styles[k % 4])
+            layer.polyline(panel.x(timeline.days), panel.y(result.stats[:, _Q["mean"], c] * 100), entry.colour,
+                           entry.width, dash=entry.dash)
+            entries.append(entry)
+    panel.title(f"{scenario.meta.name}: camp membership (two camps minimising frustration)", 11)
+    _time_frame(panel, timeline, yticks, "% of runs in the same camp", marks)
+    w, h = legend_size(canvas, entries, 8)
+    x0, y0, x1, y1 = panel.box
+    legend(canvas, x1 - w - canvas.px(5), (y0 + y1 - h) / 2, entries, 8, frame=True)
+    _write_caption(canvas, caption)
+    _save(canvas, path)
 
 
 def plot_run(folder: Path, scenario: Scenario, result: RunResult) -> None:
-    marks = event_marks(scenario, result)
-    plot_alignment(Path(folder) / "alignment.png", scenario, result, marks)
-    plot_presence(Path(folder) / "presence.png", scenario, result, marks)
-    plot_camps(Path(folder) / "camps.png", scenario, result, marks)
-    if result.network is not None:
-        from sim.plots.network_plots import plot_camp_membership, plot_network
+    from sim.plots.network_figures import plot_camp_membership, plot_network
 
+    glyphs = Glyphs()  # the figures share their rendered texts
+    marks = event_marks(scenario, result)
+    plot_alignment(Path(folder) / "alignment.png", scenario, result, marks, glyphs)
+    plot_presence(Path(folder) / "presence.png", scenario, result, marks, glyphs)
+    plot_camps(Path(folder) / "camps.png", scenario, result, marks, glyphs)
+    if result.network is not None:
         names = [a.id for a in scenario.actors]
-        plot_network(result.network, names, scenario.dates, scenario.meta.name, Path(folder) / "network")
+        plot_network(result.network, names, scenario.dates, scenario.meta.name, Path(folder) / "network.png",
+                     glyphs)
         plot_camp_membership(result.network, names, scenario.dates, scenario.meta.name,
-                             Path(folder) / "camp_membership")
+                             Path(folder) / "camp_membership.png", glyphs)
