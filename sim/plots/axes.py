@@ -161,9 +161,9 @@ def best_corner(panel: Panel, size: tuple[float, float], xs, ys) -> tuple[float,
                (x1 - w - pad, (y0 + y1 - h) / 2), (x0 + pad, (y0 + y1 - h) / 2)]
     px, py = panel.x(xs).ravel(), panel.y(ys).ravel()
 
-    def covered(corner):
+    def covered(corner):  # points under the legend or in the margin between it and the frame
         cx, cy = corner
-        return int(np.count_nonzero((px >= cx) & (px <= cx + w) & (py >= cy) & (py <= cy + h)))
+        return int(np.count_nonzero((px >= cx - pad) & (px <= cx + w + pad) & (py >= cy - pad) & (py <= cy + h + pad)))
 
     return min(corners, key=covered)
 
