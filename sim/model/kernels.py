@@ -14,6 +14,8 @@ and compare them bit for bit).
 - `local_camps`: the single-move camp search (sim.model.rules.local_camps), the fields summed in a
   fixed order, j = 0, 1, ..., N - 1.
 - `uniforms`: the events' counter-based draws (sim.model.streams.EventDraws), one per firing candidate.
+- `order_statistics`: the values at given ranks of each column (sim.model.quantiles: the per-step quantile
+  bands); numpy partitions, the compiled kernel counts values into buckets and sorts only the few it needs.
 - `finish`: the end of a step of the balance and landscape rules (sim.model.rules): inertia toward the
   baseline, the noise (generated in place, never stored for all replications) and the bounds, in one pass
   over each replication's relations.
@@ -112,6 +114,10 @@ def uniforms_numpy(replication_keys: np.ndarray, reps: np.ndarray, keys: np.ndar
         return (mix(state) >> np.uint64(11)) * (1.0 / (1 << 53))
 
 
+def _order_statistics_numpy(values: np.ndarray, ranks: np.ndarray) -> np.ndarray:
+    return np.ascontiguousarray(np.partition(values, ranks, axis=0)[ranks].T)
+
+
 def _local_camps_numpy(relations: np.ndarray, sizes: np.ndarray, camps: np.ndarray) -> np.ndarray:
     camps = camps.astype(np.float64, copy=True)
     n = camps.shape[1]
@@ -151,7 +157,8 @@ def _compiled():
         print(f"warning: numba cannot be used here ({type(error).__name__}: {str(error)[:120]}); the numpy kernels "
               "give the same numbers, more slowly", file=sys.stderr)
         return None
-    return kernels_numba.fill_normals, kernels_numba.finish, kernels_numba.local_camps, kernels_numba.uniforms
+    return (kernels_numba.fill_normals, kernels_numba.finish, kernels_numba.local_camps, kernels_numba.uniforms,
+            kernels_numba.order_statistics)
 
 
 # --- the two variants behind one interface ------------------------------------------------------------
@@ -164,9 +171,10 @@ class Kernels:
     finish: Callable    # (x, base, inertia, sd, do_inertia, do_noise, keys, step): inertia, noise, bounds
     local_camps: Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]  # (relations, sizes, camps) -> camps
     uniforms: Callable  # (replication keys, reps, keys, step, slots) -> one uniform per draw
+    order_statistics: Callable[[np.ndarray, np.ndarray], np.ndarray]  # (values (R, S), ranks) -> (S, ranks)
 
 
-def _typed(name: str, fill, finish, camps, uniforms) -> Kernels:
+def _typed(name: str, fill, finish, camps, uniforms, order_statistics) -> Kernels:
     u64, f64 = np.uint64, np.float64
 
     def finish_typed(x, base, inertia, sd, do_inertia, do_noise, keys, step):
@@ -185,7 +193,8 @@ def _typed(name: str, fill, finish, camps, uniforms) -> Kernels:
                                               np.array(start, f64)),
         lambda replication_keys, reps, keys, step, slots: uniforms(
             np.asarray(replication_keys, u64), np.asarray(reps, np.intp), np.asarray(keys, u64), int(step),
-            np.ascontiguousarray(slots, u64)))
+            np.ascontiguousarray(slots, u64)),
+        lambda values, ranks: order_statistics(np.asarray(values, f64), np.asarray(ranks, np.intp)))
 
 
 @functools.cache
@@ -193,13 +202,14 @@ def _numba_kernels() -> Kernels | None:
     compiled = _compiled()
     if compiled is None:
         return None
-    fill, finish, camps, uniforms = compiled
+    fill, finish, camps, uniforms, order_statistics = compiled
     starts, slopes = normal_table()
     return _typed("numba", lambda keys, step, out: fill(keys, step, out, starts, slopes),
-                  lambda *args: finish(*args, starts, slopes), camps, uniforms)
+                  lambda *args: finish(*args, starts, slopes), camps, uniforms, order_statistics)
 
 
-NUMPY = _typed("numpy", fill_normals_numpy, _finish_numpy, _local_camps_numpy, uniforms_numpy)
+NUMPY = _typed("numpy", fill_normals_numpy, _finish_numpy, _local_camps_numpy, uniforms_numpy,
+               _order_statistics_numpy)
 CHOICES = ("numba", "numpy")
 
 

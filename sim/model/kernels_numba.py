@@ -135,3 +135,92 @@ def uniforms(replication_keys, reps, keys, step, slots):
         state += (base + slots[i] + u64(1)) * u64(GOLDEN)
         out[i] = float(mix(state) >> u64(11)) * (1.0 / (1 << 53))
     return out
+
+
+
+
+
+BUCKETS = 1024
+SORTED = 512  # a part this small is sorted; a larger one is bucketed again
+
+
+@numba.njit(inline="always", cache=True)
+def _scale(low, high):
+    """The bucket map v -> int((v - low) * scale), monotone; 0 puts everything in one bucket."""
+    if not (high > low and abs(low) < np.inf and abs(high) < np.inf):
+        return 0.0
+    scale = (BUCKETS - 1) / (high - low)
+    return scale if scale < np.inf else 0.0
+
+
+@numba.njit(inline="always", cache=True)
+def _bucket(v, low, scale):
+    return int((v - low) * scale) if scale > 0.0 else 0
+
+
+@numba.njit(cache=True)
+def _bucketed(part, ranks, starts, at):
+    """Count part's values per bucket (starts[b]: values before bucket b) and mark the buckets holding ranks
+    (at[b] >= 0: where the bucket's values go when gathered); return the map's (low, scale) and the total."""
+    low, high = part.min(), part.max()
+    scale = _scale(low, high)
+    starts[:] = 0
+    for v in part:
+        starts[_bucket(v, low, scale) + 1] += 1
+    for b in range(BUCKETS):
+        starts[b + 1] += starts[b]
+    at[:] = -1
+    for k in ranks:
+        at[np.searchsorted(starts, k, side="right") - 1] = 0
+    m = 0
+    for b in range(BUCKETS):
+        if at[b] == 0:
+            at[b] = m
+            m += starts[b + 1] - starts[b]
+    return low, scale, m
+
+
+@numba.njit(cache=True)
+def _select(part, ranks, out, starts, at, fill, held):
+    """out[k] = the ranks[k]-th smallest of part (ranks ascending): the wanted buckets are gathered into
+    `held`; a small or constant one is sorted, a large one bucketed again (heavy tails crowd one bucket)."""
+    low, scale, _ = _bucketed(part, ranks, starts, at)
+    fill[:] = at
+    for v in part:
+        b = _bucket(v, low, scale)
+        if at[b] >= 0:
+            held[fill[b]] = v
+            fill[b] += 1
+    k = 0
+    while k < len(ranks):
+        b = np.searchsorted(starts, ranks[k], side="right") - 1
+        end = k
+        while end < len(ranks) and ranks[end] < starts[b + 1]:
+            end += 1
+        bucket = held[at[b]:fill[b]].copy()
+        local = ranks[k:end] - starts[b]
+        if len(bucket) > SORTED and bucket.min() < bucket.max() and scale > 0.0:
+            _select(bucket, local, out[k:end], np.empty_like(starts), np.empty_like(at), np.empty_like(fill),
+                    np.empty_like(bucket))
+        else:
+            if bucket.min() < bucket.max():
+                bucket = np.sort(bucket)
+            for j in range(end - k):
+                out[k + j] = bucket[local[j]]
+        k = end
+
+
+@jit
+def order_statistics(values, ranks):
+    """out[s, k]: the ranks[k]-th smallest of column s of values (R, S), ranks ascending, no NaN. A column's values
+    are counted into buckets by value (a monotone map: a lower bucket holds no larger value), and only the
+    buckets that hold a wanted rank are gathered and sorted: a few passes over a column, not a selection."""
+    r_count, s_count = values.shape
+    out = np.empty((s_count, len(ranks)))
+    starts = np.empty(BUCKETS + 1, dtype=np.int64)
+    at, fill = np.empty(BUCKETS, dtype=np.int64), np.empty(BUCKETS, dtype=np.int64)
+    column, held = np.empty(r_count), np.empty(r_count)
+    for s in range(s_count):
+        column[:] = values[:, s]
+        _select(column, ranks, out[s], starts, at, fill, held)
+    return out

@@ -111,7 +111,7 @@ class ScenarioModel(mesa.Model):
 
     def _record(self) -> None:
         values = self._series_values(self.state)
-        self.stats[self.state.step] = summarise_step(values, self.bands)
+        self.stats[self.state.step] = summarise_step(values, self.bands, self.kernels)
         if self.trajectories is not None:
             self.trajectories[self.state.step] = values
         self.outcome_tracker.observe(self.state)

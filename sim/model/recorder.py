@@ -11,11 +11,14 @@ from dataclasses import dataclass
 import numpy as np
 
 from sim.model.compile import compile_expression
+from sim.model.kernels import Kernels
+from sim.model.quantiles import column_quantiles
 from sim.model.state import Index, State
 from sim.scenario.schema import Scenario
 
 STATISTICS = ("mean", "q05", "q25", "q50", "q75", "q95")
-_QUANTILES = np.array([0.05, 0.25, 0.5, 0.75, 0.95])
+QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
+_QUANTILES = np.array(QUANTILES)
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,12 +111,18 @@ class OutcomeTracker:
         return out
 
 
-def summarise_step(values: np.ndarray, bands: bool = True) -> np.ndarray:
-    """(R, S) -> (6, S): mean and the 5/25/50/75/95% quantiles over replications (NaN without `bands`: the
-    quantiles are a tenth of a step, and a batch keeps them from one chunk per point only)."""
+def summarise_step(values: np.ndarray, bands: bool = True, kernels: Kernels | None = None) -> np.ndarray:
+    """(R, S) -> (6, S): mean and the 5/25/50/75/95% quantiles over replications (NaN without `bands`: a batch
+    keeps them from one chunk per point only). With `kernels`, the quantiles are found by their order
+    statistics (sim.model.quantiles: the same bits as np.quantile, several times faster)."""
     out = np.empty((len(STATISTICS), values.shape[1]))
     out[0] = values.mean(axis=0)
-    out[1:] = np.quantile(values, _QUANTILES, axis=0) if bands else np.nan
+    if not bands:
+        out[1:] = np.nan
+    elif kernels is None:
+        out[1:] = np.quantile(values, _QUANTILES, axis=0)
+    else:
+        out[1:] = column_quantiles(values, QUANTILES, kernels.order_statistics)
     return out
 
 
