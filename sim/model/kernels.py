@@ -203,9 +203,9 @@ def _numba_kernels() -> Kernels | None:
     if compiled is None:
         return None
     fill, finish, camps, uniforms, order_statistics = compiled
-    starts, slopes = normal_table()
-    return _typed("numba", lambda keys, step, out: fill(keys, step, out, starts, slopes),
-                  lambda *args: finish(*args, starts, slopes), camps, uniforms, order_statistics)
+    knots = normal_knots()
+    return _typed("numba", lambda keys, step, out: fill(keys, step, out, knots),
+                  lambda *args: finish(*args, knots), camps, uniforms, order_statistics)
 
 
 NUMPY = _typed("numpy", fill_normals_numpy, _finish_numpy, _local_camps_numpy, uniforms_numpy,

@@ -30,35 +30,38 @@ def mix(z):
 
 
 @numba.njit(inline="always", cache=True)
-def normals_into(key, step, out, starts, slopes):
+def normals_into(key, step, out, knots):
     """One replication's normals at `step` (as sim.model.kernels.fill_normals_numpy, row by row)."""
     m = out.shape[0]
     start = mix(key + u64(step) * u64(STEP_KEY))
     for word in range(m // 2):
         z = mix(start + u64(word + 1) * u64(GOLDEN))
-        out[2 * word] = _normal(z >> u64(32), starts, slopes)
-        out[2 * word + 1] = _normal(z & u64(0xFFFFFFFF), starts, slopes)
+        out[2 * word] = _normal(z >> u64(32), knots)
+        out[2 * word + 1] = _normal(z & u64(0xFFFFFFFF), knots)
     if m % 2:
         z = mix(start + u64(m // 2 + 1) * u64(GOLDEN))
-        out[m - 1] = _normal(z >> u64(32), starts, slopes)
+        out[m - 1] = _normal(z >> u64(32), knots)
 
 
 @numba.njit(inline="always", cache=True)
-def _normal(bits, starts, slopes):
-    """One 32-bit word -> one normal: the top 16 bits pick the segment, the low 16 the point in it."""
+def _normal(bits, knots):
+    """One 32-bit word -> one normal: the top 16 bits pick the segment, the low 16 the point in it. The segment's
+    start and slope are read from the knots (slope = next knot - knot, as np.diff gives the numpy variant's
+    table): one table of 512 KiB, which stays in cache, instead of two."""
     segment = bits >> u64(16)
-    return np.float32(slopes[segment] * (float(bits & u64(0xFFFF)) * (1.0 / 65536.0)) + starts[segment])
+    start = knots[segment]
+    return np.float32((knots[segment + u64(1)] - start) * (float(bits & u64(0xFFFF)) * (1.0 / 65536.0)) + start)
 
 
 @jit
-def fill_normals(keys, step, out, starts, slopes):
+def fill_normals(keys, step, out, knots):
     """out (R, M) float32: each replication's M normals at `step`."""
     for r in range(out.shape[0]):
-        normals_into(keys[r], step, out[r], starts, slopes)
+        normals_into(keys[r], step, out[r], knots)
 
 
 @jit
-def finish(x, base, inertia, sd, do_inertia, do_noise, keys, step, starts, slopes):
+def finish(x, base, inertia, sd, do_inertia, do_noise, keys, step, knots):
     """Inertia toward the baseline, the noise and the bounds, one replication at a time (as _finish_numpy)."""
     r_count, n, _ = x.shape
     m = n * n
@@ -71,7 +74,7 @@ def finish(x, base, inertia, sd, do_inertia, do_noise, keys, step, starts, slope
                 for j in range(n):
                     xr[i * n + j] = xr[i * n + j] * keep + pull * br[i, j]
         if do_noise:
-            normals_into(keys[r], step, normals, starts, slopes)
+            normals_into(keys[r], step, normals, knots)
             scale = np.float32(sd[r])
             for k in range(m):
                 xr[k] += np.float64(normals[k] * scale)
