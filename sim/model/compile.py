@@ -17,6 +17,7 @@ from sim.model.state import Index, State
 from sim.scenario import expressions as x
 
 Compiled = Callable[[State], np.ndarray | float | bool]
+AtPairs = Callable[[State, np.ndarray, np.ndarray], np.ndarray | float | bool]
 
 _BINARY = {
     "+": np.add, "-": np.subtract, "*": np.multiply, "<": np.less, "<=": np.less_equal,
@@ -84,6 +85,77 @@ def compile_group(exprs: Sequence[x.Expression], index: Index) -> Compiled:
     if len({shape(e) for e in exprs}) != 1:
         raise ValueError("expressions of different shapes cannot be compiled together")
     return _compile([e.root for e in exprs], index)
+
+
+def compile_pairs(exprs: Sequence[x.Expression], index: Index) -> AtPairs:
+    """Expressions of one shape, read only where asked: f(state, reps, cols) is the group's value at
+    (reps[f], instance cols[f]), the bits of compile_group's (R, K) there (the same operations on fewer
+    elements), or a number. An event's chance is needed only where its condition holds: a few of R x K."""
+    if len({shape(e) for e in exprs}) != 1:
+        raise ValueError("expressions of different shapes cannot be compiled together")
+    return _compile_at([e.root for e in exprs], index)
+
+
+def _compile_at(nodes: list, index: Index) -> AtPairs:
+    node = nodes[0]
+    if isinstance(node, x.Param) and node.name in index.varying:
+        name = node.name
+        return lambda s, reps, cols: s.varying[name][reps]
+    if isinstance(node, (x.Num, x.Bool, x.Param, x.Step)):
+        whole = _compile(nodes, index)
+        return lambda s, reps, cols: whole(s)
+    if isinstance(node, x.Unary):
+        inner = _compile_at([n.operand for n in nodes], index)
+        op = np.logical_not if node.op == "not" else np.negative
+        return lambda s, reps, cols: op(inner(s, reps, cols))
+    if isinstance(node, x.Binary):
+        left, right = _compile_at([n.left for n in nodes], index), _compile_at([n.right for n in nodes], index)
+        op = _divide if node.op == "/" else _BINARY[node.op]
+        return lambda s, reps, cols: op(left(s, reps, cols), right(s, reps, cols))
+    if isinstance(node, x.Call):
+        return _call_at(nodes, index)
+    raise TypeError(f"cannot compile {node!r}")
+
+
+def _call_at(nodes: list[x.Call], index: Index) -> AtPairs:
+    f, args = nodes[0].func, nodes[0].args
+    if f in ("abs", "exp", "min", "max"):
+        parts = [_compile_at([n.args[k] for n in nodes], index) for k in range(len(args))]
+        if f in ("abs", "exp"):
+            op = np.abs if f == "abs" else _exp
+            return lambda s, reps, cols: op(parts[0](s, reps, cols))
+        op = np.minimum if f == "min" else np.maximum
+        return lambda s, reps, cols: op(parts[0](s, reps, cols), parts[1](s, reps, cols))
+    names = [[n.args[k].name for n in nodes] for k in range(len(args))]
+    if f in ("relation", "alignment") and args[1].kind == "actor":
+        i, j = _column(names[0], index.actors), _column(names[1], index.actors)
+        return lambda s, reps, cols: s.relations[reps, i[cols], j[cols]]
+    if f == "attr":
+        i, k = _column(names[0], index.actors), _column(names[1], index.attributes)
+        return lambda s, reps, cols: s.attributes[reps, i[cols], k[cols]]
+    if f == "same_camp":
+        i, j = _column(names[0], index.actors), _column(names[1], index.actors)
+        return lambda s, reps, cols: s.camps[reps, i[cols]] == s.camps[reps, j[cols]]
+    if f in ("fired", "times_fired", "since"):
+        e = _column(names[0], index.events)
+        if f == "fired":
+            return lambda s, reps, cols: s.fired_count[reps, e[cols]] > 0
+        if f == "times_fired":
+            return lambda s, reps, cols: s.fired_count[reps, e[cols]].astype(np.float64)
+        return lambda s, reps, cols: _since(s.step, s.last_fired[reps, e[cols]])
+    whole = _call(nodes, index)  # a bloc's alignment, presence: sums, whose order a subset could change
+    return lambda s, reps, cols: _at(whole(s), reps, cols)
+
+
+def _since(step: int, last: np.ndarray) -> np.ndarray:
+    return np.where(last >= 0, step - last, np.inf)
+
+
+def _at(value, reps: np.ndarray, cols: np.ndarray):
+    """An (R, K) value, or one that broadcasts to it, at the pairs (a number stays a number)."""
+    if not isinstance(value, np.ndarray):
+        return value
+    return value[reps if value.shape[0] > 1 else 0, cols if value.shape[1] > 1 else 0]
 
 
 def _compile(nodes: list, index: Index) -> Compiled:
@@ -156,5 +228,5 @@ def _call(nodes: list[x.Call], index: Index) -> Compiled:
     if f == "times_fired":
         return lambda s: s.fired_count[:, e].astype(np.float64)
     if f == "since":
-        return lambda s: np.where(s.last_fired[:, e] >= 0, s.step - s.last_fired[:, e], np.inf)
+        return lambda s: _since(s.step, s.last_fired[:, e])
     raise TypeError(f"unknown function {f}")

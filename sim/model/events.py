@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from sim.model.compile import Compiled, compile_group, shape
+from sim.model.compile import AtPairs, Compiled, compile_group, compile_pairs, shape
 from sim.model.effects import compile_effect
 from sim.model.state import NEVER, Index, State
 from sim.model.streams import EventDraws, event_key
@@ -42,7 +42,7 @@ class EventGroup:
     spec: s.Event                       # the first instance: kind, once, cooldown, effects' shape
     keys: np.ndarray                    # (K,) uint64 stream keys
     condition: Compiled | None
-    probability: float | Compiled
+    probability: float | AtPairs  # an expression is read only where the condition lets the event fire
     effects: list = field(default_factory=list)  # compiled effects (effect_kinds: each kind's `compiled`)
     follow_up_target: bool = False
 
@@ -107,7 +107,7 @@ class EventEngine:
         first = events[0]
         condition = compile_group([e.condition for e in events], self.index) if first.condition else None
         if isinstance(first.probability, Expression):
-            probability = compile_group([e.probability for e in events], self.index)
+            probability = compile_pairs([e.probability for e in events], self.index)
         else:
             probability = float(first.probability)
         effects = [compile_effect([e.effects[k] for e in events], self.index, members, k)
@@ -165,7 +165,7 @@ class EventEngine:
         reps, cols = _where(mask)
         p = g.probability
         if not (isinstance(p, float) and p >= 1.0) and len(reps):
-            chance = p if isinstance(p, float) else np.broadcast_to(p(state), (r, k))[reps, cols]
+            chance = p if isinstance(p, float) else p(state, reps, cols)
             hit = draws.uniforms(reps, g.keys[cols], t, 0) < chance
             reps, cols = reps[hit], cols[hit]
         return (reps, cols), due
