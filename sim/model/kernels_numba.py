@@ -88,12 +88,20 @@ def finish(x, base, inertia, sd, do_inertia, do_noise, keys, step, knots):
 
 @jit
 def local_camps(relations, sizes, camps):
-    """The single-move camp search, one replication at a time (as _local_camps_numpy); camps is changed."""
+    """The single-move camp search, one replication at a time (as _local_camps_numpy); camps is changed. A
+    replication whose relations, sizes and camps are the bits of the one before (all of them at step 0, where
+    the search is longest) gets its answer."""
     r_count, n, _ = relations.shape
     weighted, gain, rows, cols = np.empty(n), np.empty(n), np.empty(n), np.empty(n)
     xt = np.empty((n, n))
+    start = np.empty(n)
+    bits_x, bits_s = relations.reshape(r_count, n * n).view(np.uint64), sizes.view(np.uint64)
     for r in range(r_count):
         x, s, c = relations[r], sizes[r], camps[r]
+        if r > 0 and _same(bits_x[r], bits_x[r - 1]) and _same(bits_s[r], bits_s[r - 1]) and _same_start(c, start):
+            c[:] = camps[r - 1]
+            continue
+        start[:] = c
         for i in range(n):
             for j in range(n):
                 xt[j, i] = x[i, j]
@@ -126,6 +134,23 @@ def local_camps(relations, sizes, camps):
             for i in range(n):
                 c[i] *= -1.0
     return camps
+
+
+@numba.njit(inline="always", cache=True)
+def _same(a, b):
+    for k in range(len(a)):
+        if a[k] != b[k]:
+            return False
+    return True
+
+
+@numba.njit(inline="always", cache=True)
+def _same_start(c, start):
+    """Camps are +1 or -1 (or NaN from a NaN size: then no reuse)."""
+    for k in range(len(c)):
+        if not c[k] == start[k]:
+            return False
+    return True
 
 
 @jit
