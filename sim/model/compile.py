@@ -202,7 +202,7 @@ def _call(nodes: list[x.Call], index: Index) -> Compiled:
         i = _column(names[0], index.actors)
         if args[1].kind == "actor":
             flat = i * len(index.actors) + _column(names[1], index.actors)  # (i, j) as a column of R x N^2
-            return lambda s: np.take(s.relations.reshape(len(s.relations), -1), flat, axis=1)
+            return lambda s: s.relations.reshape(len(s.relations), -1)[:, flat]  # (np.take: twice as slow)
         weights = np.zeros((len(nodes), len(index.actors)))  # row k: 1/m on the bloc's members other than i
         for k, (a, b) in enumerate(zip(i, names[1])):
             members = [m for m in index.blocs[b] if m != a]
