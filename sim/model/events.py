@@ -12,6 +12,7 @@ decides firing, slot 1 + 2k draws effect k's size and slot 2 + 2k its duration.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -45,6 +46,14 @@ class EventGroup:
     probability: float | AtPairs  # an expression is read only where the condition lets the event fire
     effects: list = field(default_factory=list)  # compiled effects (effect_kinds: each kind's `compiled`)
     follow_up_target: bool = False
+
+    @functools.cached_property
+    def columns(self) -> slice | np.ndarray:
+        """The group's columns of the (R, E) arrays: a slice when its events are consecutive (a template's
+        instances are), which reads them as a view instead of gathering them."""
+        first = int(self.events[0])
+        consecutive = np.array_equal(self.events, np.arange(first, first + len(self.events)))
+        return slice(first, first + len(self.events)) if consecutive else self.events
 
 
 def event_shape(event: s.Event) -> tuple:
@@ -124,7 +133,7 @@ class EventEngine:
         for g, _, due in decided:  # follow-ups due now fire or fizzle
             if due is not None and due.any():
                 rows, cols = _where(due)
-                parents_of[id(g)] = state.due_parent[:, g.events].copy()
+                parents_of[id(g)] = state.due_parent[:, g.columns].copy()
                 state.due[rows, g.events[cols]] = NEVER
         firings = []
         for g, (reps, cols), due in decided:
@@ -148,14 +157,14 @@ class EventEngine:
         r, k = state.replications, len(g.events)
         spec = g.spec
         own = spec.kind in ("stochastic", "triggered") or (spec.kind == "scheduled" and spec.step == t)
-        due = state.due[:, g.events] == t if g.follow_up_target else None
+        due = state.due[:, g.columns] == t if g.follow_up_target else None
         if not own and (due is None or not due.any()):
             return None, None
         mask = np.ones((r, k), dtype=bool) if own else due.copy()
         if spec.once:
-            mask &= state.fired_count[:, g.events] == 0
+            mask &= state.fired_count[:, g.columns] == 0
         if spec.cooldown:
-            last = state.last_fired[:, g.events]
+            last = state.last_fired[:, g.columns]
             mask &= (last < 0) | (t - last > spec.cooldown)
         if g.condition is not None and mask.any():
             condition = np.broadcast_to(g.condition(state), (r, k))
