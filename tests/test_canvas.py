@@ -156,3 +156,14 @@ def test_a_run_with_plots_does_not_import_matplotlib(tmp_path):
     for name in ("alignment.png", "presence.png", "camps.png", "network.png", "camp_membership.png"):
         with Image.open(folder / name) as image:
             assert image.size[0] > 600 and np.asarray(image.convert("RGB")).std() > 10
+
+
+def test_names_with_line_breaks_and_control_characters_are_drawn_not_fatal():
+    glyphs = Glyphs()  # Pillow's layout fails on '\n', '\r', '\x1c'-'\x1e', '\x85' and '\u2029' in a line
+    canvas = Canvas(3, 1, glyphs)
+    for text in ("Coup\nin Niger", "Coup\r\nin Niger", "Coup\x1ein\x85Niger\u2029", "tab\there"):
+        canvas.text(10, 50, text, 10)
+        canvas.text(150, 50, text, 10, rotation=90)
+        assert glyphs.width(text, 10) > 0
+    assert glyphs.wrap("Coup in\nNiger and Mali", 1000, 7) == "Coup in Niger and Mali"
+    assert (np.asarray(canvas.image) < 128).any()

@@ -25,6 +25,9 @@ DPI = 110
 Colour = tuple[int, int, int]
 # matplotlib's dash patterns, in line widths (lines.dashed_pattern and friends, scaled by the width)
 DASHES = {"-": None, "--": (3.7, 1.6), ":": (1.0, 1.65), "-.": (6.4, 1.6, 1.0, 1.6)}
+# control characters and line or paragraph separators (a name may hold them): Pillow's text layout (raqm) fails
+# on several, so a line of text shows each as a space
+_BLANKS = str.maketrans(dict.fromkeys([*range(32), *range(127, 160), 0x2028, 0x2029], " "))
 
 
 def rgb(colour: str | Colour) -> Colour:
@@ -73,16 +76,16 @@ class Glyphs:
     def _width(self, line: str, size: float) -> float:
         width = self._widths.get((line, size))
         if width is None:
-            width = self._widths[line, size] = self.font(size).getlength(line)
+            width = self._widths[line, size] = self.font(size).getlength(line.translate(_BLANKS))
         return width
 
     def wrap(self, text: str, width: float, size: float) -> str:
         """`text` with newlines where a line would grow wider than `width` pixels (greedy, by words, whose
-        widths are added: kerning across a space is left out)."""
+        widths are added: kerning across a space is left out); the newlines it had count as spaces, as textwrap's."""
         space = self._width(" ", size)
         lines: list[list[str]] = []
         used = 0.0
-        for word in text.split(" "):
+        for word in text.replace("\n", " ").split(" "):
             w = self._width(word, size)
             if lines and used + space + w <= width:
                 lines[-1].append(word)
@@ -106,7 +109,7 @@ class Glyphs:
             ascent, descent = font.getmetrics()
             pad = 2 + round(size * self.dpi / 72 / 4)
             image = Image.new("L", (round(self._width(text, size)) + 2 * pad, ascent + descent + 2 * pad))
-            ImageDraw.Draw(image).text((pad, ascent + pad), text, font=font, fill=255, anchor="ls")
+            ImageDraw.Draw(image).text((pad, ascent + pad), text.translate(_BLANKS), font=font, fill=255, anchor="ls")
             left, top = -pad, -ascent - pad
             if rotation:
                 image = image.rotate(rotation, expand=True)
