@@ -75,9 +75,19 @@ def test_text_is_anchored_as_matplotlib_anchors_it():
 def test_wrapped_lines_fit_and_keep_every_word(text, width):
     glyphs = Glyphs()
     wrapped = glyphs.wrap(text, width, 7)
-    assert wrapped.replace("\n", " ") == text
     for line in wrapped.split("\n"):
-        assert glyphs.width(line, 7) <= width + 1 or " " not in line  # a single long word may overflow
+        assert glyphs.width(line, 7) <= width + 1 or len(line) == 1  # a line of one character may overflow
+    assert wrapped.replace("\n", "").replace(" ", "") == text.replace(" ", "")  # every character, in order
+    if all(glyphs.width(word, 7) <= width for word in text.split(" ")):
+        assert wrapped.replace("\n", " ") == text  # no word cut when each fits
+
+
+def test_a_word_wider_than_the_line_is_cut_not_left_running_off_the_figure():
+    glyphs = Glyphs()
+    wrapped = glyphs.wrap("Marked events: 1 2024-01-08 " + "X" * 300 + "0; 2 2024-02-05 next", 400, 7)
+    lines = wrapped.split("\n")
+    assert len(lines) > 3 and all(glyphs.width(line, 7) <= 400 for line in lines)
+    assert lines[0] == "Marked events: 1 2024-01-08" and lines[1].startswith("XXX") and lines[-1].endswith("next")
 
 
 @settings(max_examples=80, deadline=None)

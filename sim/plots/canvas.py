@@ -81,7 +81,8 @@ class Glyphs:
 
     def wrap(self, text: str, width: float, size: float) -> str:
         """`text` with newlines where a line would grow wider than `width` pixels (greedy, by words, whose
-        widths are added: kerning across a space is left out); the newlines it had count as spaces, as textwrap's."""
+        widths are added: kerning across a space is left out); the newlines it had count as spaces and a word
+        wider than a line is cut, as textwrap does."""
         space = self._width(" ", size)
         lines: list[list[str]] = []
         used = 0.0
@@ -90,9 +91,14 @@ class Glyphs:
             if lines and used + space + w <= width:
                 lines[-1].append(word)
                 used += space + w
-            else:
-                lines.append([word])
-                used = w
+                continue
+            while w > width and len(word) > 1:  # the longest head that fits (one character at least) on a line
+                cut = next((k for k in range(len(word) - 1, 1, -1) if self._width(word[:k], size) <= width), 1)
+                lines.append([word[:cut]])
+                word = word[cut:]
+                w = self._width(word, size)
+            lines.append([word])
+            used = w
         return "\n".join(" ".join(line) for line in lines)
 
     def metrics(self, size: float) -> tuple[int, int, float]:
