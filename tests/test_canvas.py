@@ -15,7 +15,7 @@ from PIL import Image
 
 from sim.plots.axes import Panel
 from sim.plots.canvas import Canvas, Glyphs, dashes, png_bytes, rgb
-from sim.plots.geometry import date_ticks, nice_ticks, panel_grid, tick_label
+from sim.plots.geometry import date_ticks, nice_ticks, panel_grid, tick_label, tick_labels
 from sim.plots.network_figures import RDBU, colour_map
 
 
@@ -135,6 +135,13 @@ def test_ticks_and_labels_as_the_old_matplotlib_figures_had_them():
     days, labels = date_ticks(dt.date(2023, 7, 25), dt.date(2025, 7, 22))
     assert days[0] == dt.date(2023, 10, 1) and labels[:3] == ["Oct\n2023", "2024", "Apr"]
     assert date_ticks(dt.date(2024, 1, 1), dt.date(2024, 1, 20)) is None
+
+
+def test_tick_labels_of_a_million_and_more_are_written_in_units_of_a_power_of_ten():
+    assert tick_labels([0.0, 250.0, 500.0]) == (["0", "250", "500"], "")
+    assert tick_labels([0.0, 200e6, 400e6, 1000e6]) == (["0.0", "0.2", "0.4", "1.0"], "1e9")
+    assert tick_labels([0.0, 2.5e6, 5e6]) == (["0.0", "2.5", "5.0"], "1e6")
+    assert tick_labels([0.0]) == (["0"], "")
 
 
 def test_panel_grid_grows_taller_not_narrower():

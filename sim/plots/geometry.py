@@ -63,6 +63,16 @@ def tick_label(value: float, step: float) -> str:
     return text.replace("-", "\u2212") if value < 0 else text
 
 
+def tick_labels(ticks: list[float]) -> tuple[list[str], str]:
+    """Labels for evenly spaced ticks, and the factor they are written in ('' or '1e9'): from a million up, in
+    units of the largest tick's power of ten, as matplotlib writes them, so that labels stay short."""
+    step = ticks[1] - ticks[0] if len(ticks) > 1 else 1.0
+    largest = max((abs(t) for t in ticks), default=0.0)
+    power = math.floor(math.log10(largest)) if largest >= 1e6 and math.isfinite(largest) else 0
+    scale = 10.0 ** power
+    return [tick_label(v / scale, step / scale) for v in ticks], f"1e{power}" if power else ""
+
+
 def panel_grid(width: float, rows: int, cols: int, top: float, bottom: float, panel_height: float,
                left: float = 0.8, right: float = 0.2, between_rows: float = 0.7, between_cols: float = 0.9,
                min_panel_width: float = 1.6) -> tuple[float, float, list[tuple[float, float, float, float]]]:

@@ -16,7 +16,7 @@ from sim.model.model import RunResult, firing_counts
 from sim.model.recorder import STATISTICS
 from sim.plots.axes import Entry, Panel, best_corner, legend, legend_size
 from sim.plots.canvas import Canvas, Glyphs
-from sim.plots.geometry import date_ticks, day_ticks, nice_ticks, panel_grid, tick_label
+from sim.plots.geometry import date_ticks, day_ticks, nice_ticks, panel_grid, tick_labels
 from sim.scenario.schema import Scenario
 
 COLOURS = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#F0E442", "#000000"]
@@ -90,8 +90,10 @@ def _panels(canvas: Canvas, boxes, xlim, ylim) -> list[Panel]:
 
 def _time_frame(panel: Panel, timeline: _Timeline, yticks: list[float], ylabel: str, marks) -> None:
     """Grid, frame, dates below, values left, the axis label and the numbered event marks."""
-    step = yticks[1] - yticks[0] if len(yticks) > 1 else 1.0
-    offset = panel.frame(timeline.ticks, timeline.labels, yticks, [tick_label(v, step) for v in yticks])
+    labels, factor = tick_labels(yticks)
+    offset = panel.frame(timeline.ticks, timeline.labels, yticks, labels)
+    if factor:  # above the axis's top left corner, as matplotlib's offset text
+        panel.canvas.text(panel.box[0], panel.box[1] - panel.canvas.px(3), factor, 10, va="bottom")
     panel.ylabel(ylabel, 8, offset)
     panel.marks([day.toordinal() for day, _ in marks], label=True)
 
