@@ -184,3 +184,16 @@ def test_names_with_line_breaks_and_control_characters_are_drawn_not_fatal():
         assert glyphs.width(text, 10) > 0
     assert glyphs.wrap("Coup in\nNiger and Mali", 1000, 7) == "Coup in Niger and Mali"
     assert (np.asarray(canvas.image) < 128).any()
+
+
+def test_camp_membership_over_a_span_of_days_labels_days_not_one_month_repeated(tmp_path, monkeypatch):
+    from sim.model.network import NetworkRecord
+    from sim.plots import network_figures
+
+    seen = []
+    monkeypatch.setattr(Panel, "frame", lambda self, xticks=(), xlabels=(), *a, **k: seen.append(list(xlabels)) or 0.0)
+    record = NetworkRecord.__new__(NetworkRecord)
+    record.with_first, record.count = np.ones((5, 2)), 1
+    dates = [dt.date(2024, 1, 1) + dt.timedelta(days=d) for d in range(5)]
+    network_figures.plot_camp_membership(record, ["a", "b"], dates, "t", tmp_path / "m.png")
+    assert len(set(seen[0])) == len(seen[0]) > 1

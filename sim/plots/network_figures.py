@@ -4,7 +4,6 @@ matplotlib (`network_plots.py`), which also writes SVG and PDF; both read the la
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 
 import numpy as np
@@ -119,9 +118,10 @@ def plot_camp_membership(record: NetworkRecord, names: list[str], dates, title: 
     image = Image.fromarray(pixels, "RGB").resize((round(x1 - x0), round(y1 - y0)), Image.Resampling.NEAREST)
     canvas.image.paste(image, (round(x0), round(y0)))
     first, last = dates[steps[0]], dates[steps[-1]]
-    ticks = date_ticks(first, last) or day_ticks(first, last)
-    tick_days = [d.toordinal() for d in ticks[0]]
-    panel.frame(tick_days, [dt.date.fromordinal(d).strftime("%Y-%m") for d in tick_days],
+    months = date_ticks(first, last)  # months as 2024-07; a span of weeks by its days (not one month repeated)
+    days, labels = (months[0], [d.strftime("%Y-%m") for d in months[0]]) if months else day_ticks(first, last)
+    tick_days = [d.toordinal() for d in days]
+    panel.frame(tick_days, labels,
                 list(range(len(names))), [names[i] for i in order], size=8)
     panel.title(f"{title}: camp membership over time (two camps minimising frustration)")
     _colour_bar(canvas, (x1 + 0.25 * canvas.dpi, y0, x1 + 0.45 * canvas.dpi, y1),
