@@ -133,8 +133,7 @@ def test_plots_with_a_hundred_marked_events_and_long_names_grow_instead_of_faili
     from PIL import Image
 
     from sim.model.model import run_scenario
-    from sim.plots import run_plots
-    from sim.plots.network_plots import plot_camp_membership
+    from sim.plots import network_figures, network_plots, run_plots
     from sim.scenario.loader import load_scenario
 
     scenario = load_scenario("scenarios/niger-2024.toml")
@@ -150,4 +149,10 @@ def test_plots_with_a_hundred_marked_events_and_long_names_grow_instead_of_faili
         assert big[0] == small[0] and big[1] > small[1]  # taller by the caption, panels kept
     names = [a.id for a in scenario.actors]
     names[1] = "an actor whose name goes on " * 8
-    assert plot_camp_membership(result.network, names, scenario.dates, "long", tmp_path / "membership").exists()
+    assert network_plots.plot_camp_membership(result.network, names, scenario.dates, "long",
+                                              tmp_path / "membership").exists()  # the comparison report's
+    short = network_figures.plot_camp_membership(result.network, [a.id for a in scenario.actors], scenario.dates,
+                                                 "short", tmp_path / "short.png")
+    long = network_figures.plot_camp_membership(result.network, names, scenario.dates, "long", tmp_path / "long.png")
+    (short_w, short_h), (long_w, long_h) = (Image.open(p).size for p in (short, long))
+    assert short_h == long_h and long_w > short_w + 1000  # wider by the name, the heat map kept

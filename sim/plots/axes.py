@@ -68,7 +68,7 @@ class Panel:
         self.canvas.text((x0 + x1) / 2, y0 - self.canvas.px(6), text, size, ha="center", va="bottom")
 
     def ylabel(self, text: str, size: float, offset: float) -> None:
-        """A label reading upwards left of the tick labels, which take `offset` pixels."""
+        """A one-line label reading upwards left of the tick labels, which take `offset` pixels."""
         x0, y0, _, y1 = self.box
         height = self.canvas.text_height(text, size)
         self.canvas.text(x0 - offset - self.canvas.px(4) - height / 2, (y0 + y1) / 2, text, size, rotation=90)
@@ -78,10 +78,12 @@ class Panel:
 
     def marks(self, days: list[float], label: bool, colour: str = "0.45") -> None:
         """Dotted vertical lines at `days`; numbered, staggered over three heights so that events close in
-        time stay readable."""
-        _, y0, _, y1 = self.box
+        time stay readable. Marks outside the panel's dates are left out, as matplotlib clips them."""
+        x0, y0, x1, y1 = self.box
         for n, v in enumerate(self.x(days), 1):
-            self.canvas.dotted(v, y0, y1, colour)
+            if not x0 < v < x1:
+                continue
+            self.canvas.dotted(v, y0 + 1, y1 - 1, colour)  # inside the frame
             if label:
                 top = y0 + (n % 3) * 0.07 * (y1 - y0)
                 self.canvas.text(v, top + 2, f" {n}", 7, colour="0.3", va="top")
@@ -99,12 +101,17 @@ class Entry:
     dash: str = "-"
 
 
+def _columns(canvas: Canvas, entries: list[Entry], size: float, ncol: int) -> list[float]:
+    """Pixels each column takes: handle, pad and its widest label."""
+    em = canvas.px(size)
+    return [max(canvas.glyphs.width(e.label, size) for e in entries[c::ncol]) + 2.8 * em for c in range(ncol)]
+
+
 def legend_size(canvas: Canvas, entries: list[Entry], size: float, ncol: int = 1, title: str = "") -> tuple[float, float]:
     """Width and height in pixels of the legend `legend` draws."""
     em = canvas.px(size)
     rows = -(-len(entries) // ncol)
-    widths = [max(canvas.glyphs.width(e.label, size) for e in entries[c::ncol]) + 2.8 * em for c in range(ncol)]
-    width = sum(widths) + (ncol - 1) * 2.0 * em
+    width = sum(_columns(canvas, entries, size, ncol)) + (ncol - 1) * 2.0 * em
     height = rows * em * 1.5 - 0.5 * em
     if title:
         width = max(width, canvas.glyphs.width(title, size * 0.875))
@@ -114,7 +121,7 @@ def legend_size(canvas: Canvas, entries: list[Entry], size: float, ncol: int = 1
 
 def legend(canvas: Canvas, x: float, y: float, entries: list[Entry], size: float, ncol: int = 1, title: str = "",
            frame: bool = False) -> None:
-    """Entries in `ncol` columns, row by row, from the top-left corner (x, y)."""
+    """Entries in `ncol` columns, row by row, from the top-left corner (x, y); labels of one line."""
     em = canvas.px(size)
     width, height = legend_size(canvas, entries, size, ncol, title)
     if frame:
@@ -123,7 +130,7 @@ def legend(canvas: Canvas, x: float, y: float, entries: list[Entry], size: float
     if title:
         canvas.text(x + width / 2, top, title, size * 0.875, ha="center", va="top")
         top += 1.5 * em
-    widths = [max(canvas.glyphs.width(e.label, size) for e in entries[c::ncol]) + 2.8 * em for c in range(ncol)]
+    widths = _columns(canvas, entries, size, ncol)
     for k, entry in enumerate(entries):
         row, col = divmod(k, ncol)
         left = x + 0.4 * em + sum(widths[:col]) + col * 2.0 * em

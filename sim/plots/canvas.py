@@ -107,7 +107,8 @@ class Glyphs:
         return ascent, descent, 1.2 * size * self.dpi / 72
 
     def mask(self, text: str, size: float, rotation: int = 0) -> tuple[Image.Image, int, int]:
-        """The text's ink as an 'L' image and its top-left corner from the left end of the baseline."""
+        """One line's ink as an 'L' image (with a margin) and, unrotated, the image's top-left corner from the
+        left end of the baseline; rotated text is placed by its centre and the corner is the unrotated one."""
         key = (text, size, rotation)
         hit = self._masks.get(key)
         if hit is None:  # drawn on a box from the advance and the font's ascent, with room for overhangs:
@@ -138,8 +139,9 @@ class Canvas:
 
     def text(self, x: float, y: float, text: str, size: float, colour: str | Colour = "black", ha: str = "left",
              va: str = "baseline", rotation: int = 0) -> None:
-        """`text` (lines split at newlines) anchored at (x, y) as matplotlib's ha and va do. Rotated text
-        (90 degrees, reading upwards) is centred on (x, y)."""
+        """`text` (lines split at newlines) anchored at (x, y) by ha and va, as matplotlib names them, with
+        va measured on the font (top: its ascent; bottom: its descent), not on each text's ink. Rotated text
+        (90 degrees, reading upwards, one line) is centred on (x, y)."""
         fill = rgb(colour)
         if rotation:
             mask, _, _ = self.glyphs.mask(text, size, rotation)

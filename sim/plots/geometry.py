@@ -10,7 +10,7 @@ import datetime as dt
 import math
 
 _MONTH_STEPS = (1, 2, 3, 4, 6, 12, 24, 60, 120)
-_NICE = (1.0, 2.0, 2.5, 5.0, 10.0)
+_NICE = (1.0, 2.0, 2.5, 5.0)
 
 
 def date_ticks(first: dt.date, last: dt.date, most: int = 9) -> tuple[list[dt.date], list[str]] | None:
@@ -25,7 +25,7 @@ def date_ticks(first: dt.date, last: dt.date, most: int = 9) -> tuple[list[dt.da
     if len(days) < 2:
         return None
     labels = [str(d.year) if d.month == 1 or step >= 12 else d.strftime("%b") for d in days]
-    if days and days[0].month != 1 and step < 12:
+    if days[0].month != 1 and step < 12:
         labels[0] = f"{days[0]:%b}\n{days[0].year}"
     return days, labels
 
@@ -44,13 +44,10 @@ def nice_ticks(low: float, high: float, most: int = 7) -> list[float]:
     if not (math.isfinite(low) and math.isfinite(high)) or high <= low:
         return [low] if math.isfinite(low) else []
     power = 10.0 ** math.floor(math.log10((high - low) / most))
-    for nice in _NICE * 2:
-        step = nice * power
+    for step in (nice * power * 10 ** k for k in range(3) for nice in _NICE):
         first, last = math.ceil(low / step - 1e-9), math.floor(high / step + 1e-9)
         if last - first + 1 <= most:
             return [k * step for k in range(first, last + 1)]
-        if nice == 10.0:
-            power *= 10
     return [low, high]
 
 

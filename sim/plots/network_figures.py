@@ -108,8 +108,9 @@ def plot_camp_membership(record: NetworkRecord, names: list[str], dates, title: 
     order = np.argsort(-shares[steps[-1]], kind="stable")
     height = 0.32 * len(names) + 1.8
     labels = max(glyphs.width(name, 8) for name in names) / glyphs.dpi + 0.25  # inches the actor names take
-    width, height, boxes = panel_grid(10, 1, 1, top=0.4, bottom=0.45, panel_height=height - 0.85, left=labels,
-                                      right=1.3)
+    # the heat map keeps its 8.4 inches: long names widen the figure
+    width, height, boxes = panel_grid(labels + 1.3 + 8.4, 1, 1, top=0.4, bottom=0.45, panel_height=height - 0.85,
+                                      left=labels, right=1.3)
     canvas = Canvas(width, height, glyphs)
     x0, y0, x1, y1 = (v * canvas.dpi for v in boxes[0])
     days = [dates[s].toordinal() for s in steps]

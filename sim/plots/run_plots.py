@@ -43,6 +43,11 @@ def event_marks(scenario: Scenario, result: RunResult) -> list[tuple[dt.date, st
     return sorted(marks)
 
 
+def _one_line(name: str) -> str:
+    """A name as titles and legend rows take it: line breaks and runs of spaces read as one space."""
+    return " ".join(name.split())
+
+
 class _Timeline:
     """The x axis every panel of a run shares: days, limits with matplotlib's 5% margins, ticks."""
 
@@ -88,13 +93,14 @@ def _panels(canvas: Canvas, boxes, xlim, ylim) -> list[Panel]:
     return [Panel(canvas, tuple(v * dpi for v in box), xlim, ylim) for box in boxes]
 
 
-def _time_frame(panel: Panel, timeline: _Timeline, yticks: list[float], ylabel: str, marks) -> None:
+def _time_frame(panel: Panel, timeline: _Timeline, yticks: list[float], ylabel: str, marks,
+                ylabel_size: float = 8) -> None:
     """Grid, frame, dates below, values left, the axis label and the numbered event marks."""
     labels, factor = tick_labels(yticks)
     offset = panel.frame(timeline.ticks, timeline.labels, yticks, labels)
     if factor:  # above the axis's top left corner, as matplotlib's offset text
         panel.canvas.text(panel.box[0], panel.box[1] - panel.canvas.px(3), factor, 10, va="bottom")
-    panel.ylabel(ylabel, 8, offset)
+    panel.ylabel(ylabel, ylabel_size, offset)
     panel.marks([day.toordinal() for day, _ in marks], label=True)
 
 
@@ -107,7 +113,7 @@ def plot_alignment(path: Path, scenario: Scenario, result: RunResult, marks, gly
     if not wanted:
         return
     glyphs = glyphs or Glyphs()
-    names = {a.id: a.name for a in scenario.actors} | {b.id: b.name for b in scenario.blocs}
+    names = {a.id: _one_line(a.name) for a in scenario.actors} | {b.id: _one_line(b.name) for b in scenario.blocs}
     cols = 2 if len(wanted) > 1 else 1
     rows = -(-len(wanted) // cols)
     caption, caption_inches = _marks_caption(6.2 * cols, glyphs, marks)
@@ -141,7 +147,7 @@ def plot_presence(path: Path, scenario: Scenario, result: RunResult, marks, glyp
         return
     glyphs = glyphs or Glyphs()
     sites = list(dict.fromkeys(result.series[c].target for c in wanted))
-    actor_names = {a.id: a.name for a in scenario.actors}
+    actor_names = {a.id: _one_line(a.name) for a in scenario.actors}
     actors = list(dict.fromkeys(result.series[c].source for c in wanted))
     colour = {a: COLOURS[k % len(COLOURS)] for k, a in enumerate(actors)}
     cols = 2 if len(sites) > 1 else 1
@@ -161,7 +167,7 @@ def plot_presence(path: Path, scenario: Scenario, result: RunResult, marks, glyp
             _fans(layer, panel, timeline.days, result.stats, series, [colour[result.series[c].source] for c in series],
                   timeline.ticks, yticks)
         host = scenario.site(site)
-        panel.title(f"{host.name}, in {actor_names[host.host]}")
+        panel.title(f"{_one_line(host.name)}, in {actor_names[host.host]}")
         _time_frame(panel, timeline, yticks, "personnel", marks)
         entries = [Entry(actor_names[result.series[c].source], colour[result.series[c].source]) for c in series]
         size = legend_size(canvas, entries, 8, title="median, 50% and 90% bands")
@@ -179,7 +185,7 @@ def plot_camps(path: Path, scenario: Scenario, result: RunResult, marks, glyphs:
     if not wanted:
         return
     glyphs = glyphs or Glyphs()
-    names = {a.id: a.name for a in scenario.actors}
+    names = {a.id: _one_line(a.name) for a in scenario.actors}
     caption, caption_inches = _marks_caption(9, glyphs, marks)
     width, height, boxes = panel_grid(9, 1, 1, top=0.4, bottom=caption_inches + 0.45, panel_height=3.3, left=0.7)
     canvas = Canvas(width, height, glyphs)
@@ -198,7 +204,7 @@ def plot_camps(path: Path, scenario: Scenario, result: RunResult, marks, glyphs:
                            entry.width, dash=entry.dash)
             entries.append(entry)
     panel.title(f"{scenario.meta.name}: camp membership (two camps minimising frustration)", 11)
-    _time_frame(panel, timeline, yticks, "% of runs in the same camp", marks)
+    _time_frame(panel, timeline, yticks, "% of runs in the same camp", marks, ylabel_size=10)
     w, h = legend_size(canvas, entries, 8)
     x0, y0, x1, y1 = panel.box
     legend(canvas, x1 - w - canvas.px(5), (y0 + y1 - h) / 2, entries, 8, frame=True)
