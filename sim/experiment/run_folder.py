@@ -326,8 +326,12 @@ def event_log(result: RunResult) -> tuple[np.ndarray, np.ndarray, np.ndarray, li
                 continue
             described = [describe_effects(f, col) for f, col in zip(effects, columns)]
             lists = described[0] if len(described) == 1 else ["; ".join(parts) for parts in zip(*described)]
-            ids[rows] = [keys.setdefault((e, texts.why(e, parent), text), len(keys))
-                         for parent, text in zip(parents.tolist(), lists)]
+            distinct, which = np.unique(parents, return_inverse=True)
+            whys = [texts.why(e, parent) for parent in distinct.tolist()]
+            firing_keys = list(zip(itertools.repeat(e), map(whys.__getitem__, which.tolist()), lists))
+            new = [key for key in dict.fromkeys(firing_keys) if key not in keys]  # in order of first firing
+            keys.update(zip(new, range(len(keys), len(keys) + len(new))))  # numbered as one by one would
+            ids[rows] = list(map(keys.__getitem__, firing_keys))
         reps_all.append(result.replications[firing.reps])
         steps_all.append(np.full(len(firing.reps), firing.step))
         ids_all.append(ids)
