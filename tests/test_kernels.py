@@ -115,6 +115,13 @@ def test_the_camp_search_is_the_same_in_numba_and_numpy(r, n, seed, nan, repeats
     assert set(np.unique(a)) <= {-1.0, 1.0} and (a[:, 0] == 1).all()
 
 
+def test_the_camp_search_reuses_an_answer_only_for_the_same_start_bits():
+    relations, sizes = np.array([[[0.0, 1.0], [1.0, 0.0]]] * 2), np.ones((2, 2))
+    start = np.array([[1.0, 0.0], [1.0, -0.0]])  # equal starts, but not the same bits
+    a, b = NUMBA.local_camps(relations, sizes, start), NUMPY.local_camps(relations, sizes, start)
+    assert a.tobytes() == b.tobytes()
+
+
 def test_runs_with_parameters_drawn_per_replication_are_the_same_with_and_without_numba(monkeypatch):
     from pathlib import Path
 

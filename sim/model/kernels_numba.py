@@ -146,9 +146,10 @@ def _same(a, b):
 
 @numba.njit(inline="always", cache=True)
 def _same_start(c, start):
-    """Camps are +1 or -1 (or NaN from a NaN size: then no reuse)."""
+    """Whether c holds start's bits: equal, with the same sign (a start of 0.0 and one of -0.0 are equal but
+    give answers of different bits), and no NaN (then no reuse)."""
     for k in range(len(c)):
-        if not c[k] == start[k]:
+        if not (c[k] == start[k] and np.signbit(c[k]) == np.signbit(start[k])):
             return False
     return True
 
