@@ -38,3 +38,20 @@ def test_the_bands_are_np_quantile_bit_for_bit(variant, kind, n):
             expected = np.quantile(v, QUANTILES, axis=0)
             assert column_quantiles(v, QUANTILES, variant.order_statistics).tobytes() == expected.tobytes()
             assert summarise_step(v, kernels=variant)[1:].tobytes() == expected.tobytes()
+
+
+@pytest.mark.skipif(len(VARIANTS) == 1, reason="numba is not there")
+def test_read_only_ranks_do_not_crash_the_cached_kernel(tmp_path):
+    """The kernel recurses, and numba's cache cannot load a recursion compiled for a second type (numba issue
+    6061: a segmentation fault or an LLVM error): read-only ranks (as positions gives) must not make one."""
+    import os
+    import subprocess
+    import sys
+    script = ("import sys, numpy as np; from sim.model.kernels import kernels\n"
+              "v, r = np.arange(2000.0)[::-1].reshape(1000, 2).copy(), np.array([10, 500, 990])\n"
+              "r.flags.writeable = v.flags.writeable = sys.argv[1] != 'ro'\n"
+              "assert kernels('numba').order_statistics(v, r)[0].tolist() == [21.0, 1001.0, 1981.0]\n")
+    env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path))
+    for mode in ("rw", "ro", "ro"):
+        done = subprocess.run([sys.executable, "-c", script, mode], env=env, capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr[-500:]
