@@ -40,6 +40,12 @@ def test_the_bands_are_np_quantile_bit_for_bit(variant, kind, n):
             assert summarise_step(v, kernels=variant)[1:].tobytes() == expected.tobytes()
 
 
+def test_the_cached_positions_cannot_be_changed():
+    from sim.model.quantiles import positions
+    with pytest.raises(ValueError):
+        positions(10, (0.5,))[0][0] = 3
+
+
 @pytest.mark.skipif(len(VARIANTS) == 1, reason="numba is not there")
 def test_read_only_ranks_do_not_crash_the_cached_kernel(tmp_path):
     """The kernel recurses, and numba's cache cannot load a recursion compiled for a second type (numba issue

@@ -27,7 +27,10 @@ def positions(n: int, q: tuple[float, ...]) -> tuple[np.ndarray, np.ndarray, np.
     previous, following = previous.astype(np.intp), following.astype(np.intp)
     gamma = virtual - previous
     ranks = np.unique(np.concatenate([previous, following]) % n)
-    return ranks, np.searchsorted(ranks, previous % n), np.searchsorted(ranks, following % n), gamma
+    out = ranks, np.searchsorted(ranks, previous % n), np.searchsorted(ranks, following % n), gamma
+    for a in out:  # cached and shared by every caller: read-only, so that no caller can change another's
+        a.flags.writeable = False
+    return out
 
 
 def column_quantiles(values: np.ndarray, q: tuple[float, ...], order_statistics) -> np.ndarray:
