@@ -47,9 +47,9 @@ def test_the_cached_positions_cannot_be_changed():
 
 
 @pytest.mark.skipif(len(VARIANTS) == 1, reason="numba is not there")
-def test_read_only_ranks_do_not_crash_the_cached_kernel(tmp_path):
-    """The kernel recurses, and numba's cache cannot load a recursion compiled for a second type (numba issue
-    6061: a segmentation fault or an LLVM error): read-only ranks (as positions gives) must not make one."""
+def test_the_kernel_runs_from_numbas_cache_with_read_only_arrays(tmp_path):
+    """numba's cache cannot reload a recursive kernel compiled for a second type (numba issue 6061: a
+    segmentation fault or an LLVM error, as the kernel once did with read-only ranks, as positions gives)."""
     import os
     import subprocess
     import sys

@@ -194,9 +194,7 @@ def _typed(name: str, fill, finish, camps, uniforms, order_statistics) -> Kernel
         lambda replication_keys, reps, keys, step, slots: uniforms(
             np.asarray(replication_keys, u64), np.asarray(reps, np.intp), np.asarray(keys, u64), int(step),
             np.ascontiguousarray(slots, u64)),
-        # ranks always as a new writable array: the compiled search recurses (_select), and numba's cache
-        # cannot load a recursion compiled for a second type (a read-only ranks): numba issue 6061, a crash
-        lambda values, ranks: order_statistics(np.asarray(values, f64), np.array(ranks, np.intp)))
+        lambda values, ranks: order_statistics(np.asarray(values, f64), np.asarray(ranks, np.intp)))
 
 
 @functools.cache

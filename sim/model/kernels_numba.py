@@ -166,11 +166,8 @@ def uniforms(replication_keys, reps, keys, step, slots):
     return out
 
 
-
-
-
 BUCKETS = 1024
-SORTED = 512  # a part this small is sorted; a larger one is bucketed again
+SORT_AT_MOST = 512  # a bucket this small is sorted; a larger one is partitioned around its wanted ranks
 
 
 @numba.njit(inline="always", cache=True)
@@ -211,8 +208,10 @@ def _bucketed(part, ranks, starts, at):
 
 @numba.njit(cache=True)
 def _select(part, ranks, out, starts, at, fill, held):
-    """out[k] = the ranks[k]-th smallest of part (ranks ascending): the wanted buckets are gathered into
-    `held`; a small or constant one is sorted, a large one bucketed again (heavy tails crowd one bucket)."""
+    """out[k] = the ranks[k]-th smallest of part (ranks ascending): the buckets holding wanted ranks are
+    gathered into `held`; a small one is sorted, a large one (heavy tails crowd one bucket) partitioned
+    around its wanted ranks, as np.partition does the whole column. (Not by bucketing it again: that
+    recursion crashed numba's cache, numba issue 6061.)"""
     low, scale, _ = _bucketed(part, ranks, starts, at)
     fill[:] = at
     for v in part:
@@ -226,16 +225,12 @@ def _select(part, ranks, out, starts, at, fill, held):
         end = k
         while end < len(ranks) and ranks[end] < starts[b + 1]:
             end += 1
-        bucket = held[at[b]:fill[b]].copy()
+        bucket = held[at[b]:fill[b]]
         local = ranks[k:end] - starts[b]
-        if len(bucket) > SORTED and bucket.min() < bucket.max() and scale > 0.0:
-            _select(bucket, local, out[k:end], np.empty_like(starts), np.empty_like(at), np.empty_like(fill),
-                    np.empty_like(bucket))
-        else:
-            if bucket.min() < bucket.max():
-                bucket = np.sort(bucket)
-            for j in range(end - k):
-                out[k + j] = bucket[local[j]]
+        if bucket.min() < bucket.max():
+            bucket = np.sort(bucket) if len(bucket) <= SORT_AT_MOST else np.partition(bucket, local)
+        for j in range(end - k):
+            out[k + j] = bucket[local[j]]
         k = end
 
 
@@ -243,7 +238,8 @@ def _select(part, ranks, out, starts, at, fill, held):
 def order_statistics(values, ranks):
     """out[s, k]: the ranks[k]-th smallest of column s of values (R, S), ranks ascending, no NaN. A column's values
     are counted into buckets by value (a monotone map: a lower bucket holds no larger value), and only the
-    buckets that hold a wanted rank are gathered and sorted: a few passes over a column, not a selection."""
+    buckets that hold a wanted rank are gathered and sorted: two passes over a column and a few small sorts
+    (a partition of the crowded bucket when heavy tails crowd most values into one). ranks must be < R."""
     r_count, s_count = values.shape
     out = np.empty((s_count, len(ranks)))
     starts = np.empty(BUCKETS + 1, dtype=np.int64)
