@@ -89,8 +89,9 @@ def compile_group(exprs: Sequence[x.Expression], index: Index) -> Compiled:
 
 def compile_pairs(exprs: Sequence[x.Expression], index: Index) -> AtPairs:
     """Expressions of one shape, read only where asked: f(state, reps, cols) is the group's value at
-    (reps[f], instance cols[f]), the bits of compile_group's (R, K) there (the same operations on fewer
-    elements), or a number. An event's chance is needed only where its condition holds: a few of R x K."""
+    (reps[f], instance cols[f]), compile_group's (R, K) value there (the same operations on fewer elements:
+    the same bits, except that a NaN's sign may differ), or a number. An event's chance is needed only where
+    its condition holds: a few of R x K."""
     if len({shape(e) for e in exprs}) != 1:
         raise ValueError("expressions of different shapes cannot be compiled together")
     return _compile_at([e.root for e in exprs], index)
