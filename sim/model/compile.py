@@ -36,6 +36,9 @@ def _exp(a):
     return np.exp(np.clip(a, -EXP_LIMIT, EXP_LIMIT))
 
 
+_MATH = {"abs": np.abs, "exp": _exp, "min": np.minimum, "max": np.maximum}  # the language's functions of numbers
+
+
 def walk(node):
     """Every node of a tree (an Expression or a node), depth first."""
     if isinstance(node, x.Expression):
@@ -120,12 +123,10 @@ def _compile_at(nodes: list, index: Index) -> AtPairs:
 
 def _call_at(nodes: list[x.Call], index: Index) -> AtPairs:
     f, args = nodes[0].func, nodes[0].args
-    if f in ("abs", "exp", "min", "max"):
-        parts = [_compile_at([n.args[k] for n in nodes], index) for k in range(len(args))]
-        if f in ("abs", "exp"):
-            op = np.abs if f == "abs" else _exp
+    if f in _MATH:
+        op, parts = _MATH[f], [_compile_at([n.args[k] for n in nodes], index) for k in range(len(args))]
+        if len(parts) == 1:
             return lambda s, reps, cols: op(parts[0](s, reps, cols))
-        op = np.minimum if f == "min" else np.maximum
         return lambda s, reps, cols: op(parts[0](s, reps, cols), parts[1](s, reps, cols))
     names = [[n.args[k].name for n in nodes] for k in range(len(args))]
     if f in ("relation", "alignment") and args[1].kind == "actor":
@@ -191,12 +192,10 @@ def _column(names: list[str], lookup: dict) -> np.ndarray:
 
 def _call(nodes: list[x.Call], index: Index) -> Compiled:
     f, args = nodes[0].func, nodes[0].args
-    if f in ("abs", "exp", "min", "max"):
-        parts = [_compile([n.args[k] for n in nodes], index) for k in range(len(args))]
-        if f in ("abs", "exp"):
-            op = np.abs if f == "abs" else _exp
+    if f in _MATH:
+        op, parts = _MATH[f], [_compile([n.args[k] for n in nodes], index) for k in range(len(args))]
+        if len(parts) == 1:
             return lambda s: op(parts[0](s))
-        op = np.minimum if f == "min" else np.maximum
         return lambda s: op(parts[0](s), parts[1](s))
     names = [[n.args[k].name for n in nodes] for k in range(len(args))]  # per argument, one id per instance
     if f in ("relation", "alignment"):
