@@ -172,7 +172,8 @@ class ScenarioModel(mesa.Model):
                 self.step()
             outcomes = self.outcome_tracker.finish(self.state)
         return RunResult(self.spec, self.seed, self.replication_ids, outcomes, self.series, self.stats,
-                         self.trajectories, self.firings, self.state.first_fired, self.state.fired_count,
+                         self.trajectories, self.firings, np.ascontiguousarray(self.state.first_fired),
+                         np.ascontiguousarray(self.state.fired_count),
                          network=self.network.finish())
 
 
