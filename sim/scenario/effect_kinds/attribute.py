@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from sim.scenario.amounts import Amount
-from sim.scenario.effect_kinds._base import CHANGE, EffectKind, KeyDoc, changes, draw, read_change
+from sim.scenario.effect_kinds._base import CHANGE, EffectKind, KeyDoc, changes, draw, flat, read_change
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,11 +43,11 @@ class AttributeChange:
 
     def apply(self, state, reps, cols, g, draws, shock_scale):
         size = draw(self.delta if self.delta is not None else self.set, g, draws, reps, cols, state, self.slot)
-        where = (reps, self.actor[cols], self.attribute[cols])
+        values, at = flat(state.attributes, reps, self.actor[cols], self.attribute[cols])
         if self.delta is not None:
-            np.add.at(state.attributes, where, size)
+            np.add.at(values, at, size)
         else:
-            state.attributes[where] = size
+            values[at] = size
         return size
 
 

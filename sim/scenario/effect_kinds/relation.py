@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from sim.scenario.amounts import Amount, parties
-from sim.scenario.effect_kinds._base import CHANGE, EffectKind, KeyDoc, Ragged, changes, draw, read_change
+from sim.scenario.effect_kinds._base import CHANGE, EffectKind, KeyDoc, Ragged, changes, draw, flat, read_change
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,13 +65,13 @@ class RelationChange:
         if self.pairs.empty:
             return size
         owner, items = self.pairs.expand(cols)
-        rows, src, dst = reps[owner], self.pairs.columns[0][items], self.pairs.columns[1][items]
         for rel in (state.relations, state.baseline) if self.lasting else (state.relations,):
+            values, at = flat(rel, reps[owner], self.pairs.columns[0][items], self.pairs.columns[1][items])
             if self.delta is not None:
-                np.add.at(rel, (rows, src, dst), size[owner])
-                rel[rows, src, dst] = np.clip(rel[rows, src, dst], -1.0, 1.0)
+                np.add.at(values, at, size[owner])
+                values[at] = np.clip(values[at], -1.0, 1.0)
             else:
-                rel[rows, src, dst] = np.clip(size[owner], -1.0, 1.0)
+                values[at] = np.clip(size[owner], -1.0, 1.0)
         return size
 
 
