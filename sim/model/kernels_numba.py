@@ -188,7 +188,10 @@ def _bucket(v, low, scale):
 def _bucketed(part, ranks, starts, at):
     """Count part's values per bucket (starts[b]: values before bucket b) and mark the buckets holding ranks
     (at[b] >= 0: where the bucket's values go when gathered); return the map's (low, scale) and the total."""
-    low, high = part.min(), part.max()
+    low = high = part[0]
+    for v in part:  # one pass for both (no NaN here), which LLVM vectorises; min() and max() are two scalar ones
+        low = v if v < low else low
+        high = v if v > high else high
     scale = _scale(low, high)
     starts[:] = 0
     for v in part:
@@ -206,12 +209,27 @@ def _bucketed(part, ranks, starts, at):
     return low, scale, m
 
 
+@numba.njit(inline="always", cache=True)
+def _constant(part):
+    """Whether every value has part[0]'s bits (then no bucket or sort is needed, and no zero of the other sign
+    is there to be picked)."""
+    bits = part.view(np.uint64)
+    first = bits[0]
+    for b in bits:
+        if b != first:
+            return False
+    return True
+
+
 @numba.njit(cache=True)
 def _select(part, ranks, out, starts, at, fill, held):
     """out[k] = the ranks[k]-th smallest of part (ranks ascending): the buckets holding wanted ranks are
     gathered into `held`; a small one is sorted, a large one (heavy tails crowd one bucket) partitioned
     around its wanted ranks, as np.partition does the whole column. (Not by bucketing it again: that
     recursion crashed numba's cache, numba issue 6061.)"""
+    if _constant(part):  # every rank holds the same value (presence at one level, camps all together...)
+        out[:] = part[0]
+        return
     low, scale, _ = _bucketed(part, ranks, starts, at)
     fill[:] = at
     for v in part:
