@@ -24,6 +24,7 @@ def _columns(rng, n, kind):
     elif kind == "constant":
         v[:, 1] = 100.0
         v[:, 2] = -0.0
+        v[:, 3] = np.inf if n % 2 else 0.0
     return v
 
 
