@@ -186,11 +186,16 @@ def _where(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def advance_presence(state: State) -> None:
-    """One step of every gradual presence change: equal parts, reaching the target exactly."""
-    moving = state.ramp_left > 0
-    if not moving.any():
+    """One step of every gradual presence change: equal parts, reaching the target exactly. Only the slots
+    that move are touched (a few of R x P)."""
+    left = np.reshape(state.ramp_left, -1, copy=False)
+    moving = np.flatnonzero(left)  # steps left are never negative
+    if not len(moving):
         return
-    left = np.where(moving, state.ramp_left, 1)
-    state.presence = np.where(moving, state.presence + (state.ramp_target - state.presence) / left, state.presence)
-    state.presence[moving & (state.ramp_left == 1)] = state.ramp_target[moving & (state.ramp_left == 1)]
-    state.ramp_left = np.where(moving, state.ramp_left - 1, 0)
+    flat, target = np.reshape(state.presence, -1, copy=False), state.ramp_target.reshape(-1)
+    steps, now = left[moving], flat[moving]
+    new = now + (target[moving] - now) / steps
+    last = steps == 1
+    new[last] = target[moving[last]]
+    flat[moving] = new
+    left[moving] = steps - 1
