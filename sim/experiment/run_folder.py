@@ -18,7 +18,7 @@ import shutil
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterable, Iterator
+from typing import Callable, Iterable, Iterator, NamedTuple
 
 import numpy as np
 import tomli_w
@@ -300,81 +300,195 @@ def write_events(path: Path, result: RunResult) -> None:
     atomic.write_text(path, ",".join(EVENT_COLUMNS) + "\n" + event_text(result))
 
 
-def event_log(result: RunResult) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[tuple]]:
-    """Every firing as (replication, step, key) in (replication, step) order, and the keys (event, why,
-    effects): a large run repeats a few keys many times. Texts are built per event and step, from columns:
-    once for an event whose effects are fixed, once per firing for one whose sizes are drawn."""
+class EventLog(NamedTuple):
+    """Every firing as (replication, step, key) in (replication, step) order, and the keys as columns (event
+    index, why, effects; each distinct text held once): a large run repeats a few keys many times."""
+
+    reps: np.ndarray
+    steps: np.ndarray
+    ids: np.ndarray           # each firing's key
+    events: np.ndarray        # each key's event index
+    whys: np.ndarray          # each key's why, an index into why_texts
+    effects: np.ndarray       # each key's effects, an index into effect_texts
+    why_texts: list[str]      # distinct
+    effect_texts: list[str]   # distinct
+
+    @property
+    def keys(self) -> list[tuple[int, str, str]]:
+        """(event index, why, effects) of each key."""
+        return [(e, self.why_texts[w], self.effect_texts[x])
+                for e, w, x in zip(self.events.tolist(), self.whys.tolist(), self.effects.tolist())]
+
+
+def _first_seen(codes: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """(the distinct codes in order of first appearance, each element's place in that order) for codes in
+    [0, size): what dict.fromkeys would give, without a Python loop."""
+    first = np.full(size, len(codes), dtype=np.int64)
+    np.minimum.at(first, codes, np.arange(len(codes)))
+    present = np.flatnonzero(first < len(codes))
+    distinct = present[np.argsort(first[present], kind="stable")]
+    place = np.zeros(size, dtype=np.int64)
+    place[distinct] = np.arange(len(distinct))
+    return distinct, place[codes]
+
+
+def _text_codes(texts: list[str]) -> tuple[list[str], np.ndarray]:
+    """(the distinct texts in order of first appearance, each text's index among them), in C-level passes."""
+    distinct = dict.fromkeys(texts)
+    if len(distinct) == len(texts):
+        return texts, np.arange(len(texts))
+    position = dict(zip(distinct, itertools.count()))
+    return list(distinct), np.fromiter(map(position.__getitem__, texts), dtype=np.int64, count=len(texts))
+
+
+def _value_columns(firings: list, starts: np.ndarray) -> Iterator[tuple[np.ndarray, list[list[np.ndarray]]]]:
+    """(rows, per effect its columns of drawn values) for each set of firings whose values share a shape (an
+    event's firings always do): the columns of many firings joined, to be read by numpy."""
+    shapes: dict[tuple, list[int]] = {}
+    for f, firing in enumerate(firings):
+        shapes.setdefault(tuple(len(v) if isinstance(v, tuple) else 0 for v in firing.values), []).append(f)
+    for shape, members in shapes.items():
+        rows = np.concatenate([np.arange(starts[f], starts[f] + len(firings[f].events)) for f in members])
+        columns = [[np.concatenate([np.asarray(firings[f].values[k][c] if width else firings[f].values[k],
+                                               dtype=np.float64) for f in members])
+                    for c in range(max(width, 1))] for k, width in enumerate(shape)]
+        yield rows, columns
+
+
+def event_log(result: RunResult) -> EventLog:
+    """Every firing as (replication, step, key), in (replication, step) order, and the keys (event, why,
+    effects) numbered as a pass over the firings would: firing by firing, event by event, then parent by parent
+    for an event whose effects are fixed (one text for all its firings, from its first), firing by firing for
+    one whose sizes are drawn (a text per firing). Built from columns: a large run logs millions of firings."""
     events = result.scenario.events
-    fixed = [not any(_drawn(f, result.drawn) for f in e.effects) for e in events]
-    texts = _EventTexts(result.scenario)
-    keys: dict[tuple, int] = {}
-    reps_all, steps_all, ids_all = [], [], []
-    for firing in result.firings:
-        ids = np.empty(len(firing.events), dtype=np.int64)
-        for e in np.unique(firing.events).tolist():
-            rows = np.flatnonzero(firing.events == e)
-            parents = firing.parents[rows]
-            effects = events[e].effects
-            columns = [tuple(np.asarray(a)[rows].tolist() for a in (v if isinstance(v, tuple) else (v,)))
-                       for v in firing.values[:len(effects)]]
-            if fixed[e]:  # the same sizes in every firing of the event (with the same parent)
-                for parent in np.unique(parents).tolist():
-                    first = int(np.flatnonzero(parents == parent)[0])
-                    drawn = tuple(tuple(c[first] for c in col) for col in columns)
-                    key = (e, texts.why(e, parent), texts.effect_list(e, drawn))
-                    ids[rows[parents == parent]] = keys.setdefault(key, len(keys))
-                continue
-            described = [describe_effects(f, col) for f, col in zip(effects, columns)]
-            lists = described[0] if len(described) == 1 else ["; ".join(parts) for parts in zip(*described)]
-            distinct, which = np.unique(parents, return_inverse=True)
-            whys = [texts.why(e, parent) for parent in distinct.tolist()]
-            firing_keys = list(zip(itertools.repeat(e), map(whys.__getitem__, which.tolist()), lists))
-            new = [key for key in dict.fromkeys(firing_keys) if key not in keys]  # in order of first firing
-            keys.update(zip(new, range(len(keys), len(keys) + len(new))))  # numbered as one by one would
-            ids[rows] = list(map(keys.__getitem__, firing_keys))
-        reps_all.append(result.replications[firing.reps])
-        steps_all.append(np.full(len(firing.reps), firing.step))
-        ids_all.append(ids)
-    if not reps_all:
+    firings = [f for f in result.firings if len(f.events)]
+    if not firings:
         empty = np.zeros(0, dtype=np.int64)
-        return empty, empty, empty, []
-    reps, steps, ids = (np.concatenate(x) for x in (reps_all, steps_all, ids_all))
-    order = np.lexsort((steps, reps))  # stable: firings of one step stay in firing order
-    return reps[order], steps[order], ids[order], list(keys)
+        return EventLog(empty, empty, empty, empty, empty, empty, [], [])
+    texts = _EventTexts(result.scenario)
+    fixed = np.array([not any(_drawn(f, result.drawn) for f in e.effects) for e in events], dtype=bool)
+    sizes = np.array([len(f.events) for f in firings])
+    starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+    ev = np.concatenate([f.events for f in firings]).astype(np.int64)
+    parents = np.concatenate([f.parents for f in firings]).astype(np.int64)
+    fno = np.repeat(np.arange(len(firings)), sizes)
+    n = len(ev)
+
+    # each firing's (event, parent) pair, coded over the parents that occur; a pair's first firing
+    used = np.flatnonzero(np.bincount(parents + 1, minlength=len(events) + 1))
+    parent_rank = np.zeros(len(events) + 1, dtype=np.int64)
+    parent_rank[used] = np.arange(len(used))
+    pair = ev * len(used) + parent_rank[parents + 1]
+    first = np.full(len(events) * len(used), n, dtype=np.int64)
+    np.minimum.at(first, pair, np.arange(n))
+    pairs = np.flatnonzero(first < n)  # ascending: by event, then by parent
+    pair_e = pairs // len(used)
+    why_texts, pair_why = _text_codes([texts.why(e, p) for e, p in
+                                       zip(pair_e.tolist(), (used[pairs % len(used)] - 1).tolist())])
+
+    fixed_texts: dict[int, str] = {}
+    drawn_rows, drawn_texts = [], []
+    for rows, columns in _value_columns(firings, starts):
+        row_ev = ev[rows]
+        # a fixed event's sizes are the same in every firing (no distribution, no drawn parameter): its text
+        # is its first firing's; were they not, it is logged as drawn
+        lead = np.full(len(events), len(rows), dtype=np.int64)
+        np.minimum.at(lead, row_ev, np.arange(len(rows)))
+        same = np.ones(len(rows), dtype=bool)
+        for column in itertools.chain.from_iterable(columns):
+            bits = column.view(np.uint64)
+            same &= bits == bits[lead[row_ev]]
+        fixed[np.unique(row_ev[~same])] = False
+        for e in np.flatnonzero(fixed & (lead < len(rows))).tolist():
+            at = int(lead[e])
+            fixed_texts[e] = texts.effect_list(e, tuple(tuple(c[at].item() for c in col)
+                                                        for col in columns[:len(events[e].effects)]))
+        todo = np.flatnonzero(~fixed[row_ev])
+        todo = todo[np.argsort(row_ev[todo], kind="stable")]  # by event, each in firing order
+        bounds = np.flatnonzero(np.diff(row_ev[todo])) + 1
+        for part in np.split(todo, bounds) if len(todo) else []:
+            e = int(row_ev[part[0]])
+            described = [describe_effects(f, [c[part] for c in col]) for f, col in zip(events[e].effects, columns)]
+            drawn_texts += described[0] if len(described) == 1 else list(map("; ".join, zip(*described)))
+            drawn_rows.append(rows[part])
+    drawn = np.concatenate(drawn_rows) if drawn_rows else np.zeros(0, dtype=np.int64)
+
+    # keys: one per fixed (event, parent) pair and one per drawn firing, numbered in order of first visit
+    fixed_events = list(fixed_texts)
+    effect_texts, text_code = _text_codes([fixed_texts[e] for e in fixed_events] + drawn_texts)
+    event_text = np.zeros(len(events), dtype=np.int64)
+    event_text[fixed_events] = text_code[:len(fixed_events)]
+    pair_index = np.zeros(len(first), dtype=np.int64)
+    pair_index[pairs] = np.arange(len(pairs))
+    fixed_pairs = np.flatnonzero(fixed[pair_e])
+    item_firing = np.concatenate([fno[first[pairs[fixed_pairs]]], fno[drawn]])
+    item_event = np.concatenate([pair_e[fixed_pairs], ev[drawn]])
+    item_within = np.concatenate([pairs[fixed_pairs] % len(used), drawn])  # parent rank, or firing row
+    item_why = pair_why[np.concatenate([fixed_pairs, pair_index[pair[drawn]]])]
+    item_text = np.concatenate([event_text[pair_e[fixed_pairs]], text_code[len(fixed_events):]])
+    visit = np.lexsort((item_within, item_event, item_firing))
+    identity = (item_event * len(why_texts) + item_why) * len(effect_texts) + item_text
+    distinct, at, which = np.unique(identity[visit], return_index=True, return_inverse=True)
+    order = np.argsort(at, kind="stable")
+    number = np.empty(len(distinct), dtype=np.int64)
+    number[order] = np.arange(len(distinct))
+    item_key = np.empty(len(visit), dtype=np.int64)
+    item_key[visit] = number[which]
+    lead_item = visit[at[order]]  # each key's first item
+
+    pair_key = np.zeros(len(first), dtype=np.int64)
+    pair_key[pairs[fixed_pairs]] = item_key[:len(fixed_pairs)]
+    ids = pair_key[pair]
+    ids[drawn] = item_key[len(fixed_pairs):]
+    reps = np.concatenate([result.replications[f.reps] for f in firings])
+    steps = np.repeat(np.array([f.step for f in firings], dtype=np.int64), sizes)
+    order = _by_replication(reps, steps)
+    return EventLog(reps[order], steps[order], ids[order], item_event[lead_item], item_why[lead_item],
+                    item_text[lead_item], why_texts, effect_texts)
 
 
-def _key_texts(result: RunResult, keys: list[tuple]) -> list[tuple[str, str, str, str]]:
-    """(event id, name, why, effects) for each key."""
-    events = result.scenario.events
-    return [(events[e].id, events[e].name, why, effects) for e, why, effects in keys]
+def _by_replication(reps: np.ndarray, steps: np.ndarray) -> np.ndarray:
+    """The stable (replication, step) order of rows. Rows come in step order, so a stable sort by replication
+    is enough; a block's replications span fewer than 2**16 ids, which numpy sorts by radix (O(n))."""
+    if len(steps) and (np.diff(steps) < 0).any():
+        return np.lexsort((steps, reps))
+    low = reps.min(initial=0)
+    if len(reps) and reps.max() - low < 2**16:
+        return np.argsort((reps - low).astype(np.uint16), kind="stable")
+    return np.argsort(reps, kind="stable")
 
 
-def event_text(result: RunResult, log=None) -> str:
+def event_text(result: RunResult, log: EventLog | None = None) -> str:
     """events.csv's rows (no header): the same bytes as csv.writer over event_rows, built in bulk (a run can log
     millions of firings). `log`: event_log(result), when already built."""
-    reps, steps, ids, keys = log or event_log(result)
+    log = log or event_log(result)
     dates = [d.isoformat() for d in result.scenario.dates]
-    tails = [",".join(_field(x) for x in texts) for texts in _key_texts(result, keys)]
+    heads = [f"{_field(e.id)},{_field(e.name)}," for e in result.scenario.events]
+    whys = [_field(w) + "," for w in log.why_texts]
+    effects = [_field(x) for x in log.effect_texts]
+    tails = [heads[e] + whys[w] + effects[x]
+             for e, w, x in zip(log.events.tolist(), log.whys.tolist(), log.effects.tolist())]
     return "".join([f"{rep},{step},{dates[step]},{tails[k]}\n"
-                    for rep, step, k in zip(reps.tolist(), steps.tolist(), ids.tolist())])
+                    for rep, step, k in zip(log.reps.tolist(), log.steps.tolist(), log.ids.tolist())])
 
 
-def event_table(result: RunResult, log=None):
+def event_table(result: RunResult, log: EventLog | None = None):
     """events.parquet's rows for this result: the columns of events.csv, the texts dictionary-encoded (a long
-    run repeats a few texts millions of times, so the file stays small and is written without a loop)."""
+    run repeats a few texts millions of times, so the file stays small and is written without a loop); each
+    dictionary in order of first use by the keys."""
     import pyarrow as pa
 
-    reps, steps, ids, keys = log or event_log(result)
-    texts = _key_texts(result, keys)
+    log = log or event_log(result)
+    events = result.scenario.events
     dates = [d.isoformat() for d in result.scenario.dates]
-    columns = {"replication": pa.array(reps, pa.int64()), "step": pa.array(steps, pa.int32()),
-               "date": _dictionary(dates, steps)}
-    for c, name in enumerate(EVENT_COLUMNS[3:]):
-        values = [t[c] for t in texts]
-        unique = list(dict.fromkeys(values))
-        position = {v: n for n, v in enumerate(unique)}
-        columns[name] = _dictionary(unique, np.array([position[v] for v in values], dtype=np.int64)[ids]
-                                    if len(ids) else ids)
+    columns = {"replication": pa.array(log.reps, pa.int64()), "step": pa.array(log.steps, pa.int32()),
+               "date": _dictionary(dates, log.steps)}
+    ids, event_names = _text_codes([e.id for e in events])
+    names, event_name = _text_codes([e.name for e in events])
+    for name, texts, codes in (("event", ids, event_names[log.events]), ("name", names, event_name[log.events]),
+                               ("why", log.why_texts, log.whys), ("effects", log.effect_texts, log.effects)):
+        used, place = _first_seen(codes, len(texts))
+        columns[name] = _dictionary([texts[i] for i in used.tolist()], place[log.ids])
     return pa.table(columns, schema=event_schema())
 
 
@@ -422,6 +536,9 @@ def describe_effect(effect: s.Effect, drawn: tuple) -> str:
     return describe_effects(effect, [[value] for value in drawn])[0]
 
 
-def describe_effects(effect: s.Effect, columns: list[list[float]]) -> list[str]:
-    """Many firings' effect at once: columns[0] the amounts and, for presence, columns[1] the durations."""
-    return effect.describe([float(v) for v in columns[0]], [int(d) for d in columns[1]] if len(columns) > 1 else None)
+def describe_effects(effect: s.Effect, columns: list) -> list[str]:
+    """Many firings' effect at once: columns[0] the amounts and, for presence, columns[1] the durations (arrays
+    or lists)."""
+    amounts = np.asarray(columns[0], dtype=np.float64).tolist()
+    durations = list(map(int, np.asarray(columns[1], dtype=np.float64).tolist())) if len(columns) > 1 else None
+    return effect.describe(amounts, durations)
