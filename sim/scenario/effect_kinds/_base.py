@@ -56,11 +56,11 @@ def read_change(check, raw: dict, path, params) -> tuple | None:
     return (value, None, value) if key == "delta" else (None, value, value)
 
 
-def changes(effect, amounts: list[float]) -> tuple[str, list[str]]:
-    """("set to", ["0.5", ...]) or ("change", ["+0.1", ...]): how the event log says a delta or a set."""
-    if effect.set is not None:
-        return "set to", [f"{v:g}" for v in amounts]
-    return "change", [f"{v:+.4g}" for v in amounts]
+def change_texts(effect, head: str, amounts: list[float], tail: str = "") -> list[str]:
+    """head + "set to 0.5" (or "change +0.1") + tail for each amount: how the event log says a set or a delta.
+    One %-template formats them all (the same text as f"{v:g}" and f"{v:+.4g}"; a run logs many)."""
+    change = "set to %g" if effect.set is not None else "change %+.4g"
+    return list(map((head.replace("%", "%%") + change + tail.replace("%", "%%")).__mod__, amounts))
 
 
 def draw(amount, g, draws, reps, cols, state, slot: int) -> np.ndarray:

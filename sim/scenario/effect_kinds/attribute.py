@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from sim.scenario.amounts import Amount
-from sim.scenario.effect_kinds._base import CHANGE, EffectKind, KeyDoc, changes, draw, flat, read_change
+from sim.scenario.effect_kinds._base import CHANGE, EffectKind, KeyDoc, change_texts, draw, flat, read_change
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,8 +21,7 @@ class AttributeEffect:
         return ("attribute", key(self.delta), key(self.set))
 
     def describe(self, amounts: list[float], durations: list[int] | None = None) -> list[str]:
-        verb, shown = changes(self, amounts)
-        return [f"{self.actor}.{self.attribute} {verb} " + v for v in shown]
+        return change_texts(self, f"{self.actor}.{self.attribute} ", amounts)
 
 
 def parse(check, raw: dict, path, names, params) -> AttributeEffect | None:

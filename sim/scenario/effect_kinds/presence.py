@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from sim.scenario.amounts import Amount, Rule, amount, exactly_one
-from sim.scenario.effect_kinds._base import CHANGE, EffectKind, KeyDoc, Ragged, changes, draw, read_change
+from sim.scenario.effect_kinds._base import CHANGE, EffectKind, KeyDoc, Ragged, change_texts, draw, read_change
 
 PLACE: Rule = (("site", "host"), "a presence effect needs exactly one of 'site' (one site) or 'host' (all the "
                                  "actor's sites in that host)")
@@ -33,10 +33,10 @@ class PresenceEffect:
         return ("presence", self.site is None, key(self.delta), key(self.set), key(self.over))
 
     def describe(self, amounts: list[float], durations: list[int] | None = None) -> list[str]:
-        verb, shown = changes(self, amounts)
-        head = f"presence {self.actor}@{self.place} {verb} "
-        overs = durations if durations is not None else [1] * len(shown)
-        return [head + v + (f" over {over} steps" if over > 1 else "") for v, over in zip(shown, overs)]
+        texts = change_texts(self, f"presence {self.actor}@{self.place} ", amounts)
+        if durations is None:
+            return texts
+        return [text + f" over {over} steps" if over > 1 else text for text, over in zip(texts, durations)]
 
 
 def parse(check, raw: dict, path, names, params) -> PresenceEffect | None:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from sim.scenario.amounts import Amount, parties
-from sim.scenario.effect_kinds._base import CHANGE, EffectKind, KeyDoc, Ragged, changes, draw, flat, read_change
+from sim.scenario.effect_kinds._base import CHANGE, EffectKind, KeyDoc, Ragged, change_texts, draw, flat, read_change
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,9 +24,7 @@ class RelationEffect:
         return ("relation", self.mutual, key(self.delta), key(self.set), self.lasting)
 
     def describe(self, amounts: list[float], durations: list[int] | None = None) -> list[str]:
-        verb, shown = changes(self, amounts)
-        head, tail = f"relation {self.label} {verb} ", " (lasting)" if self.lasting else ""
-        return [head + v + tail for v in shown]
+        return change_texts(self, f"relation {self.label} ", amounts, " (lasting)" if self.lasting else "")
 
 
 def parse(check, raw: dict, path, names, params) -> RelationEffect | None:
