@@ -302,16 +302,16 @@ def write_events(path: Path, result: RunResult) -> None:
 
 class EventLog(NamedTuple):
     """Every firing as (replication, step, key) in (replication, step) order, and the keys as columns (event
-    index, why, effects; each distinct text held once): a large run repeats a few keys many times."""
+    index, why, effects; each text held once): a large run repeats a few keys many times."""
 
     reps: np.ndarray
     steps: np.ndarray
     ids: np.ndarray           # each firing's key
     events: np.ndarray        # each key's event index
-    whys: np.ndarray          # each key's why, an index into why_texts
-    effects: np.ndarray       # each key's effects, an index into effect_texts
-    why_texts: list[str]      # distinct
-    effect_texts: list[str]   # distinct
+    whys: np.ndarray          # each key's why, an index into why_texts (the same index for the same text)
+    effects: np.ndarray       # each key's effects, an index into effect_texts (likewise)
+    why_texts: list[str]
+    effect_texts: list[str]
 
     @property
     def keys(self) -> list[tuple[int, str, str]]:
@@ -333,12 +333,12 @@ def _first_seen(codes: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _text_codes(texts: list[str]) -> tuple[list[str], np.ndarray]:
-    """(the distinct texts in order of first appearance, each text's index among them), in C-level passes."""
-    distinct = dict.fromkeys(texts)
-    if len(distinct) == len(texts):
+    """(texts, for each the index of its last copy among them): equal texts share a code, found in one or
+    two C-level passes (no Python loop; texts that are all different need no second pass)."""
+    last = dict(zip(texts, itertools.count()))
+    if len(last) == len(texts):
         return texts, np.arange(len(texts))
-    position = dict(zip(distinct, itertools.count()))
-    return list(distinct), np.fromiter(map(position.__getitem__, texts), dtype=np.int64, count=len(texts))
+    return texts, np.fromiter(map(last.__getitem__, texts), dtype=np.int64, count=len(texts))
 
 
 def _value_columns(firings: list, starts: np.ndarray) -> Iterator[tuple[np.ndarray, list[list[np.ndarray]]]]:
@@ -353,6 +353,39 @@ def _value_columns(firings: list, starts: np.ndarray) -> Iterator[tuple[np.ndarr
                                                dtype=np.float64) for f in members])
                     for c in range(max(width, 1))] for k, width in enumerate(shape)]
         yield rows, columns
+
+
+def _few_values(column: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """(a column's distinct values, each row's index among them) when it takes few values; None when a
+    sample says it takes many (a continuous draw: describing each row is then cheaper than sorting)."""
+    bits = column.view(np.uint64)
+    if (bits == bits[0]).all():
+        return bits[:1], np.zeros(len(bits), dtype=np.int64)
+    if len(np.unique(bits[:256])) > 64:
+        return None
+    return np.unique(bits, return_inverse=True)
+
+
+def _drawn_texts(effects: list, columns: list[list[np.ndarray]]) -> tuple[list[str], np.ndarray]:
+    """(texts, each firing's index into them) for firings of one event whose sizes are drawn (columns: per
+    effect, its columns of sizes). A size that takes few values (a rounded delay, a fixed size beside a drawn
+    one) is described once per value, not once per firing. Texts may repeat (the caller codes them)."""
+    n = len(columns[0][0])
+    few = [[_few_values(c) for c in col] for col in columns]
+    if any(None in f for f in few):  # each firing described, but an effect whose sizes never change once
+        described = [[describe_effects(f, [c[:1] for c in col])[0]] * n
+                     if all(v is not None and len(v[0]) == 1 for v in values) else describe_effects(f, col)
+                     for f, col, values in zip(effects, columns, few)]
+        return described[0] if len(described) == 1 else list(map("; ".join, zip(*described))), np.arange(n)
+    combined, size = np.zeros(n, dtype=np.int64), 1
+    for distinct, which in itertools.chain.from_iterable(few):  # each combination of sizes, coded
+        combined, size = combined * len(distinct) + which, size * len(distinct)
+        if size > 2**31:
+            distinct, combined = np.unique(combined, return_inverse=True)
+            size = len(distinct)
+    _, first, which = np.unique(combined, return_index=True, return_inverse=True)
+    described = [describe_effects(f, [c[first] for c in col]) for f, col in zip(effects, columns)]
+    return described[0] if len(described) == 1 else list(map("; ".join, zip(*described))), which
 
 
 def event_log(result: RunResult) -> EventLog:
@@ -387,18 +420,18 @@ def event_log(result: RunResult) -> EventLog:
                                        zip(pair_e.tolist(), (used[pairs % len(used)] - 1).tolist())])
 
     fixed_texts: dict[int, str] = {}
-    drawn_rows, drawn_texts = [], []
+    drawn_rows, drawn_texts, drawn_codes = [], [], []  # per drawn event: its rows, its texts, each row's text
     for rows, columns in _value_columns(firings, starts):
         row_ev = ev[rows]
         # a fixed event's sizes are the same in every firing (no distribution, no drawn parameter): its text
         # is its first firing's; were they not, it is logged as drawn
         lead = np.full(len(events), len(rows), dtype=np.int64)
         np.minimum.at(lead, row_ev, np.arange(len(rows)))
-        same = np.ones(len(rows), dtype=bool)
+        lead_row, differs = lead[row_ev], np.zeros(len(rows), dtype=bool)
         for column in itertools.chain.from_iterable(columns):
             bits = column.view(np.uint64)
-            same &= bits == bits[lead[row_ev]]
-        fixed[np.unique(row_ev[~same])] = False
+            differs |= bits != bits[lead_row]
+        fixed[np.unique(row_ev[differs])] = False
         for e in np.flatnonzero(fixed & (lead < len(rows))).tolist():
             at = int(lead[e])
             fixed_texts[e] = texts.effect_list(e, tuple(tuple(c[at].item() for c in col)
@@ -407,9 +440,10 @@ def event_log(result: RunResult) -> EventLog:
         todo = todo[np.argsort(row_ev[todo], kind="stable")]  # by event, each in firing order
         bounds = np.flatnonzero(np.diff(row_ev[todo])) + 1
         for part in np.split(todo, bounds) if len(todo) else []:
-            e = int(row_ev[part[0]])
-            described = [describe_effects(f, [c[part] for c in col]) for f, col in zip(events[e].effects, columns)]
-            drawn_texts += described[0] if len(described) == 1 else list(map("; ".join, zip(*described)))
+            effects = events[int(row_ev[part[0]])].effects
+            some, codes = _drawn_texts(effects, [[c[part] for c in col] for col in columns[:len(effects)]])
+            drawn_codes.append(codes + len(drawn_texts))
+            drawn_texts += some
             drawn_rows.append(rows[part])
     drawn = np.concatenate(drawn_rows) if drawn_rows else np.zeros(0, dtype=np.int64)
 
@@ -418,6 +452,7 @@ def event_log(result: RunResult) -> EventLog:
     effect_texts, text_code = _text_codes([fixed_texts[e] for e in fixed_events] + drawn_texts)
     event_text = np.zeros(len(events), dtype=np.int64)
     event_text[fixed_events] = text_code[:len(fixed_events)]
+    drawn_text = text_code[len(fixed_events):][np.concatenate(drawn_codes)] if drawn_codes else drawn
     pair_index = np.zeros(len(first), dtype=np.int64)
     pair_index[pairs] = np.arange(len(pairs))
     fixed_pairs = np.flatnonzero(fixed[pair_e])
@@ -425,7 +460,7 @@ def event_log(result: RunResult) -> EventLog:
     item_event = np.concatenate([pair_e[fixed_pairs], ev[drawn]])
     item_within = np.concatenate([pairs[fixed_pairs] % len(used), drawn])  # parent rank, or firing row
     item_why = pair_why[np.concatenate([fixed_pairs, pair_index[pair[drawn]]])]
-    item_text = np.concatenate([event_text[pair_e[fixed_pairs]], text_code[len(fixed_events):]])
+    item_text = np.concatenate([event_text[pair_e[fixed_pairs]], drawn_text])
     visit = np.lexsort((item_within, item_event, item_firing))
     identity = (item_event * len(why_texts) + item_why) * len(effect_texts) + item_text
     distinct, at, which = np.unique(identity[visit], return_index=True, return_inverse=True)
