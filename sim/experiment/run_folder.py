@@ -495,16 +495,37 @@ def _by_replication(reps: np.ndarray, steps: np.ndarray) -> np.ndarray:
 
 def event_text(result: RunResult, log: EventLog | None = None) -> str:
     """events.csv's rows (no header): the same bytes as csv.writer over event_rows, built in bulk (a run can log
-    millions of firings). `log`: event_log(result), when already built."""
+    millions of firings): each row is three pieces gathered from tables (replication, step and date, the
+    key's fields) and joined once. `log`: event_log(result), when already built."""
     log = log or event_log(result)
-    dates = [d.isoformat() for d in result.scenario.dates]
-    heads = [f"{_field(e.id)},{_field(e.name)}," for e in result.scenario.events]
-    whys = [_field(w) + "," for w in log.why_texts]
-    effects = [_field(x) for x in log.effect_texts]
-    tails = [heads[e] + whys[w] + effects[x]
-             for e, w, x in zip(log.events.tolist(), log.whys.tolist(), log.effects.tolist())]
-    return "".join([f"{rep},{step},{dates[step]},{tails[k]}\n"
-                    for rep, step, k in zip(log.reps.tolist(), log.steps.tolist(), log.ids.tolist())])
+    if not len(log.ids):
+        return ""
+    scenario = result.scenario
+    heads = _objects([f"{_field(e.id)},{_field(e.name)}," for e in scenario.events])
+    whys = _objects([_field(w) + "," for w in log.why_texts])
+    effects = log.effect_texts
+    if any(c in "".join(effects) for c in ',"\n\r'):
+        effects = [_field(x) for x in effects]
+    tails = _objects(list(map("".join, zip(heads[log.events].tolist(), whys[log.whys].tolist(),
+                                           _objects(effects)[log.effects].tolist(), itertools.repeat("\n")))))
+    low, high = int(log.reps.min()), int(log.reps.max())
+    if high - low <= 2 * len(log.reps):  # a block's replications are consecutive ids
+        reps, which = _objects([f"{r}," for r in range(low, high + 1)]), log.reps - low
+    else:
+        distinct, which = np.unique(log.reps, return_inverse=True)
+        reps = _objects([f"{r}," for r in distinct.tolist()])
+    pieces = np.empty((len(log.ids), 3), dtype=object)
+    pieces[:, 0] = reps[which]
+    pieces[:, 1] = _objects([f"{t},{d.isoformat()}," for t, d in enumerate(scenario.dates)])[log.steps]
+    pieces[:, 2] = tails[log.ids]
+    return "".join(pieces.ravel().tolist())
+
+
+def _objects(texts: list[str]) -> np.ndarray:
+    """Texts as a numpy array of str objects: gathered by index arrays in C, not in a Python loop."""
+    array = np.empty(len(texts), dtype=object)
+    array[:] = texts
+    return array
 
 
 def event_table(result: RunResult, log: EventLog | None = None):
