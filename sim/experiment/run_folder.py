@@ -264,10 +264,11 @@ class _EventTexts:
         return text
 
     def effect_list(self, e: int, drawn: tuple) -> str:
-        text = self.effects.get((e, drawn))
+        key = (e, repr(drawn))  # not the floats: -0.0 == 0.0, but they print differently
+        text = self.effects.get(key)
         if text is None:
             effects = self.scenario.events[e].effects
-            text = self.effects[(e, drawn)] = "; ".join(describe_effect(f, d) for f, d in zip(effects, drawn))
+            text = self.effects[key] = "; ".join(describe_effect(f, d) for f, d in zip(effects, drawn))
         return text
 
 
