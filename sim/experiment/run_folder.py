@@ -303,7 +303,7 @@ def write_events(path: Path, result: RunResult) -> None:
 
 class EventLog(NamedTuple):
     """Every firing as (replication, step, key) in (replication, step) order, and the keys as columns (event
-    index, why, effects; each text held once): a large run repeats a few keys many times."""
+    index, and codes into lists of texts for why and effects): a large run repeats a few keys many times."""
 
     reps: np.ndarray
     steps: np.ndarray
@@ -333,13 +333,13 @@ def _first_seen(codes: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
     return distinct, place[codes]
 
 
-def _text_codes(texts: list[str]) -> tuple[list[str], np.ndarray]:
-    """(texts, for each the index of its last copy among them): equal texts share a code, found in one or
-    two C-level passes (no Python loop; texts that are all different need no second pass)."""
+def _text_codes(texts: list[str]) -> np.ndarray:
+    """For each text the index of its last copy among them, so equal texts share a code: one or two C-level
+    passes (texts that all differ need no second)."""
     last = dict(zip(texts, itertools.count()))
     if len(last) == len(texts):
-        return texts, np.arange(len(texts))
-    return texts, np.fromiter(map(last.__getitem__, texts), dtype=np.int64, count=len(texts))
+        return np.arange(len(texts))
+    return np.fromiter(map(last.__getitem__, texts), dtype=np.int64, count=len(texts))
 
 
 def _value_columns(firings: list, starts: np.ndarray) -> Iterator[tuple[np.ndarray, list[list[np.ndarray]]]]:
@@ -378,12 +378,10 @@ def _drawn_texts(effects: list, columns: list[list[np.ndarray]]) -> tuple[list[s
                      if all(v is not None and len(v[0]) == 1 for v in values) else describe_effects(f, col)
                      for f, col, values in zip(effects, columns, few)]
         return described[0] if len(described) == 1 else list(map("; ".join, zip(*described))), np.arange(n)
-    combined, size = np.zeros(n, dtype=np.int64), 1
-    for distinct, which in itertools.chain.from_iterable(few):  # each combination of sizes, coded
-        combined, size = combined * len(distinct) + which, size * len(distinct)
-        if size > 2**31:
-            distinct, combined = np.unique(combined, return_inverse=True)
-            size = len(distinct)
+    combined = np.zeros(n, dtype=np.int64)
+    for distinct, which in itertools.chain.from_iterable(few):  # each combination of sizes, coded in [0, n)
+        if len(distinct) > 1:
+            combined = np.unique(combined * len(distinct) + which, return_inverse=True)[1]
     _, first, which = np.unique(combined, return_index=True, return_inverse=True)
     described = [describe_effects(f, [c[first] for c in col]) for f, col in zip(effects, columns)]
     return described[0] if len(described) == 1 else list(map("; ".join, zip(*described))), which
@@ -417,8 +415,8 @@ def event_log(result: RunResult) -> EventLog:
     np.minimum.at(first, pair, np.arange(n))
     pairs = np.flatnonzero(first < n)  # ascending: by event, then by parent
     pair_e = pairs // len(used)
-    why_texts, pair_why = _text_codes([texts.why(e, p) for e, p in
-                                       zip(pair_e.tolist(), (used[pairs % len(used)] - 1).tolist())])
+    why_texts = [texts.why(e, p) for e, p in zip(pair_e.tolist(), (used[pairs % len(used)] - 1).tolist())]
+    pair_why = _text_codes(why_texts)
 
     fixed_texts: dict[int, str] = {}
     drawn_rows, drawn_texts, drawn_codes = [], [], []  # per drawn event: its rows, its texts, each row's text
@@ -450,7 +448,8 @@ def event_log(result: RunResult) -> EventLog:
 
     # keys: one per fixed (event, parent) pair and one per drawn firing, numbered in order of first visit
     fixed_events = list(fixed_texts)
-    effect_texts, text_code = _text_codes([fixed_texts[e] for e in fixed_events] + drawn_texts)
+    effect_texts = [fixed_texts[e] for e in fixed_events] + drawn_texts
+    text_code = _text_codes(effect_texts)
     event_text = np.zeros(len(events), dtype=np.int64)
     event_text[fixed_events] = text_code[:len(fixed_events)]
     drawn_text = text_code[len(fixed_events):][np.concatenate(drawn_codes)] if drawn_codes else drawn
@@ -488,7 +487,7 @@ def _by_replication(reps: np.ndarray, steps: np.ndarray) -> np.ndarray:
     is enough; a block's replications span fewer than 2**16 ids, which numpy sorts by radix (O(n))."""
     if len(steps) and (np.diff(steps) < 0).any():
         return np.lexsort((steps, reps))
-    low = reps.min(initial=0)
+    low = reps.min() if len(reps) else 0
     if len(reps) and reps.max() - low < 2**16:
         return np.argsort((reps - low).astype(np.uint16), kind="stable")
     return np.argsort(reps, kind="stable")
@@ -540,9 +539,9 @@ def event_table(result: RunResult, log: EventLog | None = None):
     dates = [d.isoformat() for d in result.scenario.dates]
     columns = {"replication": pa.array(log.reps, pa.int64()), "step": pa.array(log.steps, pa.int32()),
                "date": _dictionary(dates, log.steps)}
-    ids, event_names = _text_codes([e.id for e in events])
-    names, event_name = _text_codes([e.name for e in events])
-    for name, texts, codes in (("event", ids, event_names[log.events]), ("name", names, event_name[log.events]),
+    ids, names = [e.id for e in events], [e.name for e in events]
+    for name, texts, codes in (("event", ids, _text_codes(ids)[log.events]),
+                               ("name", names, _text_codes(names)[log.events]),
                                ("why", log.why_texts, log.whys), ("effects", log.effect_texts, log.effects)):
         used, place = _first_seen(codes, len(texts))
         columns[name] = _dictionary([texts[i] for i in used.tolist()], place[log.ids])
