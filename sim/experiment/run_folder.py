@@ -461,15 +461,8 @@ def event_log(result: RunResult) -> EventLog:
     item_within = np.concatenate([pairs[fixed_pairs] % len(used), drawn])  # parent rank, or firing row
     item_why = pair_why[np.concatenate([fixed_pairs, pair_index[pair[drawn]]])]
     item_text = np.concatenate([event_text[pair_e[fixed_pairs]], drawn_text])
-    visit = np.lexsort((item_within, item_event, item_firing))
     identity = (item_event * len(why_texts) + item_why) * len(effect_texts) + item_text
-    distinct, at, which = np.unique(identity[visit], return_index=True, return_inverse=True)
-    order = np.argsort(at, kind="stable")
-    number = np.empty(len(distinct), dtype=np.int64)
-    number[order] = np.arange(len(distinct))
-    item_key = np.empty(len(visit), dtype=np.int64)
-    item_key[visit] = number[which]
-    lead_item = visit[at[order]]  # each key's first item
+    item_key, lead_item = _number_keys(np.lexsort((item_within, item_event, item_firing)), identity)
 
     pair_key = np.zeros(len(first), dtype=np.int64)
     pair_key[pairs[fixed_pairs]] = item_key[:len(fixed_pairs)]
@@ -480,6 +473,18 @@ def event_log(result: RunResult) -> EventLog:
     order = _by_replication(reps, steps)
     return EventLog(reps[order], steps[order], ids[order], item_event[lead_item], item_why[lead_item],
                     item_text[lead_item], why_texts, effect_texts)
+
+
+def _number_keys(visit: np.ndarray, identity: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(each item's key, each key's first item): items of equal identity share a key, keys numbered in the
+    order their first items come in `visit` (dict.setdefault over the visits, without a Python loop)."""
+    distinct, at, which = np.unique(identity[visit], return_index=True, return_inverse=True)
+    order = np.argsort(at)
+    number = np.empty(len(distinct), dtype=np.int64)
+    number[order] = np.arange(len(distinct))
+    key = np.empty(len(visit), dtype=np.int64)
+    key[visit] = number[which]
+    return key, visit[at[order]]
 
 
 def _by_replication(reps: np.ndarray, steps: np.ndarray) -> np.ndarray:
