@@ -8,6 +8,13 @@ is not counted; imports are warm after the first run), interleaved between scena
 reference: a bare numpy ensemble of the same size (benchmarks/bare_ensemble.py: the same actors, steps,
 replications and balance parameters; the same matrix work without events, camps, recording or files).
 Target (issue 13): `sim run` >= 1.0x the bare ensemble.
+
+The reference's own time depends on glibc's malloc: it allocates a 10 MB temporary at every operation, and
+when the heap is trimmed between them each one comes back as fresh pages (page faults), which can add a
+quarter to its time depending on what ran before in the process. To measure it at its fastest, turn the
+trimming off for the whole process (both sides then run with it off; the header says which):
+
+    MALLOC_TRIM_THRESHOLD_=1000000000 MALLOC_MMAP_THRESHOLD_=33554432 python benchmarks/bench_cli.py
 """
 
 from __future__ import annotations
@@ -36,6 +43,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from bare_ensemble import bare_ensemble  # noqa: E402
 
+MALLOC = " ".join(f"{k}={os.environ[k]}" for k in ("MALLOC_TRIM_THRESHOLD_", "MALLOC_MMAP_THRESHOLD_") if k in os.environ)
 SCENARIOS = ("niger-2024.toml", "sahel-2020-2025.toml", "sahel-2020-2025-calibrated.toml")
 
 
@@ -69,7 +77,8 @@ def main() -> None:
             bare_ensemble(reps, len(s.actors), s.meta.steps, values["balance_rate"], values["inertia"], values["noise"])
             bare[p] = min(bare[p], time.perf_counter() - start)
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
-          f"numpy {np.__version__}; one thread; `sim run --reps {reps} --no-plots`, best of 3\n")
+          f"numpy {np.__version__}; one thread; `sim run --reps {reps} --no-plots`, best of 3; malloc: "
+          f"{MALLOC or 'glibc defaults'}\n")
     print("| scenario | actors | events | steps | replications | seconds | replications/s | "
           "bare numpy ensemble, seconds | x the bare ensemble (speed) |")
     print("|---|---|---|---|---|---|---|---|---|")
