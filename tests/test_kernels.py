@@ -14,6 +14,7 @@ from sim.scenario.loader import load_scenario
 
 numba = pytest.importorskip("numba")
 NUMBA = kernels("numba")
+TRANSPOSE_ABOVE = pytest.importorskip("sim.model.kernels_numba").TRANSPOSE_ABOVE
 
 
 def test_numba_is_used_when_it_imports_and_the_environment_can_turn_it_off(monkeypatch):
@@ -113,6 +114,17 @@ def test_the_camp_search_is_the_same_in_numba_and_numpy(r, n, seed, nan, repeats
     assert a.tobytes() == b.tobytes()
     assert np.array_equal(start, before)  # the start is not changed in place
     assert set(np.unique(a)) <= {-1.0, 1.0} and (a[:, 0] == 1).all()
+
+
+@pytest.mark.parametrize("n", [TRANSPOSE_ABOVE, TRANSPOSE_ABOVE + 1, 90])
+def test_the_camp_search_for_many_actors_is_the_same_in_numba_and_numpy(n):
+    """Above TRANSPOSE_ABOVE actors the compiled search sums rows over a transposed copy: the same bits."""
+    rng = np.random.default_rng(n)
+    relations, sizes = rng.uniform(-1, 1, (4, n, n)), rng.uniform(0, 3, (4, n))
+    relations[1] = np.round(relations[1])  # ties
+    start = np.where(rng.random((4, n)) < 0.5, 1.0, -1.0)
+    a, b = NUMBA.local_camps(relations, sizes, start), NUMPY.local_camps(relations, sizes, start)
+    assert a.tobytes() == b.tobytes()
 
 
 def test_the_camp_search_reuses_an_answer_only_for_the_same_start_bits():

@@ -86,6 +86,9 @@ def finish(x, base, inertia, sd, do_inertia, do_noise, keys, step, knots):
             xr[i * n + i] = 0.0
 
 
+TRANSPOSE_ABOVE = 64  # actors above which the camp search reads rows from a transposed copy
+
+
 @jit
 def local_camps(relations, sizes, camps):
     """The single-move camp search, one replication at a time (as _local_camps_numpy); camps is changed. A
@@ -102,20 +105,36 @@ def local_camps(relations, sizes, camps):
             c[:] = camps[r - 1]
             continue
         start[:] = c
-        for i in range(n):
-            for j in range(n):
-                xt[j, i] = x[i, j]
+        transposed = n > TRANSPOSE_ABOVE
+        if transposed:
+            for i in range(n):
+                for j in range(n):
+                    xt[j, i] = x[i, j]
         for _ in range(n * n):
             for j in range(n):
                 weighted[j] = s[j] * c[j]
-            for i in range(n):  # rows_i = sum_j x_ij w_j and cols_i = sum_j x_ji w_j, j in order, the sums
-                rows[i] = xt[0, i] * weighted[0]  # of all i side by side over contiguous memory
+            # rows_i = sum_j x_ij w_j and cols_i = sum_j x_ji w_j, j in order. cols: the sums of all i side by
+            # side over contiguous rows of x. rows: one sum per i along row i of x, or, for many actors, side by
+            # side over a transposed copy (faster above TRANSPOSE_ABOVE actors, slower below; the same bits)
+            for i in range(n):
                 cols[i] = x[0, i] * weighted[0]
             for j in range(1, n):
                 w = weighted[j]
                 for i in range(n):
-                    rows[i] += xt[j, i] * w
                     cols[i] += x[j, i] * w
+            if transposed:
+                for i in range(n):
+                    rows[i] = xt[0, i] * weighted[0]
+                for j in range(1, n):
+                    w = weighted[j]
+                    for i in range(n):
+                        rows[i] += xt[j, i] * w
+            else:
+                for i in range(n):
+                    acc = x[i, 0] * weighted[0]
+                    for j in range(1, n):
+                        acc += x[i, j] * weighted[j]
+                    rows[i] = acc
             for i in range(n):
                 field = 0.5 * (rows[i] + cols[i])
                 field -= s[i] * x[i, i] * c[i]
