@@ -208,7 +208,7 @@ def _bucketed(part, ranks, starts, at):
     """Count part's values per bucket (starts[b]: values before bucket b) and mark the buckets holding ranks
     (at[b] >= 0: where the bucket's values go when gathered); return the map's (low, scale) and the total."""
     low = high = part[0]
-    for v in part:  # one pass for both (no NaN here), which LLVM vectorises; min() and max() are two scalar ones
+    for v in part:  # one pass for both (no NaN here) instead of min() and max(), two
         low = v if v < low else low
         high = v if v > high else high
     scale = _scale(low, high)
