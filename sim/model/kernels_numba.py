@@ -98,6 +98,7 @@ def local_camps(relations, sizes, camps):
     weighted, gain, rows, cols = np.empty(n), np.empty(n), np.empty(n), np.empty(n)
     xt = np.empty((n, n))
     start = np.empty(n)
+    transposed = n > TRANSPOSE_ABOVE
     bits_x, bits_s = relations.reshape(r_count, n * n).view(np.uint64), sizes.view(np.uint64)
     for r in range(r_count):
         x, s, c = relations[r], sizes[r], camps[r]
@@ -105,7 +106,6 @@ def local_camps(relations, sizes, camps):
             c[:] = camps[r - 1]
             continue
         start[:] = c
-        transposed = n > TRANSPOSE_ABOVE
         if transposed:
             for i in range(n):
                 for j in range(n):
@@ -113,28 +113,14 @@ def local_camps(relations, sizes, camps):
         for _ in range(n * n):
             for j in range(n):
                 weighted[j] = s[j] * c[j]
-            # rows_i = sum_j x_ij w_j and cols_i = sum_j x_ji w_j, j in order. cols: the sums of all i side by
-            # side over contiguous rows of x. rows: one sum per i along row i of x, or, for many actors, side by
-            # side over a transposed copy (faster above TRANSPOSE_ABOVE actors, slower below; the same bits)
-            for i in range(n):
-                cols[i] = x[0, i] * weighted[0]
-            for j in range(1, n):
-                w = weighted[j]
-                for i in range(n):
-                    cols[i] += x[j, i] * w
+            # rows_i = sum_j x_ij w_j and cols_i = sum_j x_ji w_j, j in order (the same bits either way). Rows
+            # along each row of x, or, for many actors, side by side over a transposed copy (faster above
+            # TRANSPOSE_ABOVE actors, slower below)
+            _sums_side_by_side(x, weighted, cols, n)
             if transposed:
-                for i in range(n):
-                    rows[i] = xt[0, i] * weighted[0]
-                for j in range(1, n):
-                    w = weighted[j]
-                    for i in range(n):
-                        rows[i] += xt[j, i] * w
+                _sums_side_by_side(xt, weighted, rows, n)
             else:
-                for i in range(n):
-                    acc = x[i, 0] * weighted[0]
-                    for j in range(1, n):
-                        acc += x[i, j] * weighted[j]
-                    rows[i] = acc
+                _sums_along(x, weighted, rows, n)
             for i in range(n):
                 field = 0.5 * (rows[i] + cols[i])
                 field -= s[i] * x[i, i] * c[i]
@@ -153,6 +139,27 @@ def local_camps(relations, sizes, camps):
             for i in range(n):
                 c[i] *= -1.0
     return camps
+
+
+@numba.njit(cache=True)
+def _sums_side_by_side(m, w, out, n):
+    """out[i] = sum_j m[j, i] w[j], j < n in order: all i together over contiguous rows of m."""
+    for i in range(n):
+        out[i] = m[0, i] * w[0]
+    for j in range(1, n):
+        wj = w[j]
+        for i in range(n):
+            out[i] += m[j, i] * wj
+
+
+@numba.njit(cache=True)
+def _sums_along(m, w, out, n):
+    """out[i] = sum_j m[i, j] w[j], j < n in order: one sum along each row of m."""
+    for i in range(n):
+        acc = m[i, 0] * w[0]
+        for j in range(1, n):
+            acc += m[i, j] * w[j]
+        out[i] = acc
 
 
 @numba.njit(inline="always", cache=True)
