@@ -81,6 +81,30 @@ def test_finishing_a_step_is_the_same_bits_in_numba_and_numpy(r, n, seed, step, 
         assert a.tobytes() == b.tobytes()
 
 
+@pytest.mark.filterwarnings("ignore:invalid value:RuntimeWarning")  # inf - inf with specials
+@settings(max_examples=60, deadline=None)
+@given(r=st.integers(1, 9), n=st.integers(1, 14), seed=st.integers(0, 2**32), specials=st.booleans(),
+       zero_diagonal=st.booleans())
+def test_the_balance_sub_step_is_the_same_bits_in_numba_and_numpy(r, n, seed, specials, zero_diagonal):
+    rng = np.random.default_rng(seed)
+    x = rng.uniform(-1.5, 1.5, (r, n, n))
+    if specials:
+        x.flat[rng.integers(0, x.size, 3)] = [np.nan, np.inf, -0.0]
+    w = rng.uniform(0, 2, (r, n))
+    h = rng.uniform(0, 0.05, r) * (rng.random(r) < 0.8)
+    expected = x + (1.0 - x * x) * np.matmul(x * w[:, None, :], x) * h[:, None, None]  # the rule, as written
+    if zero_diagonal:
+        expected[:, np.arange(n), np.arange(n)] = 0.0
+    results = []
+    for variant in (NUMBA, NUMPY):
+        weighted, pull, y = np.empty_like(x), np.empty_like(x), x.copy()
+        variant.weigh(y, w, weighted)
+        np.matmul(weighted, y, out=pull)
+        variant.damp(y, pull, h, zero_diagonal)
+        results.append(y.tobytes())
+    assert results[0] == results[1] == expected.tobytes()
+
+
 @pytest.mark.parametrize("overrides", [(), ("meta.rule=landscape",), ("parameters.balance_form=marvel",)])
 def test_whole_runs_are_the_same_with_and_without_numba(monkeypatch, overrides):
     scenario = load_scenario("scenarios/niger-2024.toml", list(overrides))
@@ -183,6 +207,11 @@ def test_both_variants_take_the_same_types(monkeypatch):
         NUMBA.finish(a, np.zeros((5, 5)), *args[2:])
     with pytest.raises(ValueError, match="C-contiguous float64"):
         NUMPY.finish(a[:, :, ::-1], *args[1:])
+    for variant in (NUMBA, NUMPY):
+        with pytest.raises(ValueError, match="C-contiguous float64"):
+            variant.weigh(x, np.ones((4, 5)), np.empty((4, 5, 5), np.float32))
+        with pytest.raises(ValueError, match=r"damp: x \(4, 5, 5\), pull \(4, 5, 5\) and h \(3,\) do not match"):
+            variant.damp(x.copy(), x, np.ones(3), False)
 
 
 @given(steps=st.integers(1, 6), reps=st.integers(1, 40), series=st.integers(1, 5), seed=st.integers(0, 2**32),

@@ -16,6 +16,9 @@ and compare them bit for bit).
 - `uniforms`: the events' counter-based draws (sim.model.streams.EventDraws), one per firing candidate.
 - `order_statistics`: the values at given ranks of each column (sim.model.quantiles: the per-step quantile
   bands); numpy partitions, the compiled kernel counts values into buckets and sorts only the few it needs.
+- `weigh` and `damp`: the balance rule's Euler sub-step (sim.model.rules.kulakowski_update) around its matrix
+  product, which numpy does (OpenBLAS): the weighted copy X W, and X += (1 - X^2) P h elementwise in one pass
+  (numpy takes a temporary and five passes).
 - `finish`: the end of a step of the balance and landscape rules (sim.model.rules): inertia toward the
   baseline, the noise (generated in place, never stored for all replications) and the bounds, in one pass
   over each replication's relations.
@@ -104,6 +107,21 @@ def _finish_numpy(x, base, inertia, sd, do_inertia, do_noise, keys, step) -> Non
     x[:, np.arange(n), np.arange(n)] = 0.0
 
 
+def _weigh_numpy(x, w, out) -> None:
+    np.multiply(x, w[:, None, :], out=out)
+
+
+def _damp_numpy(x, pull, h, zero_diagonal) -> None:
+    damping = np.multiply(x, x)
+    np.subtract(1.0, damping, out=damping)
+    damping *= pull
+    damping *= h[:, None, None]
+    x += damping
+    if zero_diagonal:
+        n = x.shape[1]
+        x[:, np.arange(n), np.arange(n)] = 0.0
+
+
 def uniforms_numpy(replication_keys: np.ndarray, reps: np.ndarray, keys: np.ndarray, step: int,
                    slots: np.ndarray) -> np.ndarray:
     """The uniform of stream (replication_keys[reps[i]], keys[i]) at position (step, slots[i])."""
@@ -158,7 +176,7 @@ def _compiled():
               "give the same numbers, more slowly", file=sys.stderr)
         return None
     return (kernels_numba.fill_normals, kernels_numba.finish, kernels_numba.local_camps, kernels_numba.uniforms,
-            kernels_numba.order_statistics)
+            kernels_numba.order_statistics, kernels_numba.weigh, kernels_numba.damp)
 
 
 # --- the two variants behind one interface ------------------------------------------------------------
@@ -172,14 +190,33 @@ class Kernels:
     local_camps: Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]  # (relations, sizes, camps) -> camps
     uniforms: Callable  # (replication keys, reps, keys, step, slots) -> one uniform per draw
     order_statistics: Callable[[np.ndarray, np.ndarray], np.ndarray]  # (values (R, S), ranks) -> (S, ranks)
+    weigh: Callable[[np.ndarray, np.ndarray, np.ndarray], None]  # (x (R, N, N), w (R, N), out): out = x w_j
+    damp: Callable  # (x, pull, h (R,), zero_diagonal): x += (1 - x^2) pull h, in place
 
 
-def _typed(name: str, fill, finish, camps, uniforms, order_statistics) -> Kernels:
+def _in_place(*arrays) -> None:
+    """Arrays a kernel writes must be C-contiguous float64: a converted copy would be changed instead."""
+    if not all(a.flags.c_contiguous and a.dtype == np.float64 for a in arrays):
+        raise ValueError("the arrays a kernel changes in place must be C-contiguous float64")
+
+
+def _typed(name: str, fill, finish, camps, uniforms, order_statistics, weigh, damp) -> Kernels:
     u64, f64 = np.uint64, np.float64
 
+    def weigh_typed(x, w, out):
+        _in_place(out)
+        if x.shape != out.shape or w.shape != x.shape[:2]:
+            raise ValueError(f"weigh: x {x.shape}, w {w.shape} and out {out.shape} do not match")
+        weigh(np.asarray(x, f64), np.asarray(w, f64), out)
+
+    def damp_typed(x, pull, h, zero_diagonal):
+        _in_place(x)
+        if pull.shape != x.shape or np.shape(h) != x.shape[:1]:
+            raise ValueError(f"damp: x {x.shape}, pull {pull.shape} and h {np.shape(h)} do not match")
+        damp(x, np.asarray(pull, f64), np.asarray(h, f64), bool(zero_diagonal))
+
     def finish_typed(x, base, inertia, sd, do_inertia, do_noise, keys, step):
-        if not x.flags.c_contiguous or x.dtype != f64:  # a copy would be changed instead: a caller's error
-            raise ValueError("the relations a kernel changes in place must be C-contiguous float64")
+        _in_place(x)
         if base.shape != x.shape:
             raise ValueError(f"the baseline must be shaped as the relations {x.shape}, found {base.shape}")
         finish(x, np.asarray(base, f64), np.asarray(inertia, f64), np.asarray(sd, f64), bool(do_inertia),
@@ -194,7 +231,8 @@ def _typed(name: str, fill, finish, camps, uniforms, order_statistics) -> Kernel
         lambda replication_keys, reps, keys, step, slots: uniforms(
             np.asarray(replication_keys, u64), np.asarray(reps, np.intp), np.asarray(keys, u64), int(step),
             np.ascontiguousarray(slots, u64)),
-        lambda values, ranks: order_statistics(np.asarray(values, f64), np.asarray(ranks, np.intp)))
+        lambda values, ranks: order_statistics(np.asarray(values, f64), np.asarray(ranks, np.intp)),
+        weigh_typed, damp_typed)
 
 
 @functools.cache
@@ -202,14 +240,14 @@ def _numba_kernels() -> Kernels | None:
     compiled = _compiled()
     if compiled is None:
         return None
-    fill, finish, camps, uniforms, order_statistics = compiled
+    fill, finish, camps, uniforms, order_statistics, weigh, damp = compiled
     knots = normal_knots()
     return _typed("numba", lambda keys, step, out: fill(keys, step, out, knots),
-                  lambda *args: finish(*args, knots), camps, uniforms, order_statistics)
+                  lambda *args: finish(*args, knots), camps, uniforms, order_statistics, weigh, damp)
 
 
 NUMPY = _typed("numpy", fill_normals_numpy, _finish_numpy, _local_camps_numpy, uniforms_numpy,
-               _order_statistics_numpy)
+               _order_statistics_numpy, _weigh_numpy, _damp_numpy)
 CHOICES = ("numba", "numpy")
 
 

@@ -86,6 +86,34 @@ def finish(x, base, inertia, sd, do_inertia, do_noise, keys, step, knots):
             xr[i * n + i] = 0.0
 
 
+@jit
+def weigh(x, w, out):
+    """out[r, i, j] = x[r, i, j] w[r, j] (as _weigh_numpy)."""
+    r_count, n, _ = x.shape
+    for r in range(r_count):
+        for i in range(n):
+            for j in range(n):
+                out[r, i, j] = x[r, i, j] * w[r, j]
+
+
+@jit
+def damp(x, pull, h, zero_diagonal):
+    """x += (1 - x^2) pull h, with numpy's operations in its order (as _damp_numpy), in one pass."""
+    r_count, n, _ = x.shape
+    m = n * n
+    for r in range(r_count):
+        xr, pr, hr = x[r].reshape(m), pull[r].reshape(m), h[r]
+        for k in range(m):
+            v = xr[k]
+            d = 1.0 - v * v
+            d *= pr[k]
+            d *= hr
+            xr[k] = v + d
+        if zero_diagonal:
+            for i in range(n):
+                xr[i * n + i] = 0.0
+
+
 TRANSPOSE_ABOVE = 64  # actors above which the camp search reads rows from a transposed copy
 
 

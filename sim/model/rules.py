@@ -187,28 +187,24 @@ def kulakowski_update(relations, weights, baseline, params: RuleParameters, nois
     n = relations.shape[1]
     rate = params.balance_rate
     if isinstance(rate, np.ndarray):
-        _kulakowski_per_replication(relations, weights, rate.reshape(-1))
+        _kulakowski_per_replication(relations, weights, rate.reshape(-1), noise.kernels)
     elif rate:
         substeps = balance_substeps(rate, n)
-        _balance_substeps(relations, weights, rate / substeps / max(n - 2, 1), substeps)
+        h = np.full(len(relations), rate / substeps / max(n - 2, 1))
+        _balance_substeps(relations, weights, h, substeps, noise.kernels)
     _finish(relations, baseline, params, noise)
 
 
-def _balance_substeps(relations, weights, h, substeps: int) -> None:
-    n = relations.shape[1]
-    diagonal = (np.arange(n), np.arange(n))
+def _balance_substeps(relations, weights, h: np.ndarray, substeps: int, kernels: Kernels) -> None:
+    """Euler sub-steps X += (1 - X^2) (X W X) h, h per replication (R,): the product by numpy, the rest compiled."""
+    weighted, pull = np.empty_like(relations), np.empty_like(relations)
     for _ in range(substeps):
-        pull = np.matmul(relations * weights[:, None, :], relations)
-        damping = np.multiply(relations, relations)
-        np.subtract(1.0, damping, out=damping)
-        damping *= pull
-        damping *= h
-        relations += damping
-        if substeps > 1:
-            relations[:, diagonal[0], diagonal[1]] = 0.0
+        kernels.weigh(relations, weights, weighted)
+        np.matmul(weighted, relations, out=pull)
+        kernels.damp(relations, pull, h, substeps > 1)
 
 
-def _kulakowski_per_replication(relations, weights, rate: np.ndarray) -> None:
+def _kulakowski_per_replication(relations, weights, rate: np.ndarray, kernels: Kernels) -> None:
     """balance_rate drawn per replication: replications that share a number of sub-steps advance together,
     each exactly as it would with its value as the scenario's number (alone or in any batch)."""
     n = relations.shape[1]
@@ -216,12 +212,12 @@ def _kulakowski_per_replication(relations, weights, rate: np.ndarray) -> None:
     moving = rate > 0
     counts = np.unique(substeps[moving]).tolist()
     if len(counts) == 1 and moving.all():  # the usual case: all together, in place
-        _balance_substeps(relations, weights, (rate / counts[0] / max(n - 2, 1))[:, None, None], counts[0])
+        _balance_substeps(relations, weights, rate / counts[0] / max(n - 2, 1), counts[0], kernels)
         return
     for count in counts:
         rows = np.flatnonzero((substeps == count) & moving)
         part = relations[rows]
-        _balance_substeps(part, weights[rows], (rate[rows] / count / max(n - 2, 1))[:, None, None], count)
+        _balance_substeps(part, weights[rows], rate[rows] / count / max(n - 2, 1), count, kernels)
         relations[rows] = part
 
 
