@@ -160,10 +160,8 @@ SEARCHES = {"local": local_camps, "global": global_camps}
 def _finish(relations, baseline, params: RuleParameters, noise: StepNoise, bounded: bool = True) -> None:
     """Inertia toward the baseline, then noise, then (unless the form forbids it) the bounds."""
     if bounded:  # the common case, in one compiled pass per replication when numba is there
-        r = len(relations)
-        inertia, sd = (np.broadcast_to(_flat(value), (r,)) for value in (params.inertia, params.noise))
-        noise.kernels.finish(relations, baseline, np.ascontiguousarray(inertia), np.ascontiguousarray(sd),
-                             bool(np.any(inertia)), bool(np.any(sd)), noise.keys, noise.step)
+        (inertia, pulls), (sd, shakes) = (_per_row(value, len(relations)) for value in (params.inertia, params.noise))
+        noise.kernels.finish(relations, baseline, inertia, sd, pulls, shakes, noise.keys, noise.step)
         return
     if np.any(params.inertia):
         relations *= 1.0 - params.inertia
@@ -173,6 +171,15 @@ def _finish(relations, baseline, params: RuleParameters, noise: StepNoise, bound
         sd = params.noise  # in the normals' precision, as a number is (so a drawn value acts the same)
         np.multiply(normals, sd.astype(normals.dtype) if isinstance(sd, np.ndarray) else sd, out=normals)
         relations += normals
+
+
+def _per_row(value, r: int) -> tuple[np.ndarray, bool]:
+    """A parameter as r contiguous values, and whether any is non-zero (a number costs no reduction: this runs
+    per block of every step)."""
+    if isinstance(value, np.ndarray):
+        values = np.ascontiguousarray(np.broadcast_to(_flat(value), (r,)))
+        return values, bool(values.any())
+    return np.full(r, value), value != 0
 
 
 def balance_substeps(rate: float, n: int) -> int:
