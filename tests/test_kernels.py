@@ -62,6 +62,7 @@ def test_the_noise_is_a_unit_normal_truncated_beyond_four_standard_deviations():
     assert abs(consecutive) < 0.005
 
 
+@pytest.mark.filterwarnings("ignore:invalid value:RuntimeWarning")  # inf - inf with specials
 @settings(max_examples=60, deadline=None)
 @given(r=st.integers(1, 9), n=st.integers(2, 14), seed=st.integers(0, 2**32), step=st.integers(1, 500),
        shared=st.booleans(), specials=st.booleans())
@@ -74,11 +75,20 @@ def test_finishing_a_step_is_the_same_bits_in_numba_and_numpy(r, n, seed, step, 
     inertia = np.full(r, 0.1) if shared else rng.uniform(0, 0.3, r) * (rng.random(r) < 0.7)
     sd = np.full(r, 0.05) if shared else rng.uniform(0, 0.2, r) * (rng.random(r) < 0.7)
     keys = noise_keys(seed, np.arange(r))
+    pull, h = rng.uniform(-3, 3, (r, n, n)), rng.uniform(0, 0.05, r)
     for do_inertia, do_noise in ((True, True), (False, True), (True, False), (False, False)):
         a, b = x.copy(), x.copy()
-        NUMBA.finish(a, base, inertia, sd, do_inertia, do_noise, keys, step)
-        NUMPY.finish(b, base, inertia, sd, do_inertia, do_noise, keys, step)
+        numbers = NUMBA.finish(a, base, inertia, sd, do_inertia, do_noise, keys, step)
+        assert NUMPY.finish(b, base, inertia, sd, do_inertia, do_noise, keys, step) is numbers
         assert a.tobytes() == b.tobytes()
+        assert numbers is not (specials and np.isnan(x).any())
+        # the last damped update of the balance rule, in the same pass: as if done before
+        a, b, c = x.copy(), x.copy(), x.copy()
+        NUMPY.damp(c, pull, h, False)
+        numbers = NUMPY.finish(c, base, inertia, sd, do_inertia, do_noise, keys, step)
+        assert NUMBA.finish(a, base, inertia, sd, do_inertia, do_noise, keys, step, (pull, h)) is numbers
+        assert NUMPY.finish(b, base, inertia, sd, do_inertia, do_noise, keys, step, (pull, h)) is numbers
+        assert a.tobytes() == b.tobytes() == c.tobytes()
 
 
 @pytest.mark.filterwarnings("ignore:invalid value:RuntimeWarning")  # inf - inf with specials

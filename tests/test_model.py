@@ -3,7 +3,7 @@ import pytest
 from conftest import DATA, SCENARIOS
 
 from sim.experiment.run_folder import event_rows
-from sim.model.model import ScenarioModel, run_scenario
+from sim.model.model import NonFiniteState, ScenarioModel, run_scenario
 from sim.model.rules import local_camps as landscape_camps
 from sim.scenario.loader import load_scenario
 from sim.scenario.schema import PresenceEffect
@@ -173,3 +173,17 @@ def test_without_bands_a_run_keeps_its_means_and_skips_the_quantiles():
     lean = run_scenario(scenario, seed=3, replications=np.arange(50, 90), bands=False)
     assert np.array_equal(full.stats[:, 0, :], lean.stats[:, 0, :]) and np.isnan(lean.stats[:, 1:, :]).all()
     assert all(np.array_equal(full.outcomes[k], lean.outcomes[k], equal_nan=True) for k in full.outcomes)
+
+
+@pytest.mark.parametrize("overrides", [(), ("parameters.balance_rate=0.0",), ("meta.rule=landscape",)])
+@pytest.mark.parametrize("kernels", ["numba", "numpy"])
+def test_a_relation_that_is_no_longer_a_number_stops_the_run_naming_it(monkeypatch, overrides, kernels):
+    """The bounded rules report a NaN from their compiled pass (the model then skips its own check of the
+    relations): the run still stops at that step, naming the replication."""
+    monkeypatch.setenv("SIM_KERNELS", kernels)
+    model = ScenarioModel(load_scenario(SCENARIOS / "niger-2024.toml", list(overrides)), seed=1, replications=700)
+    model.step()
+    model.state.relations[613, 2, 5] = np.nan
+    with pytest.raises(NonFiniteState, match=r"^replication 613: the relations became infinite or not a number at "
+                                             r"step 2 \(2023-08-08\); events that fired then: none \(and in 1 of the 700 "):
+        model.step()

@@ -19,7 +19,8 @@ and compare them bit for bit).
 - `weigh` and `damp`: the balance rule's Euler sub-step (sim.model.rules.kulakowski_update) around its matrix
   product, which numpy does (OpenBLAS): the weighted copy X W, and X += (1 - X^2) P h elementwise in one pass
   (numpy takes a temporary and five passes).
-- `finish`: the end of a step of the balance and landscape rules (sim.model.rules): inertia toward the
+- `finish`: the end of a step of the balance and landscape rules (sim.model.rules): the balance rule's last
+  damped update (when given: then it is done per replication in this pass, not in a pass of its own), inertia toward the
   baseline, the noise (generated in place, never stored for all replications) and the bounds, in one pass
   over each replication's relations.
 """
@@ -93,8 +94,10 @@ def fill_normals_numpy(keys: np.ndarray, step: int, out: np.ndarray) -> None:
     out[...] = slopes[segment] * within + starts[segment]
 
 
-def _finish_numpy(x, base, inertia, sd, do_inertia, do_noise, keys, step) -> None:
+def _finish_numpy(x, base, inertia, sd, do_inertia, do_noise, keys, step, pull, h, do_damp) -> bool:
     r, n, _ = x.shape
+    if do_damp:
+        _damp_numpy(x, pull, h, False)
     if do_inertia:
         x *= (1.0 - inertia)[:, None, None]
         x += inertia[:, None, None] * base
@@ -104,7 +107,9 @@ def _finish_numpy(x, base, inertia, sd, do_inertia, do_noise, keys, step) -> Non
         normals *= sd.astype(np.float32)[:, None]
         x += normals.reshape(r, n, n)
     np.clip(x, -1.0, 1.0, out=x)
+    finite = not np.isnan(x).any()
     x[:, np.arange(n), np.arange(n)] = 0.0
+    return finite
 
 
 def _weigh_numpy(x, w, out) -> None:
@@ -186,7 +191,8 @@ class Kernels:
     the same types (a float32 inertia or int64 keys would otherwise be promoted differently)."""
     name: str
     fill_normals: Callable[[np.ndarray, int, np.ndarray], None]  # (keys, step, out (R, M) float32)
-    finish: Callable    # (x, base, inertia, sd, do_inertia, do_noise, keys, step): inertia, noise, bounds
+    finish: Callable    # (x, base, inertia, sd, do_inertia, do_noise, keys, step, damping=(pull, h) or None) ->
+    # no NaN: the last damped update, inertia, noise, bounds
     local_camps: Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]  # (relations, sizes, camps) -> camps
     uniforms: Callable  # (replication keys, reps, keys, step, slots) -> one uniform per draw
     order_statistics: Callable[[np.ndarray, np.ndarray], np.ndarray]  # (values (R, S), ranks) -> (S, ranks)
@@ -215,12 +221,16 @@ def _typed(name: str, fill, finish, camps, uniforms, order_statistics, weigh, da
             raise ValueError(f"damp: x {x.shape}, pull {pull.shape} and h {np.shape(h)} do not match")
         damp(x, np.asarray(pull, f64), np.asarray(h, f64), bool(zero_diagonal))
 
-    def finish_typed(x, base, inertia, sd, do_inertia, do_noise, keys, step):
+    def finish_typed(x, base, inertia, sd, do_inertia, do_noise, keys, step, damping=None) -> bool:
         _in_place(x)
         if base.shape != x.shape:
             raise ValueError(f"the baseline must be shaped as the relations {x.shape}, found {base.shape}")
-        finish(x, np.asarray(base, f64), np.asarray(inertia, f64), np.asarray(sd, f64), bool(do_inertia),
-               bool(do_noise), np.asarray(keys, u64), int(step))
+        pull, h = damping if damping is not None else (x, np.zeros(len(x)))  # (unread without damping)
+        if pull.shape != x.shape or np.shape(h) != x.shape[:1]:
+            raise ValueError(f"finish: x {x.shape}, pull {pull.shape} and h {np.shape(h)} do not match")
+        return bool(finish(x, np.asarray(base, f64), np.asarray(inertia, f64), np.asarray(sd, f64), bool(do_inertia),
+                           bool(do_noise), np.asarray(keys, u64), int(step), np.asarray(pull, f64),
+                           np.asarray(h, f64), damping is not None))
 
     return Kernels(
         name,

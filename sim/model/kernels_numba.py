@@ -61,18 +61,24 @@ def fill_normals(keys, step, out, knots):
 
 
 @jit
-def finish(x, base, inertia, sd, do_inertia, do_noise, keys, step, knots):
-    """Inertia toward the baseline, the noise and the bounds, one replication at a time (as _finish_numpy)."""
+def finish(x, base, inertia, sd, do_inertia, do_noise, keys, step, pull, h, do_damp, knots):
+    """The balance rule's last damped update when asked (do_damp: as damp, without the diagonal, which is cleared
+    at the end), inertia toward the baseline, the noise and the bounds, one replication at a time (as
+    _finish_numpy). Returns whether no value was NaN before the diagonal was cleared (after the bounds nothing
+    else can be infinite)."""
     r_count, n, _ = x.shape
     m = n * n
     normals = np.empty(m, dtype=np.float32)
+    nan = False
     for r in range(r_count):
         xr, br = x[r].reshape(m), base[r]  # flat loops over x (contiguous): vectorised by LLVM; base may be a view
+        if do_damp:  # here rather than in a pass of its own: the replication's relations are in L1 once
+            _damp_row(xr, pull[r].reshape(m), h[r])
         if do_inertia:
-            keep, pull = 1.0 - inertia[r], inertia[r]
+            keep, pulled = 1.0 - inertia[r], inertia[r]
             for i in range(n):
                 for j in range(n):
-                    xr[i * n + j] = xr[i * n + j] * keep + pull * br[i, j]
+                    xr[i * n + j] = xr[i * n + j] * keep + pulled * br[i, j]
         if do_noise:
             normals_into(keys[r], step, normals, knots)
             scale = np.float32(sd[r])
@@ -80,10 +86,12 @@ def finish(x, base, inertia, sd, do_inertia, do_noise, keys, step, knots):
                 xr[k] += np.float64(normals[k] * scale)
         for k in range(m):  # np.clip: NaN stays NaN
             v = xr[k]
+            nan |= v != v
             v = -1.0 if v < -1.0 else v
             xr[k] = 1.0 if v > 1.0 else v
         for i in range(n):
             xr[i * n + i] = 0.0
+    return not nan
 
 
 @jit
@@ -96,19 +104,25 @@ def weigh(x, w, out):
                 out[r, i, j] = x[r, i, j] * w[r, j]
 
 
+@numba.njit(inline="always", cache=True)
+def _damp_row(xr, pr, hr):
+    """xr += (1 - xr^2) pr hr, with numpy's operations in its order."""
+    for k in range(len(xr)):
+        v = xr[k]
+        d = 1.0 - v * v
+        d *= pr[k]
+        d *= hr
+        xr[k] = v + d
+
+
 @jit
 def damp(x, pull, h, zero_diagonal):
-    """x += (1 - x^2) pull h, with numpy's operations in its order (as _damp_numpy), in one pass."""
+    """x += (1 - x^2) pull h (as _damp_numpy), in one pass."""
     r_count, n, _ = x.shape
     m = n * n
     for r in range(r_count):
-        xr, pr, hr = x[r].reshape(m), pull[r].reshape(m), h[r]
-        for k in range(m):
-            v = xr[k]
-            d = 1.0 - v * v
-            d *= pr[k]
-            d *= hr
-            xr[k] = v + d
+        xr = x[r].reshape(m)
+        _damp_row(xr, pull[r].reshape(m), h[r])
         if zero_diagonal:
             for i in range(n):
                 xr[i * n + i] = 0.0

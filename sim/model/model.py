@@ -132,11 +132,14 @@ class ScenarioModel(mesa.Model):
             self._update_camps()
         weights = self._influence(state.attributes[:, :, self.capability])
         update = self.rule.update
+        numbers = True  # whether the rule saw that every relation is a number (then they need no check here)
         for block, params in self._blocks:  # cache-sized blocks of replications: same numbers, twice as fast
             noise = StepNoise(self.noise_keys[block], state.step, self.kernels)
-            update(state.relations[block], weights[block], state.baseline[block], params, noise,
-                   camps=state.camps[block], scale=state.scale[block], frozen=state.frozen[block])
-        self._check_finite(fired, "relations", state.relations)
+            numbers = update(state.relations[block], weights[block], state.baseline[block], params, noise,
+                             camps=state.camps[block], scale=state.scale[block], frozen=state.frozen[block]) is True \
+                and numbers
+        if not numbers:
+            self._check_finite(fired, "relations", state.relations)
         self._record()
 
     def _influence(self, capability: np.ndarray) -> np.ndarray:

@@ -2,7 +2,8 @@
 
 A rule gets the relation array X (R, N, N), capability weights, the baseline, one step's noise (a
 StepNoise: the normals are computed where they are used) and the per-replication rule state (camps,
-scale, frozen), and changes them in place.
+scale, frozen), and changes them in place. It returns True when it found every relation to be a number
+(the model then skips its own check), None when it did not look.
 `rule_for` picks the rule a scenario asks for: `balance` in the Kulakowski form (the default) or
 Marvel's pure form, or `landscape`.
 """
@@ -157,12 +158,16 @@ SEARCHES = {"local": local_camps, "global": global_camps}
 
 
 # --- updates -------------------------------------------------------------------------------------
-def _finish(relations, baseline, params: RuleParameters, noise: StepNoise, bounded: bool = True) -> None:
-    """Inertia toward the baseline, then noise, then (unless the form forbids it) the bounds."""
+def _finish(relations, baseline, params: RuleParameters, noise: StepNoise, bounded: bool = True,
+            damping: tuple[np.ndarray, np.ndarray] | None = None) -> bool | None:
+    """The balance rule's last damped update when given (damping: its (pull, h)), inertia toward the baseline,
+    then noise, then (unless the form forbids it) the bounds. Returns True when no relation can be other than a
+    number, None when that was not checked."""
     if bounded:  # the common case, in one compiled pass per replication when numba is there
         (inertia, pulls), (sd, shakes) = (_per_row(value, len(relations)) for value in (params.inertia, params.noise))
-        noise.kernels.finish(relations, baseline, inertia, sd, pulls, shakes, noise.keys, noise.step)
-        return
+        return noise.kernels.finish(relations, baseline, inertia, sd, pulls, shakes, noise.keys, noise.step, damping)
+    if damping is not None:
+        noise.kernels.damp(relations, *damping, False)
     if np.any(params.inertia):
         relations *= 1.0 - params.inertia
         relations += params.inertia * baseline
@@ -171,6 +176,7 @@ def _finish(relations, baseline, params: RuleParameters, noise: StepNoise, bound
         sd = params.noise  # in the normals' precision, as a number is (so a drawn value acts the same)
         np.multiply(normals, sd.astype(normals.dtype) if isinstance(sd, np.ndarray) else sd, out=normals)
         relations += normals
+    return None
 
 
 def _per_row(value, r: int) -> tuple[np.ndarray, bool]:
@@ -188,44 +194,53 @@ def balance_substeps(rate: float, n: int) -> int:
     return max(1, math.ceil(2.0 * rate * n / max(n - 2, 1)))
 
 
-def kulakowski_update(relations, weights, baseline, params: RuleParameters, noise: StepNoise, **_) -> None:
+def kulakowski_update(relations, weights, baseline, params: RuleParameters, noise: StepNoise, **_) -> bool | None:
     """Continuous structural balance, dX/dt = (1 - X^2) X W X / (N - 2) (Kulakowski et al. 2005), run for
     balance_rate time units per step in as many Euler sub-steps as keep it stable (balance_substeps)."""
     n = relations.shape[1]
     rate = params.balance_rate
+    damping = None
     if isinstance(rate, np.ndarray):
-        _kulakowski_per_replication(relations, weights, rate.reshape(-1), noise.kernels)
+        damping = _kulakowski_per_replication(relations, weights, rate.reshape(-1), noise.kernels)
     elif rate:
         substeps = balance_substeps(rate, n)
         h = np.full(len(relations), rate / substeps / max(n - 2, 1))
-        _balance_substeps(relations, weights, h, substeps, noise.kernels)
-    _finish(relations, baseline, params, noise)
+        damping = _balance_substeps(relations, weights, h, substeps, noise.kernels, apply_last=False)
+    return _finish(relations, baseline, params, noise, damping=damping)
 
 
-def _balance_substeps(relations, weights, h: np.ndarray, substeps: int, kernels: Kernels) -> None:
-    """Euler sub-steps X += (1 - X^2) (X W X) h, h per replication (R,): the product by numpy, the rest compiled."""
+def _balance_substeps(relations, weights, h: np.ndarray, substeps: int, kernels: Kernels, apply_last: bool = True
+                      ) -> tuple[np.ndarray, np.ndarray] | None:
+    """Euler sub-steps X += (1 - X^2) (X W X) h, h per replication (R,): the product by numpy, the rest compiled.
+    Without apply_last, the last sub-step's update is returned as (pull, h), for the finish to apply."""
     weighted, pull = np.empty_like(relations), np.empty_like(relations)
-    for _ in range(substeps):
+    for k in range(substeps):
         kernels.weigh(relations, weights, weighted)
         np.matmul(weighted, relations, out=pull)
+        if k == substeps - 1 and not apply_last:
+            return pull, h
         kernels.damp(relations, pull, h, substeps > 1)
+    return None
 
 
-def _kulakowski_per_replication(relations, weights, rate: np.ndarray, kernels: Kernels) -> None:
+def _kulakowski_per_replication(relations, weights, rate: np.ndarray, kernels: Kernels
+                                ) -> tuple[np.ndarray, np.ndarray] | None:
     """balance_rate drawn per replication: replications that share a number of sub-steps advance together,
-    each exactly as it would with its value as the scenario's number (alone or in any batch)."""
+    each exactly as it would with its value as the scenario's number (alone or in any batch). Returns the last
+    sub-step's update when it is left to the finish (all together)."""
     n = relations.shape[1]
     substeps = np.maximum(1, np.ceil(2.0 * rate * n / max(n - 2, 1))).astype(np.int64)  # balance_substeps, vectorised
     moving = rate > 0
     counts = np.unique(substeps[moving]).tolist()
     if len(counts) == 1 and moving.all():  # the usual case: all together, in place
-        _balance_substeps(relations, weights, rate / counts[0] / max(n - 2, 1), counts[0], kernels)
-        return
+        return _balance_substeps(relations, weights, rate / counts[0] / max(n - 2, 1), counts[0], kernels,
+                                 apply_last=False)
     for count in counts:
         rows = np.flatnonzero((substeps == count) & moving)
         part = relations[rows]
         _balance_substeps(part, weights[rows], rate[rows] / count / max(n - 2, 1), count, kernels)
         relations[rows] = part
+    return None
 
 
 def marvel_update(relations, weights, baseline, params: RuleParameters, noise: StepNoise, scale, frozen,
@@ -260,14 +275,14 @@ def marvel_update(relations, weights, baseline, params: RuleParameters, noise: S
 
 
 def landscape_update(relations, weights, baseline, params: RuleParameters, noise: StepNoise, camps,
-                     **_) -> None:
+                     **_) -> bool | None:
     """Camp-mates drift toward +1 and opponents toward -1, weighted by the other actor's capability."""
     drift = camps[:, :, None] * camps[:, None, :]
     drift -= relations
     drift *= weights[:, None, :]
     drift *= params.camp_rate
     relations += drift
-    _finish(relations, baseline, params, noise)
+    return _finish(relations, baseline, params, noise)
 
 
 @dataclass(frozen=True, slots=True)
