@@ -175,13 +175,17 @@ def test_without_bands_a_run_keeps_its_means_and_skips_the_quantiles():
     assert all(np.array_equal(full.outcomes[k], lean.outcomes[k], equal_nan=True) for k in full.outcomes)
 
 
-@pytest.mark.parametrize("overrides", [(), ("parameters.balance_rate=0.0",), ("meta.rule=landscape",)])
+@pytest.mark.parametrize("overrides, drawn", [((), False), (("parameters.balance_rate=0.0",), False),
+                                              (("meta.rule=landscape",), False), ((), True)])
 @pytest.mark.parametrize("kernels", ["numba", "numpy"])
-def test_a_relation_that_is_no_longer_a_number_stops_the_run_naming_it(monkeypatch, overrides, kernels):
+def test_a_relation_that_is_no_longer_a_number_stops_the_run_naming_it(monkeypatch, overrides, drawn, kernels):
     """The bounded rules report a NaN from their compiled pass (the model then skips its own check of the
-    relations): the run still stops at that step, naming the replication."""
+    relations): the run still stops at that step, naming the replication. `drawn`: balance_rate drawn per
+    replication, with 0, one and two sub-steps (replications then advance in groups)."""
     monkeypatch.setenv("SIM_KERNELS", kernels)
-    model = ScenarioModel(load_scenario(SCENARIOS / "niger-2024.toml", list(overrides)), seed=1, replications=700)
+    varying = {"balance_rate": np.resize([0.061, 0.0, 0.6], 700)} if drawn else None
+    model = ScenarioModel(load_scenario(SCENARIOS / "niger-2024.toml", list(overrides)), seed=1, replications=700,
+                          varying=varying)
     model.step()
     model.state.relations[613, 2, 5] = np.nan
     with pytest.raises(NonFiniteState, match=r"^replication 613: the relations became infinite or not a number at "

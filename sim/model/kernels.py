@@ -217,19 +217,19 @@ def _typed(name: str, fill, finish, camps, uniforms, order_statistics, weigh, da
 
     def damp_typed(x, pull, h, zero_diagonal):
         _in_place(x)
-        if pull.shape != x.shape or np.shape(h) != x.shape[:1]:
-            raise ValueError(f"damp: x {x.shape}, pull {pull.shape} and h {np.shape(h)} do not match")
-        damp(x, np.asarray(pull, f64), np.asarray(h, f64), bool(zero_diagonal))
+        if np.shape(pull) != x.shape or np.shape(h) != x.shape[:1]:
+            raise ValueError(f"damp: x {x.shape}, pull {np.shape(pull)} and h {np.shape(h)} do not match")
+        damp(x, np.ascontiguousarray(pull, f64), np.asarray(h, f64), bool(zero_diagonal))
 
     def finish_typed(x, base, inertia, sd, do_inertia, do_noise, keys, step, damping=None) -> bool:
         _in_place(x)
         if base.shape != x.shape:
             raise ValueError(f"the baseline must be shaped as the relations {x.shape}, found {base.shape}")
         pull, h = damping if damping is not None else (x, np.zeros(len(x)))  # (unread without damping)
-        if pull.shape != x.shape or np.shape(h) != x.shape[:1]:
-            raise ValueError(f"finish: x {x.shape}, pull {pull.shape} and h {np.shape(h)} do not match")
+        if np.shape(pull) != x.shape or np.shape(h) != x.shape[:1]:
+            raise ValueError(f"finish: x {x.shape}, pull {np.shape(pull)} and h {np.shape(h)} do not match")
         return bool(finish(x, np.asarray(base, f64), np.asarray(inertia, f64), np.asarray(sd, f64), bool(do_inertia),
-                           bool(do_noise), np.asarray(keys, u64), int(step), np.asarray(pull, f64),
+                           bool(do_noise), np.asarray(keys, u64), int(step), np.ascontiguousarray(pull, f64),
                            np.asarray(h, f64), damping is not None))
 
     return Kernels(

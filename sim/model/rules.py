@@ -3,7 +3,8 @@
 A rule gets the relation array X (R, N, N), capability weights, the baseline, one step's noise (a
 StepNoise: the normals are computed where they are used) and the per-replication rule state (camps,
 scale, frozen), and changes them in place. It returns True when it found every relation to be a number
-(the model then skips its own check), None when it did not look.
+(the model then skips its own check), False when it saw a NaN and None when it did not look (the model
+then checks).
 `rule_for` picks the rule a scenario asks for: `balance` in the Kulakowski form (the default) or
 Marvel's pure form, or `landscape`.
 """
@@ -162,7 +163,7 @@ def _finish(relations, baseline, params: RuleParameters, noise: StepNoise, bound
             damping: tuple[np.ndarray, np.ndarray] | None = None) -> bool | None:
     """The balance rule's last damped update when given (damping: its (pull, h)), inertia toward the baseline,
     then noise, then (unless the form forbids it) the bounds. Returns True when no relation can be other than a
-    number, None when that was not checked."""
+    number, False when one is NaN, None when that was not checked."""
     if bounded:  # the common case, in one compiled pass per replication when numba is there
         (inertia, pulls), (sd, shakes) = (_per_row(value, len(relations)) for value in (params.inertia, params.noise))
         return noise.kernels.finish(relations, baseline, inertia, sd, pulls, shakes, noise.keys, noise.step, damping)
