@@ -188,6 +188,7 @@ def test_a_relation_that_is_no_longer_a_number_stops_the_run_naming_it(monkeypat
                           varying=varying)
     model.step()
     model.state.relations[613, 2, 5] = np.nan
-    with pytest.raises(NonFiniteState, match=r"^replication 613: the relations became infinite or not a number at "
-                                             r"step 2 \(2023-08-08\); events that fired then: none \(and in 1 of the 700 "):
+    with pytest.raises(NonFiniteState, match=r"^replication 613: the relations became infinite or not a number "
+                                             r"at step 2 \(2023-08-08\); events that fired then: none \(and in 1 "
+                                             r"of the 700 "):
         model.step()

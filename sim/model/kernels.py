@@ -191,8 +191,8 @@ class Kernels:
     the same types (a float32 inertia or int64 keys would otherwise be promoted differently)."""
     name: str
     fill_normals: Callable[[np.ndarray, int, np.ndarray], None]  # (keys, step, out (R, M) float32)
-    finish: Callable    # (x, base, inertia, sd, do_inertia, do_noise, keys, step, damping=(pull, h) or None) ->
-    # no NaN: the last damped update, inertia, noise, bounds
+    finish: Callable    # (x, base, inertia, sd, do_inertia, do_noise, keys, step, damping=(pull, h) or None) -> no
+    # value was NaN: the last damped update, inertia, noise, bounds
     local_camps: Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]  # (relations, sizes, camps) -> camps
     uniforms: Callable  # (replication keys, reps, keys, step, slots) -> one uniform per draw
     order_statistics: Callable[[np.ndarray, np.ndarray], np.ndarray]  # (values (R, S), ranks) -> (S, ranks)
